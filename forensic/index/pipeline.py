@@ -1,0 +1,153 @@
+"""The indexing run: reader (sampled frames) -> detector -> attributes and embedders -> store.
+
+`index_videos` is a generator of progress events so the CLI can draw a progress bar (or log lines
+under cron) while the library stays free of any UI. Each stage's time is summed in the summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from forensic.errors import ForensicError, VideoError
+from forensic.index.attributes import attributes, crop
+from forensic.index.store import IndexStore
+from forensic.models import Models
+from forensic.settings import Settings
+from forensic.video import FrameReader, find_videos, probe
+
+log = logging.getLogger(__name__)
+
+STAGES = ("decode", "detect", "attributes", "embed", "write")
+
+
+@dataclass
+class IndexEvent:
+    kind: str  # start | progress | done | skipped | failed
+    path: Path
+    t: float = 0.0  # video seconds processed so far
+    duration: float = 0.0
+    detections: int = 0
+    message: str = ""
+
+
+@dataclass
+class IndexSummary:
+    indexed: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    video_seconds: float = 0.0
+    detections: int = 0
+    wall_seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @contextmanager
+    def timed(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] += time.perf_counter() - start
+
+
+def camera_for(path: Path) -> str:
+    """Until cameras are configured, a video's camera is the folder it was recorded into."""
+    return path.parent.name or "camera"
+
+
+def index_videos(paths: list[Path], store: IndexStore, models: Models, settings: Settings,
+                 summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
+    summary = summary if summary is not None else IndexSummary()
+    start = time.perf_counter()
+    videos, problems = find_videos(paths)
+    for path, reason in problems:
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+    if not videos:
+        summary.wall_seconds = time.perf_counter() - start
+        return
+    store.register_embedder("appearance", models.appearance.name, models.appearance.dim)
+    if models.clip is not None:
+        store.register_embedder("clip", models.clip.name, models.clip.dim)
+    elif store.embedder("clip"):
+        log.warning("this index has CLIP vectors but no CLIP model is loaded: new videos get none")
+    store.open_vectors()
+    for path in videos:
+        yield from _index_one(path, store, models, settings, summary)
+        store.commit()
+    summary.wall_seconds = time.perf_counter() - start
+
+
+def _unchanged(store: IndexStore, path: Path) -> bool:
+    row = store.video_by_path(path)
+    if row is None or row["status"] != "done":
+        return False
+    st = path.stat()
+    return row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-6
+
+
+def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary) -> Iterator[IndexEvent]:
+    try:
+        if _unchanged(store, path):
+            summary.skipped.append(path)
+            yield IndexEvent("skipped", path, message="already indexed")
+            return
+        info = probe(path)
+    except (VideoError, OSError) as e:
+        reason = str(e) if isinstance(e, VideoError) else f"{path}: {e.strerror or e}"
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
+    yield IndexEvent("start", path, duration=info.duration)
+    video_id = store.begin_video(path, camera_for(path), info, settings.fps)
+    reader = FrameReader(info, settings.fps)
+    count = 0
+    try:
+        frames = iter(reader)
+        while True:
+            with summary.timed("decode"):
+                batch = [f for _, f in zip(range(settings.batch), frames)]
+            if not batch:
+                break
+            count += _process(batch, video_id, store, models, summary)
+            store.commit()
+            yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
+    except (VideoError, OSError, ForensicError) as e:
+        reason = str(e) if not isinstance(e, OSError) else f"{path}: {e.strerror or e}"
+        store.fail_video(video_id, reason)
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
+    note = None
+    if reader.truncated:
+        note = f"{path}: truncated or corrupt, decoded {reader.last_t:.1f} of {info.duration:.1f} s (the readable part is indexed)"
+        summary.failed.append((path, note))
+    with summary.timed("write"):
+        store.finish_video(video_id, note)
+    summary.indexed.append(path)
+    summary.video_seconds += reader.last_t + 1.0 / info.fps
+    summary.detections += count
+    yield IndexEvent("failed" if note else "done", path, t=reader.last_t, duration=info.duration, detections=count, message=note or "")
+
+
+def _process(batch, video_id: int, store: IndexStore, models: Models, summary: IndexSummary) -> int:
+    with summary.timed("detect"):
+        found = models.detector.detect([f.image for f in batch])
+    n = 0
+    for frame, dets in zip(batch, found):
+        if len(dets) == 0:
+            continue
+        with summary.timed("attributes"):
+            colors, quality, thumbs = attributes(frame.image, dets)
+        with summary.timed("embed"):
+            vectors = {"appearance": models.appearance.embed(frame.image, dets)}
+            if models.clip is not None:
+                vectors["clip"] = models.clip.embed_images([crop(frame.image, b, 0.05) for b in dets.xyxy])
+        with summary.timed("write"):
+            store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vectors)
+        n += len(dets)
+    return n

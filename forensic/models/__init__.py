@@ -1,0 +1,38 @@
+"""The models a run needs, built from settings in one place (tests pass their own)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from forensic.models.appearance import AppearanceEmbedder
+from forensic.models.clip import ClipEmbedder
+from forensic.models.detector import YoloDetector
+from forensic.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Models:
+    detector: YoloDetector
+    appearance: AppearanceEmbedder
+    clip: ClipEmbedder | None = None
+
+
+def build_models(settings: Settings) -> Models:
+    """Detector and appearance always; CLIP when its weights can be had (or required with clip='on')."""
+    detector = YoloDetector(settings.detector, settings.models, settings.download, settings.device, settings.imgsz, settings.conf)
+    clip = None
+    if settings.clip != "off":
+        candidate = ClipEmbedder(settings.clip_model, settings.clip_pretrained, settings.clip_checkpoint, settings.models,
+                                 settings.download, settings.device)
+        if candidate.available:
+            clip = candidate
+        elif settings.clip == "on":
+            from forensic.errors import ModelUnavailable
+
+            raise ModelUnavailable(candidate.describe_missing())
+        else:
+            log.info("CLIP off: %s", candidate.describe_missing())
+    return Models(detector, AppearanceEmbedder(detector), clip)

@@ -1,0 +1,70 @@
+"""What every model shares: lazy loading, device choice, and weights found offline first.
+
+Nothing here downloads unless the user asked for it (`--download`): third-party libraries are
+put into offline mode before they are imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from forensic.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+USER_MODELS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "forensic" / "models"
+
+
+def configure_offline(allow_download: bool) -> None:
+    """Keep ultralytics, Hugging Face and torch hub from touching the network unless allowed.
+
+    Must run before ultralytics is imported (it reads these variables at import time).
+    """
+    os.environ["YOLO_AUTOINSTALL"] = "false"  # never pip-install missing extras on the fly
+    os.environ.setdefault("YOLO_VERBOSE", "false")
+    if not allow_download:
+        os.environ["YOLO_OFFLINE"] = "1"  # no hub checks, no font or asset downloads
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def pick_device(setting: str) -> str:
+    import torch
+
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if setting.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelUnavailable(f"device {setting!r} asked for, but no CUDA GPU is available (use --device cpu)")
+    return setting
+
+
+def find_model_file(name: str, models_dir: Path | None) -> Path | None:
+    """A weights file by path, or by name in the offline models folder, or in the user cache."""
+    candidate = Path(name).expanduser()
+    if candidate.is_absolute() or len(candidate.parts) > 1:
+        return candidate if candidate.exists() else None
+    for folder in (models_dir, USER_MODELS):
+        if folder is not None and (folder / name).exists():
+            return folder / name
+    return None
+
+
+class LazyModel:
+    """Loads its weights on first use, so commands that never need a model never pay for one."""
+
+    name: str = "model"
+
+    def __init__(self) -> None:
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            log.info("loading %s", self.name)
+            self._model = self._load()
+        return self._model
+
+    def _load(self):  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,150 @@
+"""Read recorded video: find files, probe them, and stream frames sampled on a clock.
+
+Frames are yielded one at a time (never a whole video in memory); frames between samples
+are only grabbed, not retrieved, so they are decoded but never converted or copied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from forensic.errors import VideoError
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = {".mp4", ".avi", ".mkv", ".mov", ".ts", ".m4v", ".mts", ".m2ts", ".mpg", ".mpeg", ".wmv", ".flv", ".webm", ".3gp", ".h264", ".h265", ".hevc"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    fps: float
+    frames: int  # as declared by the container; may be wrong for truncated files
+    width: int
+    height: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps if self.fps > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # frame number in the source video
+    t: float  # seconds from the start of the video
+    image: np.ndarray  # BGR, source resolution
+
+
+def find_videos(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand files and folders (recursively) into video files; return (videos, problems).
+
+    A file named explicitly is always tried, whatever its extension; inside folders only known
+    video extensions are taken, so a folder full of other files costs one directory walk.
+    """
+    videos: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        p = p.resolve()
+        if p not in seen:
+            seen.add(p)
+            videos.append(p)
+
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            problems.append((path, f"{path}: no such file or folder"))
+        elif path.is_dir():
+            for root, dirs, files in os.walk(path, onerror=lambda e: problems.append((Path(e.filename or path), f"cannot list folder: {e.strerror}"))):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                        add(Path(root) / name)
+        else:
+            add(path)
+    return videos, problems
+
+
+def _open(path: Path):
+    import cv2
+
+    if not os.access(path, os.R_OK):
+        raise VideoError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file (0 bytes)")
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise VideoError(f"{path}: not a readable video (no decodable video stream)")
+    return cap
+
+
+def probe(path: Path) -> VideoInfo:
+    """Read fps, frame count and size without decoding the video."""
+    import cv2
+
+    cap = _open(path)
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        info = VideoInfo(
+            path=path,
+            fps=fps if 0 < fps < 1000 else 25.0,
+            frames=max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0),
+            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+    finally:
+        cap.release()
+    if info.width <= 0 or info.height <= 0:
+        raise VideoError(f"{path}: no video stream")
+    return info
+
+
+class FrameReader:
+    """Streams frames sampled every 1/sample_fps seconds of video time.
+
+    After iteration, `decoded` holds how many frames were read and `truncated` says whether the
+    file ended well before its declared length (a broken or partly written recording).
+    """
+
+    def __init__(self, info: VideoInfo, sample_fps: float, start_t: float = 0.0):
+        self.info = info
+        self.sample_fps = sample_fps
+        self.start_t = start_t
+        self.decoded = 0
+        self.last_t = 0.0
+
+    @property
+    def truncated(self) -> bool:
+        return self.info.frames > 0 and self.decoded < 0.9 * self.info.frames - 2
+
+    def __iter__(self) -> Iterator[Frame]:
+        cap = _open(self.info.path)
+        fps = self.info.fps
+        step = 1.0 / self.sample_fps
+        next_t = self.start_t
+        index = 0
+        try:
+            while True:
+                if not cap.grab():
+                    break
+                t = index / fps
+                self.decoded = index + 1
+                self.last_t = t
+                if t + 0.5 / fps >= next_t:
+                    ok, image = cap.retrieve()
+                    if ok and image is not None:
+                        yield Frame(index=index, t=t, image=image)
+                    while next_t <= t + 0.5 / fps:  # one sample per clock tick, even when fps < sample_fps
+                        next_t += step
+                index += 1
+        finally:
+            cap.release()
+        if self.decoded == 0:
+            raise VideoError(f"{self.info.path}: no frame could be decoded (corrupt or unsupported codec)")
