@@ -53,14 +53,44 @@ def model_options(f):
 @click.option("--models", type=click.Path(path_type=Path), help="Offline models folder, checked before any download. [$FORENSIC_MODELS]")
 @click.option("--download", is_flag=True, default=None, help="Allow downloading missing model weights (otherwise every run is offline).")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
+@click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one JSON object per line, for log collectors.")
 @click.version_option(__version__, prog_name="forensic")
 @click.pass_context
-def cli(ctx, index, models, download, verbose):
+def cli(ctx, index, models, download, verbose, quiet, log_file, log_format):
     """Search recorded CCTV footage by description or by photo, on this machine, offline."""
     os.umask(0o077)  # index files and thumbnails are for their owner only
+    # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), log_file, log_format)
     ctx.obj = {"index": index, "models": models, "download": download}
+    ctx.meta["quiet"] = quiet
+    ctx.meta["json_log"] = log_format == "json"
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record):
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
+               "logger": record.name, "message": record.getMessage()}
+        out.update(getattr(record, "fields", {}))
+        return json.dumps(out, ensure_ascii=False)
+
+
+def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format: str) -> None:
+    formatter = _JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as e:
+            raise ForensicError(f"cannot open log file {log_file}: {e.strerror}") from None
+    root = logging.getLogger()
+    for h in handlers:
+        h.setFormatter(formatter)
+        root.addHandler(h)
+    root.setLevel(level)
+    logging.getLogger("forensic").setLevel(own_level)
 
 
 @cli.command()
@@ -68,9 +98,11 @@ def cli(ctx, index, models, download, verbose):
 @click.option("--fps", type=float, help="Frames sampled per second of video. [2]")
 @click.option("--conf", type=float, help="Detector confidence threshold. [0.3]")
 @click.option("--batch", type=int, help="Frames per detector batch. [4]")
+@click.option("--settle", type=float, help="Seconds: files in scanned folders modified more recently are left for the next run. [120]")
+@click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
 @model_options
 @click.pass_context
-def index(ctx, paths, **options):
+def index(ctx, paths, wait, **options):
     """Index video files or folders (recursively): detect people and vehicles, store colours and vectors.
 
     Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error.
@@ -82,16 +114,16 @@ def index(ctx, paths, **options):
     settings = _settings(ctx, **options)
     models = build_models(settings)
     summary = IndexSummary()
-    with IndexStore(settings.index, writer=True) as store:
+    with IndexStore(settings.index, writer=True, wait=wait) as store:
         events = index_videos(list(paths), store, models, settings, summary)
-        _show_progress(events)
+        _show_progress(events, quiet=ctx.meta["quiet"])
     _print_summary(summary, settings.index)
     sys.exit(EXIT_FAILED_FILES if summary.failed else EXIT_OK)
 
 
-def _show_progress(events) -> None:
+def _show_progress(events, quiet: bool = False) -> None:
     """A rich progress bar on a terminal; plain log lines otherwise (cron, pipes)."""
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not quiet:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
@@ -109,18 +141,20 @@ def _show_progress(events) -> None:
                     bar.console.print(f"[{'red' if ev.kind == 'failed' else 'dim'}]{ev.kind}: {ev.message or name}")
         return
     for ev in events:
+        fields = {"event": ev.kind, "path": str(ev.path), "detections": ev.detections, "reason": ev.message}
         if ev.kind == "done":
-            click.echo(f"indexed {ev.path} ({ev.t:.1f} s, {ev.detections} objects)", err=True)
-        elif ev.kind == "skipped":
-            click.echo(f"skipped {ev.path} ({ev.message})", err=True)
+            log.info("indexed %s (%.1f s, %d objects)", ev.path, ev.t, ev.detections, extra={"fields": fields})
+        elif ev.kind in ("skipped", "pending"):
+            log.info("%s %s (%s)", ev.kind, ev.path, ev.message, extra={"fields": fields})
         elif ev.kind == "failed":
-            click.echo(f"failed: {ev.message}", err=True)
+            log.error("failed: %s", ev.message, extra={"fields": fields})
 
 
 def _print_summary(summary, index_root: Path) -> None:
     rtf = summary.video_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    click.echo(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.failed)} failed; "
+    click.echo(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
+               f"{len(summary.failed)} failed; "
                f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
                f"({rtf:.1f}x real time; {stages}) -> {index_root}", err=True)
     for path, reason in summary.failed:
@@ -178,6 +212,76 @@ def search(ctx, text, image, any_class, limit, as_json, **options):
         click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
     else:
         _print_hits(understood, hits)
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Fix what can be fixed without the source videos.")
+@click.pass_context
+def verify(ctx, repair):
+    """Check the index: rows vs vectors vs thumbnails vs FAISS files. Exit 1 if problems remain."""
+    from forensic.index.store import IndexStore
+
+    settings = _settings(ctx)
+    with IndexStore(settings.index, writer=repair) as store:
+        problems = store.verify(repair=repair)
+    for problem, fixed in problems:
+        click.echo(f"{'fixed' if fixed else 'problem'}: {problem}")
+    if not problems:
+        click.echo(f"{settings.index}: ok")
+    sys.exit(EXIT_FAILED_FILES if any(not fixed for _, fixed in problems) else EXIT_OK)
+
+
+@cli.command()
+@click.option("--older-than", help="Age such as 30d, 12h or 2w (of the footage, by its recording time).")
+@click.option("--before", help="Date or date-time (YYYY-MM-DD[THH:MM]).")
+@click.option("--camera", help="Only this camera's footage.")
+@click.option("--wait", is_flag=True, help="If an index run is writing, wait for it.")
+@click.pass_context
+def prune(ctx, older_than, before, camera, wait):
+    """Remove old footage from the index: rows, vectors and thumbnails, reclaiming their space."""
+    from forensic.index.store import IndexStore
+
+    cutoff = _cutoff(older_than, before)
+    settings = _settings(ctx)
+    if not (settings.index / "index.sqlite").exists():
+        raise ForensicError(f"no index at {settings.index}")
+    with IndexStore(settings.index, writer=True, wait=wait) as store:
+        videos, detections = store.prune(cutoff, camera)
+    click.echo(f"removed {videos} videos and {detections} detections recorded before {cutoff}" + (f" on camera {camera}" if camera else ""))
+
+
+def _cutoff(older_than: str | None, before: str | None) -> str:
+    import re
+    from datetime import datetime, timedelta
+
+    if bool(older_than) == bool(before):
+        raise ForensicError("give exactly one of --older-than (e.g. 30d) or --before (YYYY-MM-DD)")
+    if before:
+        try:
+            return datetime.fromisoformat(before).isoformat(sep=" ")
+        except ValueError:
+            raise ForensicError(f"--before {before!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", older_than)
+    if not m:
+        raise ForensicError(f"--older-than {older_than!r}: use a number and a unit (s, m, h, d, w), e.g. 30d")
+    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+    return (datetime.now() - timedelta(seconds=float(m.group(1)) * unit)).isoformat(sep=" ", timespec="seconds")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def stats(ctx, as_json):
+    """Counts, sizes, cameras, time span and models of the index."""
+    from forensic.index.store import IndexStore
+
+    with IndexStore(_settings(ctx).index) as store:
+        info = store.stats()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
 
 
 def _clip_for_search(settings: Settings, store):

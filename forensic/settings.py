@@ -22,6 +22,7 @@ class Settings:
     conf: float = 0.3  # detector confidence threshold
     imgsz: int = 640  # detector input size (longest side)
     batch: int = 4  # frames per detector batch
+    settle: float = 120.0  # seconds: files in scanned folders modified more recently are left for the next run
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from forensic.errors import ForensicError, VideoError
+from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.store import IndexStore
 from forensic.models import Models
@@ -27,7 +28,7 @@ STAGES = ("decode", "detect", "attributes", "embed", "write")
 
 @dataclass
 class IndexEvent:
-    kind: str  # start | progress | done | skipped | failed
+    kind: str  # start | progress | done | skipped | pending | failed
     path: Path
     t: float = 0.0  # video seconds processed so far
     duration: float = 0.0
@@ -39,6 +40,7 @@ class IndexEvent:
 class IndexSummary:
     indexed: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
+    pending: list[Path] = field(default_factory=list)  # still being written: left for the next run
     failed: list[tuple[Path, str]] = field(default_factory=list)
     video_seconds: float = 0.0
     detections: int = 0
@@ -76,34 +78,48 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
     elif store.embedder("clip"):
         log.warning("this index has CLIP vectors but no CLIP model is loaded: new videos get none")
     store.open_vectors()
+    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
     for path in videos:
-        yield from _index_one(path, store, models, settings, summary)
+        yield from _index_one(path, store, models, settings, summary, settle=0.0 if path in named else settings.settle)
         store.commit()
     summary.wall_seconds = time.perf_counter() - start
 
 
-def _unchanged(store: IndexStore, path: Path) -> bool:
-    row = store.video_by_path(path)
-    if row is None or row["status"] != "done":
-        return False
+def _already_indexed(store: IndexStore, path: Path) -> str | None:
+    """Why this file needs no indexing (same path, size and time; or moved here), else None."""
     st = path.stat()
-    return row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-6
+    row = store.video_by_path(path)
+    if row is not None and row["status"] == "done" and row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-6:
+        return "already indexed"
+    if row is None:
+        moved = store.moved_from(path, fingerprint(path))
+        if moved is not None:
+            store.relocate(moved["id"], path)
+            return f"already indexed as {moved['path']} (moved)"
+    return None
 
 
-def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary) -> Iterator[IndexEvent]:
+def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
+               settle: float = 0.0) -> Iterator[IndexEvent]:
     try:
-        if _unchanged(store, path):
+        if settle > 0 and time.time() - path.stat().st_mtime < settle:
+            summary.pending.append(path)
+            yield IndexEvent("pending", path, message=f"modified less than {settle:.0f} s ago, left for the next run")
+            return
+        why = _already_indexed(store, path)
+        if why:
             summary.skipped.append(path)
-            yield IndexEvent("skipped", path, message="already indexed")
+            yield IndexEvent("skipped", path, message=why)
             return
         info = probe(path)
+        digest = fingerprint(path)
     except (VideoError, OSError) as e:
         reason = str(e) if isinstance(e, VideoError) else f"{path}: {e.strerror or e}"
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
         return
     yield IndexEvent("start", path, duration=info.duration)
-    video_id = store.begin_video(path, camera_for(path), info, settings.fps)
+    video_id = store.begin_video(path, camera_for(path), info, settings.fps, digest)
     reader = FrameReader(info, settings.fps)
     count = 0
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from forensic.errors import ForensicError
+from forensic.files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS videos(
     path TEXT NOT NULL UNIQUE,
     camera TEXT NOT NULL,
     size INTEGER, mtime REAL,
+    fingerprint TEXT,              -- size + hash of first and last MiB: finds moved or renamed files
     fps REAL, frames INTEGER, width INTEGER, height INTEGER, duration REAL,
     start_time TEXT, time_source TEXT,
     sample_fps REAL,
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS detections(
 );
 CREATE INDEX IF NOT EXISTS det_video ON detections(video_id);
 CREATE INDEX IF NOT EXISTS det_cls ON detections(cls);
+CREATE INDEX IF NOT EXISTS video_fp ON videos(fingerprint);
 CREATE TABLE IF NOT EXISTS embedders(key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors(
     det_id INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
@@ -66,24 +69,12 @@ CREATE TABLE IF NOT EXISTS vectors(
 """
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only, atomically (temp file + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
-
-
 class IndexStore:
     """Open an index folder for reading, or for writing with `writer=True` (one writer at a time)."""
 
-    def __init__(self, root: Path, writer: bool = False):
+    def __init__(self, root: Path, writer: bool = False, wait: bool = False):
         self.root = Path(root)
+        self.wait = wait
         self.writer = writer
         self._faiss: dict[str, object] = {}
         self._lock = None
@@ -116,7 +107,9 @@ class IndexStore:
     def _acquire_lock(self) -> None:
         fd = os.open(self.root / "write.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if self.wait:
+                log.info("waiting for the other writer of %s to finish", self.root)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
         except BlockingIOError:
             os.close(fd)
             raise ForensicError(f"another 'forensic index' is writing to {self.root}; try again when it has finished") from None
@@ -171,17 +164,28 @@ class IndexStore:
     def video_by_path(self, path: Path):
         return self.db.execute("SELECT * FROM videos WHERE path=?", (str(path),)).fetchone()
 
-    def begin_video(self, path: Path, camera: str, info, sample_fps: float) -> int:
+    def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None) -> int:
         """Replace any earlier rows of this path and start it as 'indexing'."""
         old = self.video_by_path(path)
         if old is not None:
             self.delete_video(old["id"])
         st = path.stat()
         cur = self.db.execute(
-            "INSERT INTO videos(path, camera, size, mtime, fps, frames, width, height, duration, sample_fps, status) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?, 'indexing')",
-            (str(path), camera, st.st_size, st.st_mtime, info.fps, info.frames, info.width, info.height, info.duration, sample_fps))
+            "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, status) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
+            (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration, sample_fps))
         return int(cur.lastrowid)
+
+    def moved_from(self, path: Path, fingerprint: str):
+        """A done video with this content whose recorded path no longer exists (the file was moved or renamed)."""
+        for row in self.db.execute("SELECT * FROM videos WHERE fingerprint=? AND status='done' AND path<>?", (fingerprint, str(path))):
+            if not Path(row["path"]).exists():
+                return row
+        return None
+
+    def relocate(self, video_id: int, path: Path) -> None:
+        st = path.stat()
+        self.db.execute("UPDATE videos SET path=?, size=?, mtime=? WHERE id=?", (str(path), st.st_size, st.st_mtime, video_id))
 
     def add_detections(self, video_id: int, frame: int, t: float, detections, colors: list[dict], quality: np.ndarray,
                        thumbs: list[bytes], vectors: dict[str, np.ndarray]) -> list[int]:
@@ -330,3 +334,110 @@ class IndexStore:
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):
                 out[row["id"]] = row
         return out
+
+    # -- maintenance ---------------------------------------------------------------------
+    def verify(self, repair: bool = False) -> list[tuple[str, bool]]:
+        """Check rows vs vectors vs thumbnails vs FAISS; with `repair`, fix what needs no source video.
+
+        Returns (problem, fixed) pairs; an empty list means the index is sound.
+        """
+        problems: list[tuple[str, bool]] = []
+        check = self.db.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            problems.append((f"SQLite integrity check: {check}", False))
+        for row in self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
+            if repair:
+                self.delete_video(row["id"])
+            problems.append((f"unfinished video from an interrupted run: {row['path']}", repair))
+        known = {}
+        for det_id, thumb in self.db.execute("SELECT id, thumb FROM detections"):
+            known[thumb] = det_id
+        missing = [(det_id, t) for t, det_id in known.items() if t and not (self.root / t).is_file()]
+        if missing:
+            if repair:
+                self.db.executemany("UPDATE detections SET thumb=NULL WHERE id=?", [(d,) for d, _ in missing])
+            problems.append((f"{len(missing)} thumbnails missing (e.g. {missing[0][1]})", repair))
+        orphans = [p for p in (self.root / "thumbs").glob("*/*") if str(p.relative_to(self.root)) not in known]
+        if orphans:
+            if repair:
+                for p in orphans:
+                    p.unlink(missing_ok=True)
+            problems.append((f"{len(orphans)} thumbnail files belong to no detection", repair))
+        for key, model, dim in self.db.execute("SELECT key, model, dim FROM embedders").fetchall():
+            bad = self.db.execute("SELECT COUNT(*) FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim)).fetchone()[0]
+            if bad:
+                if repair:
+                    self.db.execute("DELETE FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim))
+                problems.append((f"{bad} {key} vectors have the wrong size", repair))
+            lacking = self.db.execute(
+                "SELECT COUNT(*) FROM detections d WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.det_id=d.id AND v.key=?)",
+                (key,)).fetchone()[0]
+            if lacking and key == "appearance":
+                problems.append((f"{lacking} detections have no {key} vector (re-index their videos)", False))
+            problems += self._verify_faiss(key, repair)
+        return problems
+
+    def _verify_faiss(self, key: str, repair: bool) -> list[tuple[str, bool]]:
+        import faiss
+
+        path = self._faiss_path(key)
+        want = self._sql_ids(key)
+        if not path.exists():
+            state = f"{path.name} is missing ({len(want)} vectors in the database)" if len(want) else None
+        else:
+            try:
+                index = faiss.read_index(str(path))
+                have = faiss.vector_to_array(index.id_map).astype(np.int64) if index.ntotal else np.zeros(0, np.int64)
+                extra, missing = len(np.setdiff1d(have, want)), len(np.setdiff1d(want, have))
+                state = f"{path.name}: {missing} vectors missing, {extra} stale" if extra or missing else None
+            except RuntimeError as e:
+                state = f"{path.name} is unreadable ({e})"
+        if state is None:
+            return []
+        if repair:
+            self._faiss.pop(key, None)
+            path.unlink(missing_ok=True)
+            self.vector_index(key)
+            self.save()
+        return [(state, repair)]
+
+    def prune(self, before: str, camera: str | None = None) -> tuple[int, int]:
+        """Remove videos recorded before `before` (ISO date/time; wall-clock start, else file time).
+
+        Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
+        """
+        sql = ("SELECT id FROM videos WHERE COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime')) < ?")
+        params: list = [before]
+        if camera:
+            sql += " AND camera=?"
+            params.append(camera)
+        ids = [r[0] for r in self.db.execute(sql, params).fetchall()]
+        detections = 0
+        self.open_vectors()
+        for video_id in ids:
+            detections += self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0]
+            self.delete_video(video_id)
+        if ids:
+            self.save()
+            self.db.execute("VACUUM")
+        return len(ids), detections
+
+    def stats(self) -> dict:
+        q = lambda sql, *a: self.db.execute(sql, a).fetchall()  # noqa: E731
+        size = lambda p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)  # noqa: E731
+        span = q("SELECT MIN(COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime'))), "
+                 "MAX(COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime'))) FROM videos WHERE status='done'")[0]
+        return {
+            "index": str(self.root.resolve()),
+            "schema_version": SCHEMA_VERSION,
+            "videos": {r[0]: r[1] for r in q("SELECT status, COUNT(*) FROM videos GROUP BY status")},
+            "video_seconds": round(q("SELECT COALESCE(SUM(duration), 0) FROM videos WHERE status='done'")[0][0], 1),
+            "detections": q("SELECT COUNT(*) FROM detections")[0][0],
+            "classes": {r[0]: r[1] for r in q("SELECT cls, COUNT(*) FROM detections GROUP BY cls ORDER BY 2 DESC")},
+            "cameras": {r[0]: r[1] for r in q("SELECT camera, COUNT(*) FROM videos WHERE status='done' GROUP BY camera ORDER BY camera")},
+            "time_span": [span[0], span[1]],
+            "models": {r[0]: {"model": r[1], "dim": r[2]} for r in q("SELECT key, model, dim FROM embedders")},
+            "bytes": {"database": size(self.root / DB_NAME) + size(self.root / (DB_NAME + "-wal")),
+                      "vectors": sum(size(p) for p in self.root.glob("vectors-*.faiss")),
+                      "thumbnails": size(self.root / "thumbs")},
+        }

@@ -62,7 +62,7 @@ class LazyModel:
     @property
     def model(self):
         if self._model is None:
-            log.info("loading %s", self.name)
+            log.debug("loading %s", self.name)
             self._model = self._load()
         return self._model
 

@@ -7,29 +7,19 @@ as <models>/clip/<model>.json (an open_clip model config).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from forensic.errors import ModelUnavailable
+from forensic.files import fingerprint
 from forensic.models.base import LazyModel, configure_offline, pick_device
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 MULTILINGUAL_HINTS = ("xlm", "mt5", "multilingual", "roberta")
-
-
-def _fingerprint(path: Path) -> str:
-    """Cheap identity of a large file: size plus hash of its first and last MiB."""
-    h = hashlib.sha256(str(path.stat().st_size).encode())
-    with open(path, "rb") as f:
-        h.update(f.read(1 << 20))
-        f.seek(max(0, path.stat().st_size - (1 << 20)))
-        h.update(f.read(1 << 20))
-    return h.hexdigest()[:12]
 
 
 class ClipEmbedder(LazyModel):
@@ -47,7 +37,7 @@ class ClipEmbedder(LazyModel):
             raise ModelUnavailable(f"CLIP checkpoint {checkpoint} not found")
         self.checkpoint = Path(checkpoint) if checkpoint else self._find_checkpoint()
         if self.checkpoint is not None:
-            self.name = f"clip/{model_name}/{self.checkpoint.name}:{_fingerprint(self.checkpoint)}"
+            self.name = f"clip/{model_name}/{self.checkpoint.name}:{fingerprint(self.checkpoint)[:12]}"
         else:
             self.name = f"clip/{model_name}/{pretrained}"
 
