@@ -52,7 +52,7 @@ def find_videos(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     seen: set[Path] = set()
 
     def add(p: Path) -> None:
-        p = p.resolve()
+        p = Path(os.path.abspath(p))  # keep symlink names: the folder names the camera
         if p not in seen:
             seen.add(p)
             videos.append(p)

@@ -7,6 +7,7 @@ under cron) while the library stays free of any UI. Each stage's time is summed 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
     elif store.embedder("clip"):
         log.warning("this index has CLIP vectors but no CLIP model is loaded: new videos get none")
     store.open_vectors()
-    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    named = {Path(os.path.abspath(p)) for p in paths if Path(p).is_file()}
     for path in videos:
         yield from _index_one(path, store, models, settings, summary, settle=0.0 if path in named else settings.settle)
         store.commit()
