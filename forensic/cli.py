@@ -258,14 +258,14 @@ def _cutoff(older_than: str | None, before: str | None) -> str:
         raise ForensicError("give exactly one of --older-than (e.g. 30d) or --before (YYYY-MM-DD)")
     if before:
         try:
-            return datetime.fromisoformat(before).isoformat(sep=" ")
+            return datetime.fromisoformat(before).replace(tzinfo=None).isoformat()
         except ValueError:
             raise ForensicError(f"--before {before!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", older_than)
     if not m:
         raise ForensicError(f"--older-than {older_than!r}: use a number and a unit (s, m, h, d, w), e.g. 30d")
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
-    return (datetime.now() - timedelta(seconds=float(m.group(1)) * unit)).isoformat(sep=" ", timespec="seconds")
+    return (datetime.now() - timedelta(seconds=float(m.group(1)) * unit)).isoformat(timespec="seconds")
 
 
 @cli.command()

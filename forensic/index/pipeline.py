@@ -20,6 +20,7 @@ from forensic.index.attributes import attributes, crop
 from forensic.index.store import IndexStore
 from forensic.models import Models
 from forensic.settings import Settings
+from forensic.timestamps import recording_start
 from forensic.video import FrameReader, find_videos, probe
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,8 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         yield IndexEvent("failed", path, message=reason)
         return
     yield IndexEvent("start", path, duration=info.duration)
-    video_id = store.begin_video(path, camera_for(path), info, settings.fps, digest)
+    start, source = recording_start(path, info.duration)
+    video_id = store.begin_video(path, camera_for(path), info, settings.fps, digest, start.isoformat(), source)
     reader = FrameReader(info, settings.fps)
     count = 0
     try:

@@ -164,16 +164,18 @@ class IndexStore:
     def video_by_path(self, path: Path):
         return self.db.execute("SELECT * FROM videos WHERE path=?", (str(path),)).fetchone()
 
-    def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None) -> int:
+    def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None,
+                    start_time: str | None = None, time_source: str | None = None) -> int:
         """Replace any earlier rows of this path and start it as 'indexing'."""
         old = self.video_by_path(path)
         if old is not None:
             self.delete_video(old["id"])
         st = path.stat()
         cur = self.db.execute(
-            "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, status) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
-            (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration, sample_fps))
+            "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, "
+            "start_time, time_source, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
+            (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration,
+             sample_fps, start_time, time_source))
         return int(cur.lastrowid)
 
     def moved_from(self, path: Path, fingerprint: str):
@@ -402,11 +404,11 @@ class IndexStore:
         return [(state, repair)]
 
     def prune(self, before: str, camera: str | None = None) -> tuple[int, int]:
-        """Remove videos recorded before `before` (ISO date/time; wall-clock start, else file time).
+        """Remove videos recorded before `before` (ISO date-time, compared with their local wall-clock start).
 
         Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
         """
-        sql = ("SELECT id FROM videos WHERE COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime')) < ?")
+        sql = ("SELECT id FROM videos WHERE COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime')) < ?")
         params: list = [before]
         if camera:
             sql += " AND camera=?"
@@ -425,8 +427,8 @@ class IndexStore:
     def stats(self) -> dict:
         q = lambda sql, *a: self.db.execute(sql, a).fetchall()  # noqa: E731
         size = lambda p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)  # noqa: E731
-        span = q("SELECT MIN(COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime'))), "
-                 "MAX(COALESCE(start_time, datetime(mtime, 'unixepoch', 'localtime'))) FROM videos WHERE status='done'")[0]
+        span = q("SELECT MIN(COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))), "
+                 "MAX(COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))) FROM videos WHERE status='done'")[0]
         return {
             "index": str(self.root.resolve()),
             "schema_version": SCHEMA_VERSION,
