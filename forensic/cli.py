@@ -52,19 +52,20 @@ def model_options(f):
 @click.option("--index", "index", type=click.Path(path_type=Path), help="Index folder. [$FORENSIC_INDEX or ./forensic-index]")
 @click.option("--models", type=click.Path(path_type=Path), help="Offline models folder, checked before any download. [$FORENSIC_MODELS]")
 @click.option("--download", is_flag=True, default=None, help="Allow downloading missing model weights (otherwise every run is offline).")
+@click.option("--cameras", type=click.Path(path_type=Path), help="Cameras file (TOML). [$FORENSIC_CAMERAS or cameras.toml in the index folder]")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one JSON object per line, for log collectors.")
 @click.version_option(__version__, prog_name="forensic")
 @click.pass_context
-def cli(ctx, index, models, download, verbose, quiet, log_file, log_format):
+def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format):
     """Search recorded CCTV footage by description or by photo, on this machine, offline."""
     os.umask(0o077)  # index files and thumbnails are for their owner only
     # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), log_file, log_format)
-    ctx.obj = {"index": index, "models": models, "download": download}
+    ctx.obj = {"index": index, "models": models, "download": download, "cameras": cameras}
     ctx.meta["quiet"] = quiet
     ctx.meta["json_log"] = log_format == "json"
 
@@ -95,7 +96,7 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--fps", type=float, help="Frames sampled per second of video. [2]")
+@click.option("--fps", type=float, help="Frames sampled per second of video. [4]")
 @click.option("--conf", type=float, help="Detector confidence threshold. [0.3]")
 @click.option("--batch", type=int, help="Frames per detector batch. [4]")
 @click.option("--settle", type=float, help="Seconds: files in scanned folders modified more recently are left for the next run. [120]")
@@ -161,57 +162,174 @@ def _print_summary(summary, index_root: Path) -> None:
         click.echo(f"  failed: {reason}", err=True)
 
 
+def filter_options(f):
+    for opt in reversed([
+        click.option("--camera", "camera", multiple=True, help="Only this camera (id, name or place alias); repeatable."),
+        click.option("--since", help="From this time: YYYY-MM-DD[THH:MM], HH:MM (today) or 'yesterday'."),
+        click.option("--until", help="Until this time (same forms)."),
+        click.option("--min-score", type=float, default=0.0, help="Drop hits scoring below this."),
+        click.option("--sort", type=click.Choice(["relevance", "time"]), default="relevance", show_default=True),
+        click.option("--limit", type=int, default=20, show_default=True, help="Number of hits."),
+        click.option("--per-frame", is_flag=True, help="Single detections instead of one hit per appearance (track)."),
+        click.option("--any-class", is_flag=True, help="Photo or similar search: do not keep to the subject's class."),
+        click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array (stable keys)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _filters(settings: Settings, store, camera, since, until, limit):
+    """Flags to Filters; camera names resolve through the cameras file."""
+    from datetime import datetime
+
+    from forensic.cameras import load_cameras
+    from forensic.search.filters import Filters
+    from forensic.search.when import TimeError, parse_datetime
+
+    if limit < 1:
+        raise ForensicError("--limit must be at least 1")
+    cameras = load_cameras(settings.cameras, store.root)
+    ids = []
+    for name in camera:
+        cam = next((c for c in cameras.cameras if c.id == name), None) or cameras.find_place(name)
+        known = {r["camera"] for r in store.videos("done")}
+        if cam is None and name not in known:
+            raise ForensicError(f"unknown camera {name!r}; known: {', '.join(sorted(known | {c.id for c in cameras.cameras})) or 'none'}")
+        ids.append(cam.id if cam else name)
+    now = datetime.now().astimezone()
+    try:
+        start = parse_datetime(since, now, "Asia/Ho_Chi_Minh") if since else None
+        end = parse_datetime(until, now, "Asia/Ho_Chi_Minh", end=True) if until else None
+    except TimeError as e:
+        raise ForensicError(str(e)) from None
+    return cameras, Filters(cameras=tuple(ids), since=start, until=end)
+
+
 @cli.command()
 @click.argument("text", required=False)
 @click.option("--image", "image", type=click.Path(path_type=Path), help="Find the person or vehicle in this photo.")
-@click.option("--any-class", is_flag=True, help="With --image: do not keep to the subject's class.")
-@click.option("--limit", type=int, default=20, show_default=True, help="Number of hits.")
-@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array (stable keys).")
+@click.option("--class", "classes", multiple=True, help="Only this class (person, bicycle, car, motorcycle, bus, truck); repeatable.")
+@click.option("--color", "colors", multiple=True, help="Only objects of this colour; repeatable.")
+@filter_options
 @model_options
 @click.pass_context
-def search(ctx, text, image, any_class, limit, as_json, **options):
+def search(ctx, text, image, classes, colors, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
     """Search by description (English or Vietnamese) or by photo.
 
     \b
     Examples:
       forensic search "red motorbike"
-      forensic search "xe máy màu đỏ"
-      forensic search "người mặc áo trắng"
-      forensic search --image suspect.jpg
+      forensic search "xe máy màu đỏ gần ngã tư Trực Cát đêm qua"
+      forensic search "người mặc áo trắng" --since 2026-11-21T20:00 --until 2026-11-21T22:00
+      forensic search --image suspect.jpg --camera truccat
     """
+    from dataclasses import replace
+
     from forensic.index.store import IndexStore
 
-    if (text is None or not text.strip()) and image is None:
+    if (text is None or not text.strip()) and image is None and not (classes or colors):
         raise ForensicError("empty query: give a description (e.g. \"red motorbike\") or --image PHOTO")
     if text is not None and image is not None:
         raise ForensicError("give either a description or --image, not both")
-    if limit < 1:
-        raise ForensicError("--limit must be at least 1")
     settings = _settings(ctx, **options)
     store = IndexStore(settings.index)
     try:
+        cameras, filters = _filters(settings, store, camera, since, until, limit)
         if image is not None:
             from forensic.models import build_models
             from forensic.search.photo import search_photo
 
-            subject, hits = search_photo(store, build_models(settings), image, limit, any_class)
+            subject, hits = search_photo(store, build_models(settings), image, limit, any_class, per_frame, filters, cameras)
             understood = {"photo": str(image), "subject": subject.cls or "whole photo (no person or vehicle found)",
                           "box": [round(v) for v in subject.box], "class filter": "none" if any_class or not subject.cls else subject.cls}
         else:
-            from forensic.query import parse_query
+            from forensic.colors import COLOR_ALIASES, PALETTE
+            from forensic.query import CLASSES, parse_query
             from forensic.search.text import search_text
 
-            query = parse_query(text)
+            query = parse_query(text or " ".join(colors + classes), cameras)
+            for c in classes:
+                if c not in CLASSES:
+                    raise ForensicError(f"unknown class {c!r}; use one of {', '.join(CLASSES)}")
+            for c in colors:
+                name = COLOR_ALIASES.get(c.lower(), c.lower())
+                if name not in PALETTE:
+                    raise ForensicError(f"unknown colour {c!r}; use one of {', '.join(PALETTE)}")
+                query.colors.append((name,))
+            query = replace(query, classes=tuple(classes) or query.classes, cameras=query.cameras + filters.cameras,
+                            since=filters.since or query.since, until=filters.until or query.until)
             clip = _clip_for_search(settings, store)
-            hits = search_text(store, query, clip, limit)
+            hits = search_text(store, query, clip, limit, per_frame, cameras, min_score)
             understood = query.describe() | ({"clip": clip.name} if clip else {})
+            min_score = 0.0
+        hits = [h for h in hits if h.score >= min_score]
     finally:
         store.close()
+    _output(understood, hits, sort, as_json)
+
+
+def _output(understood: dict, hits, sort: str, as_json: bool) -> None:
+    if sort == "time":
+        hits = sorted(hits, key=lambda h: (h.time or "", h.video, h.t))
     if as_json:
-        click.echo("understood: " + json.dumps(understood, ensure_ascii=False), err=True)
+        click.echo("understood: " + json.dumps(understood, ensure_ascii=False, default=str), err=True)
         click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
     else:
         _print_hits(understood, hits)
+
+
+@cli.command()
+@click.argument("hit_id", type=int)
+@filter_options
+@model_options
+@click.pass_context
+def similar(ctx, hit_id, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
+    """Use a hit (its whole appearance) as the query: the same object first, then look-alikes."""
+    from forensic.index.store import IndexStore
+    from forensic.search.similar import search_similar
+
+    settings = _settings(ctx, **options)
+    with IndexStore(settings.index) as store:
+        cameras, filters = _filters(settings, store, camera, since, until, limit)
+        source, hits = search_similar(store, hit_id, limit, any_class, per_frame, filters, cameras)
+    hits = [h for h in hits if h.score >= min_score]
+    understood = {"similar to": f"hit {hit_id} ({source.cls}, {source.camera}, {Path(source.video).name} at {_mmss(source.t)})"}
+    _output(understood, hits, sort, as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def cameras(ctx, as_json):
+    """List the cameras (from the cameras file) and the indexed videos each one owns."""
+    from forensic.cameras import load_cameras
+    from forensic.index.store import IndexStore
+
+    settings = _settings(ctx)
+    index_exists = (settings.index / "index.sqlite").exists()
+    store = IndexStore(settings.index) if index_exists else None
+    config = load_cameras(settings.cameras, settings.index if index_exists else None)
+    videos = store.videos("done") if store else []
+    if store:
+        store.close()
+    out = []
+    for cam in config.cameras:
+        owned = [r["path"] for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
+        out.append({"id": cam.id, "name": cam.name, "places": list(cam.places), "match": list(cam.match), "timezone": cam.timezone,
+                    "clock_offset": cam.clock_offset, "videos": owned})
+    configured = {c.id for c in config.cameras}
+    for name in sorted({r["camera"] for r in videos} - configured):
+        out.append({"id": name, "name": name, "places": [], "match": [], "timezone": None, "clock_offset": 0,
+                    "videos": [r["path"] for r in videos if r["camera"] == name and not any(c.owns(r["path"]) for c in config.cameras)]})
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"cameras file: {config.source or 'none'}")
+    for cam in out:
+        places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
+        click.echo(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
+        for v in cam["videos"]:
+            click.echo(f"    {v}")
 
 
 @cli.command()
@@ -319,7 +437,8 @@ def _print_hits(understood: dict, hits) -> None:
         colours = ", ".join(h.colors)
         if h.clothing:
             colours = f"top: {', '.join(h.clothing['upper']) or '?'}; bottom: {', '.join(h.clothing['lower']) or '?'}"
-        when = _mmss(h.t) + (f"\n{h.time}" if h.time else "")
+        when = _mmss(h.t) + (f" ({_mmss(h.track['first_seen'])}-{_mmss(h.track['last_seen'])}, {h.track['detections']}x)" if h.track and h.track["detections"] > 1 else "")
+        when += f"\n{h.time[:19]}" if h.time else ""
         table.add_row(str(n), f"{h.score:.3f}", h.cls, colours, h.camera, Path(h.video).name, when,
                       ",".join(str(round(v)) for v in h.bbox), h.thumb or "")
     console.print(table)

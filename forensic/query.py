@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from forensic.colors import COLOR_ALIASES, PALETTE
 
@@ -22,6 +23,11 @@ def fold(text: str) -> str:
     """Lowercase and strip diacritics: 'Xe Máy Đỏ' -> 'xe may do'."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
     return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+
+def fold_chars(text: str) -> str:
+    """`fold` character by character, so positions in the result match positions in `text`."""
+    return "".join((fold(c) or c)[:1] for c in text)
 
 
 # --- vocabulary: folded phrase -> meaning ---------------------------------------------------
@@ -84,9 +90,15 @@ class Query:
     lower: list[tuple[str, ...]] = field(default_factory=list)
     nouns: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    cameras: tuple[str, ...] = ()  # camera ids named by a place phrase
+    place: str = ""  # the place as understood (camera names)
+    since: datetime | None = None
+    until: datetime | None = None
+    when: str = ""  # the time phrase as typed
 
     @property
     def understood(self) -> bool:
+        """Something to rank by (class or colours); places and times only filter."""
         return bool(self.classes or self.colors or self.upper or self.lower)
 
     def caption(self) -> str:
@@ -111,6 +123,10 @@ class Query:
             out["upper body"] = ["/".join(c) for c in self.upper]
         if self.lower:
             out["lower body"] = ["/".join(c) for c in self.lower]
+        if self.place:
+            out["camera"] = self.place
+        if self.since or self.until:
+            out["time"] = f"{self.since.isoformat(timespec='minutes') if self.since else '...'} to {self.until.isoformat(timespec='minutes') if self.until else '...'}"
         if self.ignored:
             out["ignored"] = self.ignored
         return out
@@ -122,9 +138,82 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return [(w, fold(w)) for w in raw]
 
 
-def parse_query(text: str) -> Query:
+
+# Words that introduce a place. With diacritics (or in English) they must be followed by a known
+# place; without diacritics ("gan", "tai") they may be other words ("xe tai" is a truck).
+_PLACE_WORDS = {"near", "at", "gần", "tại", "ở", "around", "quanh", "khu vực", "trước", "in front of"}
+_WEAK_PLACE_WORDS = {"gan", "tai", "o", "khu vuc", "quanh", "truoc"}
+
+
+def _cut(text: str, spans) -> str:
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+def _extract_place(raw: str, cameras) -> tuple[list, list[tuple[int, int]]]:
+    """Cameras named in the text and the character spans used (place word + name)."""
+    from forensic.errors import ForensicError
+
+    folded = fold_chars(raw.lower())
+    lowered = raw.lower()
+    found, spans = [], []
+    cams = cameras.cameras if cameras else []
+    for m in re.finditer(r"\b(near|at|around|in front of|gần|tại|ở|quanh|khu vực|trước|gan|tai|o|khu vuc|truoc)\s+", lowered):
+        rest_start = m.end()
+        rest = folded[rest_start:]
+        best = None
+        for cam in cams:
+            for alias in cam.aliases:
+                if re.match(re.escape(alias) + r"\b", rest) and (best is None or len(alias) > best[1]):
+                    best = (cam, len(alias))
+        if best is None and cameras:
+            words = rest.split()
+            for n in range(min(6, len(words)), 0, -1):  # forgiving: a misspelt name
+                cam = cameras.find_place(" ".join(words[:n]))
+                if cam is not None:
+                    span_text = " ".join(rest.split()[:n])
+                    best = (cam, rest.find(span_text) + len(span_text))
+                    break
+        if best is not None:
+            found.append(best[0])
+            spans.append((m.start(), rest_start + best[1]))
+        elif m.group(1) in _PLACE_WORDS:
+            words = raw[rest_start:].split()
+            raise ForensicError(f"unknown place {' '.join(words[:4])!r}; known places: "
+                                f"{cameras.known_places() if cameras else 'none (give a cameras file with --cameras)'}")
+    for cam in cams:  # a place named without "near"/"gần"
+        for alias in cam.aliases:
+            if len(alias) < 6:
+                continue
+            for m in re.finditer(r"\b" + re.escape(alias) + r"\b", folded):
+                if not any(a <= m.start() < b for a, b in spans):
+                    found.append(cam)
+                    spans.append(m.span())
+    return found, spans
+
+
+def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = "Asia/Ho_Chi_Minh") -> Query:
+    """Parse a description; `cameras` (forensic.cameras.Cameras) resolves place names, `now` anchors
+    relative times ("last night")."""
+    from forensic.errors import ForensicError
+    from forensic.search.when import TimeError, extract_time
+
     query = Query(text=text)
-    words = _tokens(text)
+    raw = unicodedata.normalize("NFC", text)
+    try:
+        query.since, query.until, query.when, spans = extract_time(fold_chars(raw.lower()), now or datetime.now().astimezone(), tz)
+    except TimeError as e:
+        raise ForensicError(str(e)) from None
+    raw = _cut(raw, spans)
+    places, spans = _extract_place(raw, cameras)
+    raw = _cut(raw, spans)
+    for cam in places:
+        if cam.id not in query.cameras:
+            query.cameras += (cam.id,)
+    query.place = ", ".join(c.name for c in {c.id: c for c in places}.values())
+    words = _tokens(raw)
     items: list[tuple] = []  # (kind, payload..., raw words)
     i = 0
     while i < len(words):

@@ -18,11 +18,12 @@ class Settings:
     download: bool = False  # allow model downloads (off: every run stays offline)
     detector: str = "yolo11n.pt"
     device: str = "auto"  # auto | cpu | cuda | cuda:0 ...
-    fps: float = 2.0  # sampled frames per second of video
+    fps: float = 4.0  # sampled frames per second: dense enough for the tracker (a motorbike crosses a junction in 2 s)
     conf: float = 0.3  # detector confidence threshold
     imgsz: int = 640  # detector input size (longest side)
     batch: int = 4  # frames per detector batch
     settle: float = 120.0  # seconds: files in scanned folders modified more recently are left for the next run
+    cameras: Path | None = None  # cameras TOML file (default: cameras.toml in the index folder)
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"
@@ -41,7 +42,7 @@ class Settings:
             if raw not in (None, ""):
                 values[f.name] = _convert(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("index", "models", "clip_checkpoint"):
+        for key in ("index", "models", "clip_checkpoint", "cameras"):
             if values.get(key) is not None:
                 values[key] = Path(values[key]).expanduser()
         settings = cls(**values)

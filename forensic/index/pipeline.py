@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.store import IndexStore
+from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
 from forensic.settings import Settings
 from forensic.timestamps import recording_start
@@ -25,7 +27,7 @@ from forensic.video import FrameReader, find_videos, probe
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "detect", "attributes", "embed", "write")
+STAGES = ("decode", "detect", "track", "attributes", "embed", "write")
 
 
 @dataclass
@@ -58,11 +60,6 @@ class IndexSummary:
             self.stage_seconds[stage] += time.perf_counter() - start
 
 
-def camera_for(path: Path) -> str:
-    """Until cameras are configured, a video's camera is the folder it was recorded into."""
-    return path.parent.name or "camera"
-
-
 def index_videos(paths: list[Path], store: IndexStore, models: Models, settings: Settings,
                  summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
     summary = summary if summary is not None else IndexSummary()
@@ -81,8 +78,9 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
         log.warning("this index has CLIP vectors but no CLIP model is loaded: new videos get none")
     store.open_vectors()
     named = {Path(os.path.abspath(p)) for p in paths if Path(p).is_file()}
+    cameras = load_cameras(settings.cameras, store.root)
     for path in videos:
-        yield from _index_one(path, store, models, settings, summary, settle=0.0 if path in named else settings.settle)
+        yield from _index_one(path, store, models, settings, summary, cameras, settle=0.0 if path in named else settings.settle)
         store.commit()
     summary.wall_seconds = time.perf_counter() - start
 
@@ -102,7 +100,7 @@ def _already_indexed(store: IndexStore, path: Path) -> str | None:
 
 
 def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
-               settle: float = 0.0) -> Iterator[IndexEvent]:
+               cameras: Cameras, settle: float = 0.0) -> Iterator[IndexEvent]:
     try:
         if settle > 0 and time.time() - path.stat().st_mtime < settle:
             summary.pending.append(path)
@@ -121,9 +119,11 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         yield IndexEvent("failed", path, message=reason)
         return
     yield IndexEvent("start", path, duration=info.duration)
-    start, source = recording_start(path, info.duration)
-    video_id = store.begin_video(path, camera_for(path), info, settings.fps, digest, start.isoformat(), source)
+    camera = cameras.for_path(path)
+    start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset)
+    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
     reader = FrameReader(info, settings.fps)
+    tracker = ObjectTracker(settings.fps)
     count = 0
     try:
         frames = iter(reader)
@@ -132,7 +132,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
                 batch = [f for _, f in zip(range(settings.batch), frames)]
             if not batch:
                 break
-            count += _process(batch, video_id, store, models, summary)
+            count += _process(batch, video_id, store, models, tracker, summary)
             store.commit()
             yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
     except (VideoError, OSError, ForensicError) as e:
@@ -153,17 +153,21 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     yield IndexEvent("failed" if note else "done", path, t=reader.last_t, duration=info.duration, detections=count, message=note or "")
 
 
-def _process(batch, video_id: int, store: IndexStore, models: Models, summary: IndexSummary) -> int:
+def _process(batch, video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker, summary: IndexSummary) -> int:
     with summary.timed("detect"):
         found = models.detector.detect([f.image for f in batch])
     n = 0
     for frame, dets in zip(batch, found):
+        with summary.timed("embed"):
+            appearance = models.appearance.embed(frame.image, dets)
+        with summary.timed("track"):
+            dets.tracker_id = tracker.update(frame.image, dets, appearance)  # every frame, even empty ones
         if len(dets) == 0:
             continue
         with summary.timed("attributes"):
             colors, quality, thumbs = attributes(frame.image, dets)
         with summary.timed("embed"):
-            vectors = {"appearance": models.appearance.embed(frame.image, dets)}
+            vectors = {"appearance": appearance}
             if models.clip is not None:
                 vectors["clip"] = models.clip.embed_images([crop(frame.image, b, 0.05) for b in dets.xyxy])
         with summary.timed("write"):

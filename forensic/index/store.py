@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS videos(
     size INTEGER, mtime REAL,
     fingerprint TEXT,              -- size + hash of first and last MiB: finds moved or renamed files
     fps REAL, frames INTEGER, width INTEGER, height INTEGER, duration REAL,
-    start_time TEXT, time_source TEXT,
+    start_time TEXT, time_source TEXT,   -- wall-clock start (ISO, camera timezone) and where it came from
+    start_epoch REAL,                      -- the same as Unix seconds, for time filters
     sample_fps REAL,
     status TEXT NOT NULL,          -- indexing | done | failed
     error TEXT,
@@ -52,13 +54,23 @@ CREATE TABLE IF NOT EXISTS detections(
     cls TEXT NOT NULL,
     conf REAL NOT NULL,
     quality REAL NOT NULL,                 -- 0..1: size, sharpness, not cut off
-    track INTEGER,
+    track INTEGER,                         -- tracks.id (while a video is being indexed: -(tracker id + 1))
     colors TEXT NOT NULL,                  -- JSON: {"whole": {...}, "upper": {...}, "lower": {...}}
     thumb TEXT                             -- relative to the index folder
 );
 CREATE INDEX IF NOT EXISTS det_video ON detections(video_id);
 CREATE INDEX IF NOT EXISTS det_cls ON detections(cls);
 CREATE INDEX IF NOT EXISTS video_fp ON videos(fingerprint);
+CREATE TABLE IF NOT EXISTS tracks(               -- one appearance of one object in one video
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    cls TEXT NOT NULL,                     -- majority class of its detections
+    first_t REAL NOT NULL, last_t REAL NOT NULL,
+    n INTEGER NOT NULL,                    -- detections in the track
+    best_det INTEGER NOT NULL,             -- largest, sharpest, least cut-off detection: the track's thumbnail
+    colors TEXT NOT NULL                   -- colour shares voted over its detections (quality-weighted)
+);
+CREATE INDEX IF NOT EXISTS track_video ON tracks(video_id);
 CREATE TABLE IF NOT EXISTS embedders(key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS vectors(
     det_id INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
@@ -67,6 +79,24 @@ CREATE TABLE IF NOT EXISTS vectors(
     PRIMARY KEY(det_id, key)
 ) WITHOUT ROWID;
 """
+
+
+def vote_colors(colors: list[dict], weights: list[float]) -> dict:
+    """Weighted mean of colour shares, per part (whole / upper / lower)."""
+    out: dict = {}
+    total = sum(weights)
+    for part in ("whole", "upper", "lower"):
+        acc: dict[str, float] = {}
+        seen = False
+        for c, w in zip(colors, weights):
+            if c.get(part) is None:
+                continue
+            seen = True
+            for name, share in c[part].items():
+                acc[name] = acc.get(name, 0.0) + share * w / total
+        if seen:
+            out[part] = {k: round(v, 3) for k, v in acc.items() if v >= 0.02}
+    return out
 
 
 class IndexStore:
@@ -173,9 +203,9 @@ class IndexStore:
         st = path.stat()
         cur = self.db.execute(
             "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, "
-            "start_time, time_source, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
+            "start_time, time_source, start_epoch, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
             (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration,
-             sample_fps, start_time, time_source))
+             sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None))
         return int(cur.lastrowid)
 
     def moved_from(self, path: Path, fingerprint: str):
@@ -200,7 +230,7 @@ class IndexStore:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
-            track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else int(detections.tracker_id[k])
+            track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
             cur = self.db.execute(
                 "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (video_id, frame, t, x1, y1, x2, y2, str(detections.class_name[k]), float(detections.confidence[k]),
@@ -221,10 +251,31 @@ class IndexStore:
     def finish_video(self, video_id: int, error: str | None = None) -> None:
         """Mark the video searchable ('done'); its vectors join the FAISS indexes."""
         self.commit()
+        self.db.execute("BEGIN")
+        self._build_tracks(video_id)
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
+        self.db.execute("COMMIT")
         for key in list(self._faiss):
             self._add_to_faiss(key, video_id)
+
+    def _build_tracks(self, video_id: int) -> None:
+        """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
+        groups: dict = {}
+        for row in self.db.execute("SELECT id, track, cls, conf, quality, colors, t FROM detections WHERE video_id=? ORDER BY t", (video_id,)):
+            key = row["track"] if row["track"] is not None and row["track"] < 0 else ("single", row["id"])
+            groups.setdefault(key, []).append(row)
+        for rows in groups.values():
+            votes: dict[str, float] = {}
+            for r in rows:
+                votes[r["cls"]] = votes.get(r["cls"], 0.0) + r["conf"]
+            best = max(rows, key=lambda r: (r["quality"], r["conf"]))
+            weights = [max(1e-3, r["quality"] * r["conf"]) for r in rows]
+            colors = vote_colors([json.loads(r["colors"]) for r in rows], weights)
+            cur = self.db.execute(
+                "INSERT INTO tracks(video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?)",
+                (video_id, max(votes, key=votes.get), rows[0]["t"], rows[-1]["t"], len(rows), best["id"], json.dumps(colors, separators=(",", ":"))))
+            self.db.executemany("UPDATE detections SET track=? WHERE id=?", [(cur.lastrowid, r["id"]) for r in rows])
 
     def fail_video(self, video_id: int, error: str) -> None:
         """Drop a video's partial rows and keep a 'failed' record with the reason."""
@@ -325,6 +376,15 @@ class IndexStore:
         return self._vectors_for(key, np.asarray(ids, np.int64))
 
     # -- reading -------------------------------------------------------------------------
+    def tracks_of(self, ids) -> dict[int, int]:
+        """Track id of each detection id (detections of finished videos only)."""
+        out: dict[int, int] = {}
+        ids = [int(i) for i in ids]
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk:chunk + 900]
+            out.update(self.db.execute(f"SELECT id, track FROM detections WHERE track > 0 AND id IN ({','.join('?' * len(part))})", part).fetchall())
+        return out
+
     def rows(self, ids) -> dict[int, sqlite3.Row]:
         """Detection rows with their video's path and camera, by id."""
         out = {}
@@ -332,7 +392,9 @@ class IndexStore:
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
-                    "SELECT d.*, v.path, v.camera, v.start_time FROM detections d JOIN videos v ON v.id=d.video_id "
+                    "SELECT d.*, v.path, v.camera, v.start_time, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
+                    "tr.colors AS track_colors, bd.thumb AS track_thumb FROM detections d JOIN videos v ON v.id=d.video_id "
+                    "LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det "
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):
                 out[row["id"]] = row
         return out

@@ -9,19 +9,20 @@ in the footage, and its pooled features are comparable.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.index.attributes import crop
+from forensic.search.filters import Filters
 from forensic.search.hits import Hit, hits_from_scores
+from forensic.search.vectors import search_vectors
 
 log = logging.getLogger(__name__)
 
 MAX_SHARE = 0.6  # a photo larger than this share of the canvas is scaled down
-CANDIDATES = 2000
 
 
 @dataclass
@@ -79,7 +80,8 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     return Detections(box, np.zeros(1, np.float32), np.array(["object"]), models.detector.pool_boxes(canvas, box))
 
 
-def search_photo(store, models, path: Path, limit: int = 20, any_class: bool = False) -> tuple[Subject, list[Hit]]:
+def search_photo(store, models, path: Path, limit: int = 20, any_class: bool = False, per_frame: bool = False,
+                 filters: Filters | None = None, cameras=None) -> tuple[Subject, list[Hit]]:
     photo = read_photo(path)
     canvas, scale, ox, oy = place_on_canvas(photo, typical_frame_size(store))
     region = (ox, oy, ox + int(photo.shape[1] * scale), oy + int(photo.shape[0] * scale))
@@ -88,36 +90,9 @@ def search_photo(store, models, path: Path, limit: int = 20, any_class: bool = F
     box = ((det.xyxy[0] - [ox, oy, ox, oy]) / scale).tolist()
     subject = Subject(cls, box, float(det.confidence[0]))
 
-    allowed = None
-    if cls is not None and not any_class:
-        allowed = np.fromiter((r[0] for r in store.db.execute("SELECT id FROM detections WHERE cls=?", (cls,))), np.int64)
-    queries = {"appearance": (models.appearance.name, lambda: models.appearance.embed(canvas, det))}
-    if models.clip is not None:
-        queries["clip"] = (models.clip.name, lambda: models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)]))
-    fused: dict[int, list[float]] = {}
-    used = 0
-    for key, (name, embed) in queries.items():
-        spec = store.embedder(key)
-        if spec is None or spec[0] != name:
-            if spec is not None:
-                log.warning("index %s vectors come from %s, not %s: not used", key, spec[0], name)
-            continue
-        sims = _search(store.vector_index(key), embed(), allowed)
-        for i, s in sims.items():
-            fused.setdefault(i, [0.0] * len(queries))[used] = s
-        used += 1
-    if used == 0:
-        raise ForensicError("the index holds no vectors this model set can search (was it built with another detector?)")
-    scored = [(i, float(np.mean(v[:used]))) for i, v in fused.items()]
-    return subject, hits_from_scores(store, scored, limit)
-
-
-def _search(index, vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
-    import faiss
-
-    if index is None or index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
-        return {}
-    k = min(index.ntotal, CANDIDATES)
-    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-    sims, ids = index.search(vector.astype(np.float32), k, params=params)
-    return {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+    filters = replace(filters or Filters(), classes=(cls,) if cls is not None and not any_class else ())
+    queries = {"appearance": (models.appearance.name, models.appearance.embed(canvas, det)[0])}
+    if models.clip is not None and store.embedder("clip") is not None:
+        queries["clip"] = (models.clip.name, models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)])[0])
+    scored = search_vectors(store, queries, filters.allowed_ids(store, cameras))
+    return subject, hits_from_scores(store, scored, limit, per_frame)

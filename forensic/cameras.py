@@ -1,0 +1,109 @@
+"""Cameras: names, place aliases, the files each one recorded, its timezone and clock offset.
+
+Read from a TOML file (--cameras FILE, $FORENSIC_CAMERAS, or cameras.toml in the index folder):
+
+    [[camera]]
+    id = "truccat"
+    name = "Ngã tư Trực Cát"
+    places = ["Trực Cát", "ngã tư Trực Cát", "Truc Cat crossroads"]
+    match = ["*truccat*"]               # globs on the file's path (folders too)
+    timezone = "Asia/Ho_Chi_Minh"       # default
+    clock_offset = 0                    # seconds to add to the recorder's clock
+
+A video that matches no camera belongs to a camera named after its folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from forensic.errors import ForensicError
+from forensic.query import fold
+from forensic.timestamps import DEFAULT_TZ
+
+FILE_NAME = "cameras.toml"
+
+
+@dataclass(frozen=True)
+class Camera:
+    id: str
+    name: str
+    places: tuple[str, ...] = ()
+    match: tuple[str, ...] = ()
+    timezone: str = DEFAULT_TZ
+    clock_offset: float = 0.0
+
+    def owns(self, path: Path | str) -> bool:
+        text = str(path)
+        return any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(Path(text).name, p) or f"/{p.strip('/')}/" in text for p in self.match)
+
+    @property
+    def aliases(self) -> list[str]:
+        """Folded names a user may type for this camera's place."""
+        return sorted({fold(a).strip() for a in (self.id, self.name, *self.places) if a.strip()}, key=len, reverse=True)
+
+
+@dataclass
+class Cameras:
+    cameras: list[Camera] = field(default_factory=list)
+    source: Path | None = None
+
+    def for_path(self, path: Path) -> Camera:
+        for cam in self.cameras:
+            if cam.owns(path):
+                return cam
+        folder = Path(path).parent.name or "camera"
+        return Camera(id=folder, name=folder)
+
+    def find_place(self, words: str) -> Camera | None:
+        """The camera whose name or alias the words name (diacritics and case ignored, forgiving)."""
+        text = " " + " ".join(fold(words).split()) + " "
+        best = None
+        for cam in self.cameras:
+            for alias in cam.aliases:
+                if f" {alias} " in text and (best is None or len(alias) > best[0]):
+                    best = (len(alias), cam)
+        if best:
+            return best[1]
+        import difflib
+
+        scored = [(difflib.SequenceMatcher(None, fold(words).strip(), a).ratio(), cam) for cam in self.cameras for a in cam.aliases]
+        scored.sort(key=lambda s: -s[0])
+        return scored[0][1] if scored and scored[0][0] >= 0.8 else None
+
+    def known_places(self) -> str:
+        return "; ".join(f"{c.name} ({', '.join(c.places)})" if c.places else c.name for c in self.cameras) or "none (no cameras file)"
+
+
+def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
+    """Cameras from `path`, else from the index folder's cameras.toml, else none."""
+    if path is None and index_root is not None and (index_root / FILE_NAME).is_file():
+        path = index_root / FILE_NAME
+    if path is None:
+        return Cameras()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ForensicError(f"cameras file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ForensicError(f"cameras file {path} is not valid TOML: {e}") from None
+    cams = []
+    for n, entry in enumerate(data.get("camera", []), 1):
+        if not isinstance(entry, dict) or not entry.get("id"):
+            raise ForensicError(f"cameras file {path}: camera #{n} needs an id")
+        tz = entry.get("timezone", DEFAULT_TZ)
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ForensicError(f"cameras file {path}: camera {entry['id']!r} has an unknown timezone {tz!r}") from None
+        try:
+            cams.append(Camera(id=str(entry["id"]), name=str(entry.get("name", entry["id"])), places=tuple(map(str, entry.get("places", ()))),
+                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=float(entry.get("clock_offset", 0))))
+        except (TypeError, ValueError) as e:
+            raise ForensicError(f"cameras file {path}: camera {entry['id']!r}: {e}") from None
+    return Cameras(cams, path)

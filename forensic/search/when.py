@@ -1,0 +1,108 @@
+"""Time phrases in a query, English and Vietnamese: "yesterday", "hôm qua", "last night", "đêm qua",
+"this morning", "sáng nay", "from 20:00 to 22:00", "20h-22h", "từ 20h đến 22h", "2026-11-21", "21/11".
+
+`extract_time` finds them in a folded text (see query.fold_chars), returns the time window and the
+character spans it used, so the rest of the query can be parsed without them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# (pattern on folded text, (day offset, start hour, end hour; end may pass 24))
+_DAY_WORDS = [
+    (r"\b(?:last night|dem qua|toi qua|dem hom qua|toi hom qua)\b", (-1, 18, 30)),
+    (r"\b(?:tonight|dem nay|toi nay|this evening)\b", (0, 18, 30)),
+    (r"\b(?:this morning|sang nay)\b", (0, 5, 12)),
+    (r"\b(?:this afternoon|chieu nay)\b", (0, 12, 18)),
+    (r"\b(?:yesterday morning|sang hom qua|sang qua)\b", (-1, 5, 12)),
+    (r"\b(?:yesterday afternoon|chieu hom qua|chieu qua)\b", (-1, 12, 18)),
+    (r"\b(?:yesterday|hom qua)\b", (-1, 0, 24)),
+    (r"\b(?:today|hom nay)\b", (0, 0, 24)),
+]
+_HOUR = r"(\d{1,2})(?:(?::|h)(\d{2})?)?"
+_RANGE = re.compile(rf"(?:\b(?:from|tu|between)\s+)?\b{_HOUR}\s*(?:-|–|to|den|toi|and|->)\s*{_HOUR}(?![\d/])")
+_ISO_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+_VN_DATE = re.compile(r"\b(?:ngay\s+)?(\d{1,2})/(\d{1,2})(?:/(20\d\d))?\b")
+
+
+class TimeError(ValueError):
+    pass
+
+
+def extract_time(folded: str, now: datetime, tz: str) -> tuple[datetime | None, datetime | None, str, list[tuple[int, int]]]:
+    """(since, until, label, spans used); since/until None when the text names no time."""
+    zone = ZoneInfo(tz)
+    now = now.astimezone(zone)
+    spans: list[tuple[int, int]] = []
+    day: date | None = None
+    hours: tuple[float, float] | None = None
+    label = []
+
+    for pattern, (offset, h0, h1) in _DAY_WORDS:
+        m = re.search(pattern, folded)
+        if m:
+            day = now.date() + timedelta(days=offset)
+            hours = (h0, h1)
+            spans.append(m.span())
+            label.append(m.group(0))
+            break
+    for regex in (_ISO_DATE, _VN_DATE):
+        m = regex.search(folded)
+        if m and not _overlaps(m.span(), spans):
+            try:
+                if regex is _ISO_DATE:
+                    day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                else:
+                    day = date(int(m.group(3) or now.year), int(m.group(2)), int(m.group(1)))
+            except ValueError:
+                raise TimeError(f"{m.group(0)!r} is not a valid date") from None
+            spans.append(m.span())
+            label.append(m.group(0))
+            break
+    m = _RANGE.search(folded)
+    if m and not _overlaps(m.span(), spans):
+        h0, m0, h1, m1 = (int(g) if g else 0 for g in m.groups())
+        if h0 > 24 or h1 > 24 or m0 > 59 or m1 > 59:
+            raise TimeError(f"{m.group(0)!r} is not a time range")
+        start, end = h0 + m0 / 60, h1 + m1 / 60
+        if end <= start:
+            end += 24  # 22h-2h: past midnight
+        if hours is not None and hours[0] >= 18 and start < 12:  # "last night 1h-3h": after midnight
+            start, end = start + 24, end + 24
+        hours = (start, end)
+        spans.append(m.span())
+        label.append(m.group(0))
+        if day is None:
+            day = now.date() if start <= now.hour + now.minute / 60 else now.date() - timedelta(days=1)
+    if day is None:
+        return None, None, "", []
+    h0, h1 = hours or (0, 24)
+    base = datetime.combine(day, time(0), zone)
+    return base + timedelta(hours=h0), base + timedelta(hours=h1), " ".join(label), spans
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < b and a < span[1] for a, b in spans)
+
+
+def parse_datetime(text: str, now: datetime, tz: str, end: bool = False) -> datetime:
+    """--since / --until values: ISO date or date-time, 'HH:MM' (today), or a day word ('yesterday')."""
+    zone = ZoneInfo(tz)
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text)
+        if len(text) == 10 and end:
+            value += timedelta(days=1)
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    except ValueError:
+        pass
+    m = re.fullmatch(_HOUR, text)
+    if m:
+        return datetime.combine(now.astimezone(zone).date(), time(int(m.group(1)) % 24, int(m.group(2) or 0)), zone)
+    since, until, _, _ = extract_time(text.lower(), now, tz)
+    if since is None:
+        raise TimeError(f"{text!r} is not a date or time (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, HH:MM or 'yesterday')")
+    return until if end else since
