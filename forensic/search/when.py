@@ -22,6 +22,8 @@ _DAY_WORDS = [
     (r"\b(?:yesterday|hom qua)\b", (-1, 0, 24)),
     (r"\b(?:today|hom nay)\b", (0, 0, 24)),
 ]
+# Parts of a day, used only next to a date ("21/11 sáng", "2026-11-21 evening").
+_PARTS = [(r"\b(?:morning|sang)\b", (5, 12)), (r"\b(?:afternoon|chieu)\b", (12, 18)), (r"\b(?:evening|night|toi|dem)\b", (18, 30))]
 _HOUR = r"(\d{1,2})(?:(?::|h)(\d{2})?)?"
 _RANGE = re.compile(rf"(?:\b(?:from|tu|between)\s+)?\b{_HOUR}\s*(?:-|–|to|den|toi|and|->)\s*{_HOUR}(?![\d/])")
 _ISO_DATE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
@@ -62,6 +64,14 @@ def extract_time(folded: str, now: datetime, tz: str) -> tuple[datetime | None, 
             spans.append(m.span())
             label.append(m.group(0))
             break
+    if day is not None and hours is None:
+        for pattern, part in _PARTS:
+            m = re.search(pattern, folded)
+            if m and not _overlaps(m.span(), spans):
+                hours = part
+                spans.append(m.span())
+                label.append(m.group(0))
+                break
     m = _RANGE.search(folded)
     if m and not _overlaps(m.span(), spans):
         h0, m0, h1, m1 = (int(g) if g else 0 for g in m.groups())

@@ -1,0 +1,71 @@
+"""Place and time filters run before ranking, on a real index."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from forensic.errors import ForensicError
+from forensic.query import parse_query
+from forensic.search.filters import Filters
+from forensic.search.text import search_text
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+def test_place_phrase_keeps_to_that_camera(search_index):
+    store, cams = search_index["store"], search_index["cameras"]
+    q = parse_query("xe máy màu đỏ gần ngã tư Trực Cát", cams, NOW)
+    assert q.cameras == ("truccat",) and q.classes == ("motorcycle",) and q.colors == [("red",)]
+    hits = search_text(store, q, limit=10, cameras=cams)
+    assert hits and {h.camera for h in hits} == {"truccat"}
+    assert all(h.cls == "motorcycle" for h in hits)
+    assert "red" in hits[0].colors
+    # one line per motorbike: no two hits share a track
+    tracks = [h.track["id"] for h in hits if h.track]
+    assert len(tracks) == len(set(tracks))
+    # the same query without the place also finds the Tân Phú crossroad's red delivery motorbike
+    everywhere = search_text(store, parse_query("xe máy màu đỏ", cams, NOW), limit=10, cameras=cams)
+    assert {"truccat", "tanphu"} <= {h.camera for h in everywhere}
+
+
+def test_filtered_query_still_returns_its_top_n(search_index):
+    store, cams = search_index["store"], search_index["cameras"]
+    q = parse_query("motorbike near Trực Cát", cams, NOW)
+    n_truccat = store.db.execute(
+        "SELECT COUNT(DISTINCT d.track) FROM detections d JOIN videos v ON v.id=d.video_id WHERE v.camera='truccat' AND d.cls='motorcycle'"
+    ).fetchone()[0]
+    hits = search_text(store, q, limit=5, cameras=cams)
+    assert n_truccat >= 5 and len(hits) == 5
+
+
+def test_time_window_from_dvr_file_names(search_index):
+    store, cams = search_index["store"], search_index["cameras"]
+    q = parse_query("người ngày 21/11 từ 20h đến 22h", cams, NOW)
+    assert q.since == datetime(2026, 11, 21, 20, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    hits = search_text(store, q, limit=10, cameras=cams)
+    assert hits and all(h.video.endswith("ch01_20261121203000.mp4") for h in hits)
+    assert all(h.time.startswith("2026-11-21T20:30") for h in hits)
+    morning = search_text(store, parse_query("người ngày 21/11 sáng", cams, NOW), limit=10, cameras=cams)
+    assert all(h.video.endswith("ch01_20261121100000.mp4") for h in morning)
+
+
+def test_yesterday_evening_relative_to_now(search_index):
+    store, cams = search_index["store"], search_index["cameras"]
+    hits = search_text(store, parse_query("person last night", cams, NOW), limit=10, cameras=cams)
+    assert hits and all("20261121203000" in h.video for h in hits)
+
+
+def test_unknown_place_is_an_error_listing_known_places(search_index):
+    with pytest.raises(ForensicError, match="unknown place 'the market'.*Trực Cát"):
+        parse_query("red car near the market", search_index["cameras"], NOW)
+
+
+def test_allowed_ids_are_exactly_the_filtered_rows(search_index):
+    store, cams = search_index["store"], search_index["cameras"]
+    allowed = Filters(classes=("car",), cameras=("tanphu",)).allowed_ids(store, cams)
+    rows = store.rows(allowed)
+    assert len(rows) == len(allowed) > 0
+    assert {r["camera"] for r in rows.values()} == {"tanphu"} and {r["cls"] for r in rows.values()} == {"car"}
+    assert Filters().allowed_ids(store, cams) is None
