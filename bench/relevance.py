@@ -153,8 +153,9 @@ GROUND_TRUTH: list[Target] = [
                "2:.053,.275,.258,.578 2.5:.096,.296,.251,.551 3:.137,.319,.243,.529 3.5:.168,.337,.226,.502 "
                "4:.199,.353,.220,.474 5:.236,.392,.215,.448 6:.294,.422,.198,.408 7:.343,.454,.187,.376 "
                "8:.389,.486,.177,.346 9:.432,.518,.164,.325 10:.473,.550,.160,.298"))],
-           en="beige minibus", vi="xe 16 chỗ màu be",
-           note="The detector calls it bus, truck or car by turns. Look-alike: the beige van in the centre lane."),
+           en="beige minibus", vi="xe 16 chỗ màu be", shrink=0.8, pad=0.0,
+           note="The detector calls it bus, truck or car by turns. Look-alikes: the beige van in the centre lane; "
+                "tight region: small cars parked behind it at the top left."),
     Target(4, "white SUV", "vn_crossroad_acview_day.mp4", VEHICLE,
            [Track(4.25, 10.4, _keys(
                "4.5:.000,.127,.634,.993 5:.000,.171,.594,.914 5.5:.001,.215,.541,.840 6:.040,.251,.505,.777 "
@@ -323,6 +324,19 @@ def machine() -> dict:
     return info
 
 
+def git_state() -> str:
+    """Commit of the checkout, with '+dirty' when forensic/ has uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "forensic"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return (head or "unknown") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def sample_times(fps: float, frames: int, sample_fps: float) -> list[float]:
     """The video times FrameReader samples (same clock rule)."""
     out, step, next_t = [], 1.0 / sample_fps, 0.0
@@ -471,12 +485,14 @@ def run_queries(settings, models, footage: Path, top: int, only: set[int] | None
 
 
 def coverage(settings) -> dict[int, dict]:
-    """Per object: sampled frames inside its windows, and how many hold a correct detection (detector recall)."""
+    """Per object: sampled frames inside its windows, how many hold a correct detection (detector recall),
+    and how many distinct tracks (appearances) its correct detections fall into (1 per window is ideal)."""
     from forensic.index.store import IndexStore
 
     out = {}
     with IndexStore(settings.index) as store:
         videos = {Path(r["path"]).name: r for r in store.videos()}
+        has_track = "track" in {r[1] for r in store.db.execute("PRAGMA table_info(detections)")}
         for target in GROUND_TRUTH:
             v = videos.get(target.clip)
             if v is None:
@@ -484,13 +500,17 @@ def coverage(settings) -> dict[int, dict]:
             times = [t for t in sample_times(v["fps"], v["frames"], v["sample_fps"]) if target.region(t) is not None
                      and not any(a <= t <= b for a, b in target.ambiguous)]
             found: dict[float, int] = {}
-            for row in store.db.execute("SELECT t, x1, y1, x2, y2, cls FROM detections WHERE video_id=?", (v["id"],)):
+            tracks: set = set()
+            sql = f"SELECT t, x1, y1, x2, y2, cls{', track' if has_track else ''} FROM detections WHERE video_id=?"
+            for row in store.db.execute(sql, (v["id"],)):
                 cx, cy = (row["x1"] + row["x2"]) / 2 / v["width"], (row["y1"] + row["y2"]) / 2 / v["height"]
                 if target.judge(target.clip, row["t"], row["cls"], cx, cy) == "correct":
                     key = round(row["t"], 3)
                     found[key] = found.get(key, 0) + 1
+                    if has_track:
+                        tracks.add((row["cls"], row["track"]))
             hit = sum(1 for t in times if round(t, 3) in found)
-            out[target.n] = {"frames": len(times), "with_detection": hit,
+            out[target.n] = {"frames": len(times), "with_detection": hit, "tracks": len(tracks) if has_track else None,
                              "crowded": sum(1 for n in found.values() if n > 2)}  # >2: more than rider + vehicle
     return out
 
@@ -522,8 +542,9 @@ def write_sheets(results: list[dict], folder: Path, n: int = 5) -> None:
 
 
 def draw_ground_truth(settings, footage: Path, folder: Path, per_track: int = 4) -> None:
-    """For each object, frames at a few times of each track: its region (yellow), the index's detections
-    judged correct (green) and other detections (grey). To check the ground truth by eye."""
+    """For each track of each object, frames at a few times: its region (yellow), the index's detections
+    judged correct (green) and other detections (grey), with an enlarged crop around the region on the
+    right. To check the ground truth by eye: one PNG per track (gt-OBJECT-TRACK.png)."""
     import cv2
     import numpy as np
 
@@ -535,13 +556,14 @@ def draw_ground_truth(settings, footage: Path, folder: Path, per_track: int = 4)
         for target in GROUND_TRUTH:
             v = videos.get(target.clip)
             cap = cv2.VideoCapture(str(footage / target.clip))
-            tiles = []
-            for tr in target.tracks:
-                samples = sample_times(v["fps"], v["frames"], v["sample_fps"]) if v else []
-                inside = [t for t in samples if tr.t0 <= t <= tr.t1]
-                picks = [inside[int(k * (len(inside) - 1) / max(1, per_track - 1))] for k in range(per_track)] if inside else []
+            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+            samples = sample_times(v["fps"], v["frames"], v["sample_fps"]) if v else []
+            for k, tr in enumerate(target.tracks, 1):
+                inside = [t for t in samples if tr.t0 <= t <= tr.t1] or [tr.t0, tr.t1]
+                picks = [inside[int(i * (len(inside) - 1) / max(1, per_track - 1))] for i in range(per_track)]
+                tiles = []
                 for t in dict.fromkeys(picks):
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, int(round(t * (v["fps"] if v else 25))))
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, int(round(t * fps)))
                     ok, im = cap.read()
                     if not ok:
                         continue
@@ -553,14 +575,23 @@ def draw_ground_truth(settings, footage: Path, folder: Path, per_track: int = 4)
                             cx, cy = (row["x1"] + row["x2"]) / 2 / W, (row["y1"] + row["y2"]) / 2 / H
                             good = target.judge(target.clip, row["t"], row["cls"], cx, cy) == "correct"
                             cv2.rectangle(im, (int(row["x1"]), int(row["y1"])), (int(row["x2"]), int(row["y2"])),
-                                          (0, 230, 0) if good else (150, 150, 150), 3 if good else 1)
+                                          (0, 230, 0) if good else (150, 150, 150), 2 if good else 1)
+                    side = np.zeros((10, 10, 3), np.uint8)
                     if r:
-                        cv2.rectangle(im, (int(r[0] * W), int(r[2] * H)), (int(r[1] * W), int(r[3] * H)), (0, 230, 255), 2)
+                        x0, x1, y0, y1 = int(r[0] * W), int(r[1] * W), int(r[2] * H), int(r[3] * H)
+                        cv2.rectangle(im, (x0, y0), (x1, y1), (0, 230, 255), 1)
+                        m = max(x1 - x0, y1 - y0, 40)
+                        cx0, cy0 = max(0, (x0 + x1) // 2 - m), max(0, (y0 + y1) // 2 - m)
+                        side = im[cy0:min(H, cy0 + 2 * m), cx0:min(W, cx0 + 2 * m)].copy()
                     cv2.putText(im, f"#{target.n} t={t:.1f}", (10, H - 12), cv2.FONT_HERSHEY_SIMPLEX, H / 700, (0, 0, 255), 2)
-                    tiles.append(cv2.resize(im, (800, int(H * 800 / W))))
+                    frame = cv2.resize(im, (800, int(H * 800 / W)))
+                    side = cv2.resize(side, (frame.shape[0], frame.shape[0]), interpolation=cv2.INTER_CUBIC)
+                    tiles.append(np.hstack([frame, side]))
+                if tiles:
+                    width = max(t.shape[1] for t in tiles)
+                    tiles = [cv2.copyMakeBorder(t, 0, 4, 0, width - t.shape[1], cv2.BORDER_CONSTANT) for t in tiles]
+                    cv2.imwrite(str(folder / f"gt-{target.n:02d}-{k}.png"), np.vstack(tiles))
             cap.release()
-            if tiles:
-                cv2.imwrite(str(folder / f"gt-{target.n:02d}.jpg"), np.vstack(tiles), [cv2.IMWRITE_JPEG_QUALITY, 80])
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -574,7 +605,7 @@ def means(rows: list[dict]) -> dict:
 
 def print_report(header: dict, results: list[dict], cover: dict, show: int) -> dict:
     print(f"command:  {header['command']}")
-    print(f"date:     {header['date']}")
+    print(f"date:     {header['date']}   code: {header['code']}")
     m = header["machine"]
     print(f"machine:  {m['nproc']} CPUs ({m['cpu']}), GPU: {m['gpu'] or 'none'}, python {m['python']}, "
           f"torch {m.get('torch', '?')}; load average at start {header['load_before']}")
@@ -611,8 +642,10 @@ def print_report(header: dict, results: list[dict], cover: dict, show: int) -> d
     for kind, mm in summary.items():
         print(f"{kind:9} {mm['n']:>3} {mm['s1']:>6.3f} {mm['s5']:>6.3f} {mm['mrr']:>6.3f}")
     print()
-    print("detector coverage (sampled frames in the object's windows with a correct detection):")
-    print("  " + ", ".join(f"#{n} {c['with_detection']}/{c['frames']}" for n, c in cover.items()))
+    print("detector coverage: sampled frames in the object's windows with a correct detection "
+          "[distinct tracks among those detections]:")
+    print("  " + ", ".join(f"#{n} {c['with_detection']}/{c['frames']}" + (f" [{c['tracks']}]" if c.get("tracks") is not None else "")
+                           for n, c in cover.items()))
     return summary
 
 
@@ -664,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         exe = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
         header = {"command": " ".join(shlex.quote(a) for a in [exe, *sys.argv]),
                   "date": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-                  "load_before": args._load_before,
+                  "load_before": args._load_before, "code": git_state(),
                   "settings": {"detector": settings.detector, "imgsz": settings.imgsz, "fps": settings.fps,
                                "conf": settings.conf, "clip": settings.clip},
                   "judging": "per detection" if args.per_frame else "one hit per track (as forensic search shows them)"}

@@ -237,9 +237,10 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
         cameras, filters = _filters(settings, store, camera, since, until, limit)
         if image is not None:
             from forensic.models import build_models
-            from forensic.search.photo import search_photo
+            from forensic.search.photo import read_photo, search_photo
 
-            subject, hits = search_photo(store, build_models(settings), image, limit, any_class, per_frame, filters, cameras)
+            photo = read_photo(image)  # a bad photo is reported before any model is loaded
+            subject, hits = search_photo(store, build_models(settings), photo, limit, any_class, per_frame, filters, cameras)
             understood = {"photo": str(image), "subject": subject.cls or "whole photo (no person or vehicle found)",
                           "box": [round(v) for v in subject.box], "class filter": "none" if any_class or not subject.cls else subject.cls}
         else:

@@ -53,7 +53,7 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     def validate(self) -> None:
-        if self.fps <= 0 or self.fps > 60:
+        if not 0 < self.fps <= 60:  # also refuses NaN
             raise ForensicError(f"--fps must be between 0 and 60, got {self.fps}")
         if not 0 < self.conf < 1:
             raise ForensicError(f"--conf must be between 0 and 1, got {self.conf}")

@@ -108,12 +108,20 @@ class IndexStore:
         self.writer = writer
         self._faiss: dict[str, object] = {}
         self._lock = None
+        self.db = None
         if writer:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
             self._acquire_lock()
         elif not (self.root / DB_NAME).exists():
             raise ForensicError(f"no index at {self.root}: run 'forensic index PATH' first (or pass --index)")
+        try:
+            self._open_db()
+        except BaseException:
+            self._release()  # a refused index must not keep this process's write lock
+            raise
+
+    def _open_db(self) -> None:
         db_path = self.root / DB_NAME
         new = not db_path.exists()
         if new:
@@ -130,7 +138,7 @@ class IndexStore:
         for name in (DB_NAME + "-wal", DB_NAME + "-shm"):
             if (self.root / name).exists():
                 os.chmod(self.root / name, 0o600)
-        if writer:
+        if self.writer:
             self._recover()
 
     # -- setup ---------------------------------------------------------------------------
@@ -162,9 +170,16 @@ class IndexStore:
             self.delete_video(row["id"])
 
     def close(self) -> None:
-        if self.writer:
-            self.save()
-        self.db.close()
+        try:
+            if self.writer:
+                self.save()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None

@@ -80,9 +80,11 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     return Detections(box, np.zeros(1, np.float32), np.array(["object"]), models.detector.pool_boxes(canvas, box))
 
 
-def search_photo(store, models, path: Path, limit: int = 20, any_class: bool = False, per_frame: bool = False,
+def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_class: bool = False, per_frame: bool = False,
                  filters: Filters | None = None, cameras=None) -> tuple[Subject, list[Hit]]:
-    photo = read_photo(path)
+    """`photo`: a path, or an image already read with `read_photo` (BGR)."""
+    if not isinstance(photo, np.ndarray):
+        photo = read_photo(photo)
     canvas, scale, ox, oy = place_on_canvas(photo, typical_frame_size(store))
     region = (ox, oy, ox + int(photo.shape[1] * scale), oy + int(photo.shape[0] * scale))
     det = find_subject(models, canvas, region)

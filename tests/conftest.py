@@ -1,0 +1,80 @@
+"""Shared fixtures: the real footage and weights in ../shared (never copied into the repository;
+tests that need them skip with a clear reason when the folder is missing) and one real index built
+once per session with the real detector. Paths, object positions and helpers are in realdata.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from realdata import ACVIEW, REAL_FPS, REAL_IMGSZ, SHARED, TRUCCAT, RealIndex, build_real_index
+
+
+@pytest.fixture(autouse=True)
+def _no_forensic_environment(monkeypatch):
+    """A FORENSIC_* variable of the developer's shell must not change what a test sees."""
+    for key in list(os.environ):
+        if key.startswith("FORENSIC_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"needs the shared footage and models folder {SHARED.resolve()} (not part of the repository)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def footage(shared_dir) -> Path:
+    folder = shared_dir / "footage"
+    if not (folder / TRUCCAT).is_file() or not (folder / ACVIEW).is_file():
+        pytest.skip(f"needs real footage in {folder.resolve()} ({ACVIEW}, {TRUCCAT})")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def photos(footage) -> Path:
+    return footage / "photos"
+
+
+@pytest.fixture(scope="session")
+def models_dir(shared_dir) -> Path:
+    folder = shared_dir / "models"
+    if not (folder / "yolo11n.pt").is_file():
+        pytest.skip(f"needs the YOLO weights {folder.resolve() / 'yolo11n.pt'}")
+    return folder
+
+
+@pytest.fixture
+def umask_022():
+    """Run with the usual umask: the CLI sets 077 for the whole process, which would hide permission bugs."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory, models_dir):
+    from forensic.settings import Settings
+
+    root = tmp_path_factory.mktemp("real") / "idx"
+    return Settings.from_env({}, index=root, models=models_dir, imgsz=REAL_IMGSZ, fps=REAL_FPS, settle=0.0, clip="off",
+                             device="cpu", batch=4)
+
+
+@pytest.fixture(scope="session")
+def real_models(real_settings):
+    """The real detector (and appearance embedder), loaded once."""
+    from forensic.models import build_models
+
+    return build_models(real_settings)
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory, footage, real_settings, real_models) -> RealIndex:
+    """vn_crossroad_acview_day.mp4 (camera folder 'acview') and vn_truccat_crossroad_day.mp4 ('truccat')
+    indexed once through the library API at 2 frames per second."""
+    return build_real_index(tmp_path_factory.mktemp("footage"), footage, real_settings, real_models)

@@ -1,0 +1,314 @@
+"""The index folder written alone (no model): synthetic detections, random vectors, real SQLite,
+FAISS and thumbnail files. Crashes are real processes that exit without finishing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from realdata import tiny_jpeg
+from forensic.detections import Detections
+from forensic.errors import ForensicError
+from forensic.index.store import DB_NAME, SCHEMA_VERSION, IndexStore
+from forensic.video import VideoInfo
+
+DIM = 8
+MODEL = "appearance-test/v1"
+
+
+def video_file(tmp_path: Path, rel: str = "cam1/a.mp4") -> Path:
+    path = tmp_path / "footage" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(os.urandom(64))
+    return path
+
+
+def info(path: Path) -> VideoInfo:
+    return VideoInfo(path, fps=25.0, frames=250, width=640, height=480)
+
+
+def unit(rng, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def detections(rng, n: int) -> Detections:
+    x1 = rng.uniform(0, 500, n)
+    y1 = rng.uniform(0, 350, n)
+    xyxy = np.stack([x1, y1, x1 + rng.uniform(10, 100, n), y1 + rng.uniform(10, 100, n)], axis=1).astype(np.float32)
+    names = np.array(rng.choice(["person", "car", "motorcycle"], n), dtype="<U16")
+    return Detections(xyxy, rng.uniform(0.3, 1, n).astype(np.float32), names)
+
+
+def add_video(store: IndexStore, path: Path, rng, frames: int = 3, per_frame: int = 4, finish: bool = True):
+    """Index a synthetic video; returns (video id, {det id: vector}, {det id: thumbnail bytes})."""
+    vid = store.begin_video(path, path.parent.name, info(path), 2.0, "fp-" + path.name)
+    vectors, thumbs = {}, {}
+    for f in range(frames):
+        d = detections(rng, per_frame)
+        vecs = unit(rng, per_frame)
+        jpgs = [tiny_jpeg(int(rng.integers(1 << 30))) for _ in range(per_frame)]
+        colors = [{"whole": {"red": 0.7, "grey": 0.3}}] * per_frame
+        ids = store.add_detections(vid, f * 12, f * 0.5, d, colors, np.full(per_frame, 0.5, np.float32), jpgs, {"appearance": vecs})
+        store.commit()
+        vectors.update(zip(ids, vecs))
+        thumbs.update(zip(ids, jpgs))
+    if finish:
+        store.finish_video(vid)
+    return vid, vectors, thumbs
+
+
+def new_store(root: Path) -> IndexStore:
+    store = IndexStore(root, writer=True)
+    store.register_embedder("appearance", MODEL, DIM)
+    store.open_vectors()
+    return store
+
+
+def faiss_ids(index) -> set[int]:
+    import faiss
+
+    return set(faiss.vector_to_array(index.id_map).tolist()) if index.ntotal else set()
+
+
+def sql_ids(root: Path, status: str = "done") -> set[int]:
+    with sqlite3.connect(root / DB_NAME) as db:
+        return {r[0] for r in db.execute(
+            "SELECT d.id FROM detections d JOIN videos v ON v.id=d.video_id WHERE v.status=?", (status,))}
+
+
+def test_write_finish_and_read_back(tmp_path):
+    rng = np.random.default_rng(1)
+    root = tmp_path / "idx"
+    path = video_file(tmp_path)
+    with new_store(root) as store:
+        vid, vectors, thumbs = add_video(store, path, rng)
+        assert store.vector_index("appearance").ntotal == 12
+    with IndexStore(root) as store:  # a reader, after the writer closed
+        (row,) = store.videos("done")
+        assert (row["id"], row["path"], row["camera"], row["status"]) == (vid, str(path), "cam1", "done")
+        assert (row["fps"], row["frames"], row["width"], row["height"], row["duration"]) == (25.0, 250, 640, 480, 10.0)
+        rows = store.rows(list(vectors))
+        assert set(rows) == set(vectors)
+        for det_id, jpg in thumbs.items():
+            assert (root / rows[det_id]["thumb"]).read_bytes() == jpg
+        ids = list(vectors)
+        np.testing.assert_array_equal(store.get_vectors("appearance", ids), np.stack([vectors[i] for i in ids]))
+        index = store.vector_index("appearance")
+        assert faiss_ids(index) == set(vectors)
+        for det_id, vec in vectors.items():  # FAISS ids are detection ids
+            sims, found = index.search(vec[None], 1)
+            assert found[0][0] == det_id and sims[0][0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_unfinished_video_is_not_searchable(tmp_path):
+    rng = np.random.default_rng(2)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        add_video(store, video_file(tmp_path, "cam1/done.mp4"), rng)
+        _, pending, _ = add_video(store, video_file(tmp_path, "cam1/open.mp4"), rng, finish=False)
+        assert not faiss_ids(store.vector_index("appearance")) & set(pending)
+        assert {r["path"] for r in store.videos("done")} == {str(tmp_path / "footage/cam1/done.mp4")}
+
+
+def test_failed_video_keeps_a_record_and_nothing_else(tmp_path):
+    rng = np.random.default_rng(3)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        vid, vectors, _ = add_video(store, video_file(tmp_path), rng, finish=False)
+        store.fail_video(vid, "decoder gave up")
+        (row,) = store.videos("failed")
+        assert row["error"] == "decoder gave up"
+        assert store.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == 0
+        assert store.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0
+        assert not (root / "thumbs" / str(vid)).exists()
+
+
+def test_indexing_the_same_path_again_replaces_its_rows(tmp_path):
+    rng = np.random.default_rng(4)
+    root = tmp_path / "idx"
+    path = video_file(tmp_path)
+    with new_store(root) as store:
+        old_vid, old, _ = add_video(store, path, rng)
+        new_vid, new, _ = add_video(store, path, rng, frames=2)
+        assert len(store.videos(None)) == 1
+        assert not (root / "thumbs" / str(old_vid)).exists()
+        assert faiss_ids(store.vector_index("appearance")) == set(new)
+    assert sql_ids(root) == set(new) and not set(old) & set(new)
+
+
+CRASH = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    import numpy as np
+    sys.path.insert(0, sys.argv[3])
+    from test_store import add_video, new_store
+    store = new_store(Path(sys.argv[1]))
+    add_video(store, Path(sys.argv[2]), np.random.default_rng(99), finish=False)
+    os._exit(0)  # dies mid-video: no finish, no FAISS save, no close
+""")
+
+
+def crash_while_indexing(root: Path, video: Path) -> None:
+    subprocess.run([sys.executable, "-c", CRASH, str(root), str(video), str(Path(__file__).parent)], check=True,
+                   cwd=Path(__file__).parents[1])
+
+
+def test_crash_mid_video_is_cleaned_up_by_the_next_writer(tmp_path):
+    rng = np.random.default_rng(5)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        _, kept, kept_thumbs = add_video(store, video_file(tmp_path, "cam1/kept.mp4"), rng)
+    crash_while_indexing(root, video_file(tmp_path, "cam1/crashed.mp4"))
+    assert len(sql_ids(root, "indexing")) == 12  # the crash left rows and thumbnails behind
+    assert len(list((root / "thumbs").glob("*/*.jpg"))) == 24
+
+    with IndexStore(root) as reader:  # a reader never sees the unfinished video
+        assert faiss_ids(reader.vector_index("appearance")) == set(kept)
+    with IndexStore(root, writer=True) as store:
+        assert [r["path"] for r in store.videos(None)] == [str(tmp_path / "footage/cam1/kept.mp4")]
+        assert store.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 12
+        assert faiss_ids(store.vector_index("appearance")) == set(kept)
+    on_disk = {str(p.relative_to(root)) for p in (root / "thumbs").glob("*/*.jpg")}
+    with IndexStore(root) as store:
+        assert on_disk == {r["thumb"] for r in store.rows(list(kept)).values()}
+        assert store.verify() == []
+
+
+def test_crash_after_replacing_a_done_video_leaves_no_stale_vectors(tmp_path):
+    """Re-indexing a changed file deletes its old rows; if the run dies before saving FAISS, the
+    FAISS file on disk still holds the old ids. Opening the index must drop them."""
+    rng = np.random.default_rng(6)
+    root = tmp_path / "idx"
+    changed = video_file(tmp_path, "cam1/changed.mp4")
+    with new_store(root) as store:
+        _, old, _ = add_video(store, changed, rng)
+        _, other, _ = add_video(store, video_file(tmp_path, "cam1/other.mp4"), rng)
+    crash_while_indexing(root, changed)
+    import faiss
+
+    on_disk = faiss_ids(faiss.read_index(str(root / "vectors-appearance.faiss")))
+    assert set(old) <= on_disk  # stale ids really are in the file
+    with IndexStore(root) as reader:
+        assert faiss_ids(reader.vector_index("appearance")) == set(other) == sql_ids(root)
+    with IndexStore(root, writer=True) as store:
+        store.open_vectors()
+    assert faiss_ids(faiss.read_index(str(root / "vectors-appearance.faiss"))) == set(other)
+
+
+@pytest.mark.parametrize("damage", ["delete", "garbage", "other-dimension"])
+def test_faiss_file_is_rebuilt_from_sqlite(tmp_path, damage):
+    import faiss
+
+    rng = np.random.default_rng(7)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        _, vectors, _ = add_video(store, video_file(tmp_path), rng)
+    path = root / "vectors-appearance.faiss"
+    if damage == "delete":
+        path.unlink()
+    elif damage == "garbage":
+        path.write_bytes(b"\x00garbage" * 100)
+    else:
+        faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM + 1)), str(path))
+    with IndexStore(root) as store:
+        index = store.vector_index("appearance")
+        assert faiss_ids(index) == set(vectors) and index.d == DIM
+        det_id, vec = next(iter(vectors.items()))
+        assert index.search(vec[None], 1)[1][0][0] == det_id
+
+
+def test_refuses_to_mix_embedders(tmp_path):
+    root = tmp_path / "idx"
+    with IndexStore(root, writer=True) as store:
+        store.register_embedder("appearance", MODEL, DIM)
+        store.register_embedder("appearance", MODEL, DIM)  # the same model again is fine
+        with pytest.raises(ForensicError, match="refusing to mix"):
+            store.register_embedder("appearance", "appearance-test/v2", DIM)
+        with pytest.raises(ForensicError, match="refusing to mix"):
+            store.register_embedder("appearance", MODEL, DIM * 2)
+        store.register_embedder("clip", "clip/other", 32)  # another key is another space
+        assert store.embedder("appearance") == (MODEL, DIM) and store.embedder("clip") == ("clip/other", 32)
+    with IndexStore(root, writer=True) as store:  # and the refusal survives a reopen
+        with pytest.raises(ForensicError):
+            store.register_embedder("appearance", "appearance-test/v2", DIM)
+
+
+def test_one_writer_at_a_time(tmp_path):
+    root = tmp_path / "idx"
+    with IndexStore(root, writer=True):
+        with pytest.raises(ForensicError, match="another 'forensic index' is writing"):
+            IndexStore(root, writer=True)
+        with IndexStore(root) as reader:  # readers are not blocked
+            assert reader.videos() == []
+    with IndexStore(root, writer=True):  # released on close
+        pass
+
+
+def test_files_are_private(tmp_path, umask_022):
+    rng = np.random.default_rng(8)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        add_video(store, video_file(tmp_path), rng)
+        wal = root / (DB_NAME + "-wal")
+        assert wal.exists()
+        assert stat.S_IMODE(wal.stat().st_mode) & 0o077 == 0
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    files = [root / DB_NAME, root / "vectors-appearance.faiss", *root.glob("thumbs/*/*.jpg")]
+    assert len(files) == 14
+    for f in files + [p for p in root.iterdir() if p.is_file()]:
+        assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f} is readable by others: {oct(f.stat().st_mode)}"
+    for d in root.glob("thumbs/*"):
+        assert stat.S_IMODE(d.stat().st_mode) & 0o077 == 0, d
+
+
+def test_an_existing_index_folder_is_made_private(tmp_path, umask_022):
+    root = tmp_path / "idx"
+    root.mkdir(mode=0o755)
+    IndexStore(root, writer=True).close()
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def set_schema(root: Path, version: str) -> None:
+    with sqlite3.connect(root / DB_NAME) as db:
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (version,))
+
+
+@pytest.mark.parametrize("writer", [False, True])
+def test_schema_version_mismatch(tmp_path, writer):
+    root = tmp_path / "idx"
+    IndexStore(root, writer=True).close()
+    set_schema(root, str(SCHEMA_VERSION + 1))
+    with pytest.raises(ForensicError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        IndexStore(root, writer=writer)
+
+
+def test_not_an_index(tmp_path):
+    with pytest.raises(ForensicError, match="no index at"):
+        IndexStore(tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()  # a reader creates nothing
+    root = tmp_path / "idx"
+    root.mkdir()
+    (root / DB_NAME).write_bytes(b"this is not sqlite" * 200)
+    with pytest.raises(ForensicError, match="not a forensic index database"):
+        IndexStore(root)
+
+
+def test_a_writer_that_fails_to_open_releases_the_lock(tmp_path):
+    """A writer refused by the database check (schema, not a database) releases the write lock, so the
+    same process can write once the index is fixed."""
+    root = tmp_path / "idx"
+    IndexStore(root, writer=True).close()
+    set_schema(root, "99")
+    with pytest.raises(ForensicError, match="schema version"):
+        IndexStore(root, writer=True)
+    set_schema(root, str(SCHEMA_VERSION))  # the user upgrades / restores the index
+    IndexStore(root, writer=True).close()

@@ -1,0 +1,100 @@
+"""Where the real footage and weights are (../shared, never copied into the repository), where the
+described objects are in it, and small helpers shared by the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO / ".." / "shared"
+
+# The two clips of the session index (crossroads_index), each in a folder named after its camera.
+ACVIEW = "vn_crossroad_acview_day.mp4"
+TRUCCAT = "vn_truccat_crossroad_day.mp4"
+REAL_IMGSZ = 416  # small enough for CPU, large enough to find the riders and the SUV (checked by eye)
+REAL_FPS = 2.0
+
+
+def tiny_jpeg(seed: int = 0) -> bytes:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    ok, buf = cv2.imencode(".jpg", rng.integers(0, 255, (12, 10, 3), dtype=np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+# --- where the described objects are (README of ../shared/footage). Boxes were found with the
+# detector and checked by eye on frames and thumbnails; between the listed times they are
+# interpolated. A detection is the object when its box centre is near the object's box centre
+# (within 35 % of the object's width and height): a rider's person box and motorbike box both count,
+# a neighbour riding alongside does not. ---
+@dataclass(frozen=True)
+class Landmark:
+    clip: str
+    boxes: dict  # video time (s) -> (x1, y1, x2, y2) in source pixels
+    classes: tuple
+    slack: float = 0.35
+
+    def box_at(self, t: float):
+        times = sorted(self.boxes)
+        if not times[0] - 0.26 <= t <= times[-1] + 0.26:
+            return None
+        t = min(max(t, times[0]), times[-1])
+        return [float(np.interp(t, times, [self.boxes[k][i] for k in times])) for i in range(4)]
+
+    def matches(self, video: str, t: float, bbox, cls: str) -> bool:
+        if Path(video).name != self.clip or cls not in self.classes:
+            return False
+        box = self.box_at(t)
+        if box is None:
+            return False
+        dx = abs((bbox[0] + bbox[2]) / 2 - (box[0] + box[2]) / 2)
+        dy = abs((bbox[1] + bbox[3]) / 2 - (box[1] + box[3]) / 2)
+        return dx <= self.slack * (box[2] - box[0]) and dy <= self.slack * (box[3] - box[1])
+
+    def hit(self, h) -> bool:
+        """For a search Hit."""
+        return self.matches(h.video, h.t, h.bbox, h.cls)
+
+
+# 1: delivery rider in a white shirt with a red cargo box (rider and motorbike together), bottom centre
+# at 1 s, then riding away up and to the right.
+DELIVERY_RIDER = Landmark(ACVIEW, {
+    1.0: (1140, 800, 1335, 1080), 1.5: (1311, 686, 1466, 958), 2.0: (1430, 586, 1567, 901),
+    2.5: (1524, 541, 1641, 798), 3.0: (1580, 470, 1700, 710), 3.5: (1625, 451, 1718, 645),
+    4.0: (1648, 401, 1736, 588), 4.5: (1680, 371, 1745, 526), 5.0: (1688, 344, 1759, 490)}, ("person", "motorcycle"))
+# 6: rider in a red jacket and light-blue helmet, waiting centre-right for the whole clip.
+RED_JACKET_RIDER = Landmark(TRUCCAT, {0.0: (753, 400, 808, 526), 6.4: (753, 400, 808, 526)}, ("person", "motorcycle"))
+# 7: white SUV crossing the upper half left to right.
+WHITE_SUV = Landmark(TRUCCAT, {
+    0.5: (0, 198, 151, 273), 1.0: (22, 196, 219, 276), 2.5: (234, 190, 416, 269), 4.5: (536, 186, 708, 258),
+    6.0: (791, 185, 951, 254)}, ("car", "truck"))
+
+
+@dataclass
+class RealIndex:
+    root: Path
+    settings: object
+    models: object
+    videos: dict  # clip name -> path indexed (a symlink in a camera folder)
+    events: list
+    summary: object
+
+
+def build_real_index(folder: Path, footage: Path, settings, models) -> RealIndex:
+    from forensic.index.pipeline import IndexSummary, index_videos
+    from forensic.index.store import IndexStore
+
+    videos = {}
+    for camera, name in (("acview", ACVIEW), ("truccat", TRUCCAT)):
+        (folder / camera).mkdir(parents=True)
+        videos[name] = folder / camera / name
+        videos[name].symlink_to((footage / name).resolve())
+    summary = IndexSummary()
+    with IndexStore(settings.index, writer=True) as store:
+        events = list(index_videos([folder], store, models, settings, summary))
+    return RealIndex(settings.index, settings, models, videos, events, summary)

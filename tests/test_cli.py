@@ -1,0 +1,240 @@
+"""The command line: bad input gives one clear line and the documented exit code (0 ok, 1 some files
+failed, 2 usage or configuration), never a traceback; results come out as stable JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from forensic.cli import cli
+from forensic.index.store import IndexStore
+from forensic.models import base
+from realdata import DELIVERY_RIDER, RED_JACKET_RIDER, TRUCCAT, WHITE_SUV
+
+FAST = ["--fps", "1", "--imgsz", "320", "--device", "cpu"]  # index options: a few frames, small input
+
+
+def run(*args: str, env: dict | None = None):
+    """Invoke the CLI in-process; an exception other than the CLI's own exit is a test failure."""
+    result = CliRunner().invoke(cli, list(args), env=env or {})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"unexpected {result.exception!r}\n{result.output}") from result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def failed_lines(result) -> list[str]:
+    """The summary's '  failed: ...' lines (log lines carry a timestamp first)."""
+    return [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("failed:")]
+
+
+def error_lines(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("forensic: error:")]
+
+
+def test_click_separates_stderr():
+    import importlib.metadata
+
+    major, minor = (int(x) for x in importlib.metadata.version("click").split(".")[:2])
+    assert (major, minor) >= (8, 2), "these tests read result.stderr separately (click 8.2+)"
+
+
+@pytest.fixture
+def shared_models(models_dir):
+    return {"FORENSIC_MODELS": str(models_dir)}
+
+
+@pytest.fixture
+def good_video(tmp_path, footage) -> Path:
+    (tmp_path / "cam").mkdir()
+    video = tmp_path / "cam" / "good.mp4"
+    video.symlink_to((footage / TRUCCAT).resolve())
+    return video
+
+
+def done_videos(index: Path) -> dict[str, object]:
+    with IndexStore(index) as store:
+        return {Path(r["path"]).name: r["error"] for r in store.videos("done")}
+
+
+@pytest.mark.slow
+def test_missing_path_fails_alone_and_the_rest_is_indexed(tmp_path, good_video, shared_models):
+    missing = tmp_path / "no such folder" / "cam 2.mp4"
+    result = run("--index", str(tmp_path / "idx"), "index", *FAST, str(good_video), str(missing), env=shared_models)
+    assert result.exit_code == 1, result.output
+    (line,) = failed_lines(result)
+    assert str(missing) in line and "no such file" in line
+    assert "1 indexed" in result.stderr and "1 failed" in result.stderr
+    assert done_videos(tmp_path / "idx") == {"good.mp4": None}
+
+
+def truncated(tmp_path, footage) -> Path:
+    data = (footage / TRUCCAT).read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) * 2 // 5])
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, words", [
+    ("text", "not a readable video"),
+    ("empty", "empty file (0 bytes)"),
+    ("truncated", "truncated or corrupt"),
+])
+def test_a_bad_file_gets_one_clear_line(tmp_path, footage, shared_models, kind, words):
+    if kind == "text":
+        bad = tmp_path / "x.mp4"
+        bad.write_text("this is not a video\n" * 50)
+    elif kind == "empty":
+        bad = tmp_path / "zero.mp4"
+        bad.write_bytes(b"")
+    else:
+        bad = truncated(tmp_path, footage)
+    result = run("--index", str(tmp_path / "idx"), "index", *FAST, str(bad), env=shared_models)
+    assert result.exit_code == 1, result.output
+    (line,) = failed_lines(result)
+    assert str(bad) in line and words in line
+    if kind == "truncated":  # what could be read is searchable, with the reason kept
+        assert "truncated" in done_videos(tmp_path / "idx")["cut.mp4"]
+    else:
+        assert done_videos(tmp_path / "idx") == {}
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_empty_query(tmp_path, query):
+    result = run("--index", str(tmp_path / "idx"), "search", query)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "empty query" in result.stderr and result.stdout == ""
+
+
+def test_no_query_at_all_and_both_kinds(tmp_path):
+    assert run("--index", str(tmp_path / "idx"), "search").exit_code == 2
+    both = run("--index", str(tmp_path / "idx"), "search", "red car", "--image", str(tmp_path / "p.jpg"))
+    assert both.exit_code == 2 and len(error_lines(both)) == 1 and "not both" in both.stderr
+
+
+@pytest.fixture
+def empty_index(tmp_path) -> Path:
+    IndexStore(tmp_path / "idx", writer=True).close()
+    return tmp_path / "idx"
+
+
+@pytest.mark.parametrize("photo", ["notes.jpg", "missing.png"])
+def test_unreadable_photo(tmp_path, empty_index, photo):
+    path = tmp_path / photo
+    if photo == "notes.jpg":
+        path.write_text("a text file, not a photo")
+    result = run("--index", str(empty_index), "search", "--image", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = error_lines(result)
+    assert str(path) in line and ("cannot read photo" in line or "does not exist" in line)
+
+
+def test_unreadable_photo_is_reported_before_anything_else(tmp_path, empty_index):
+    """A bad --image is one line on stderr: the photo is read before any model is loaded (whose notes would add lines)."""
+    path = tmp_path / "notes.jpg"
+    path.write_text("a text file, not a photo")
+    result = run("--index", str(empty_index), "search", "--image", str(path))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_search_without_an_index(tmp_path):
+    result = run("--index", str(tmp_path / "nowhere"), "search", "red motorbike")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "no index at" in result.stderr and str(tmp_path / "nowhere") in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_meaningless_query_says_what_was_ignored(empty_index):
+    result = run("--index", str(empty_index), "search", "zebra crossing")
+    assert result.exit_code == 2 and "zebra crossing" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_limit_must_be_positive(empty_index):
+    assert run("--index", str(empty_index), "search", "red car", "--limit", "0").exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["index", "x.mp4"], ["search", "red motorbike"]])
+def test_broken_setting_in_the_environment(tmp_path, empty_index, command):
+    result = run("--index", str(empty_index), *command, env={"FORENSIC_FPS": "abc"})
+    assert result.exit_code == 2
+    (line,) = error_lines(result)
+    assert "FORENSIC_FPS='abc'" in line and result.stderr.count("\n") == 1
+
+
+def test_bad_option_value_is_a_usage_error(tmp_path):
+    result = run("--index", str(tmp_path / "idx"), "index", "--imgsz", "100", "x.mp4")
+    assert result.exit_code == 2 and "--imgsz" in result.stderr
+
+
+def test_offline_without_weights_names_the_file_and_download(tmp_path, footage, monkeypatch):
+    """No weights in --models and no --download: exit 2 with one line, nothing fetched."""
+    monkeypatch.setattr(base, "USER_MODELS", tmp_path / "user-cache")  # the user's cache must not help either
+    empty = tmp_path / "models"
+    empty.mkdir()
+    result = run("--models", str(empty), "--index", str(tmp_path / "idx"), "index", "--device", "cpu",
+                 str(footage / TRUCCAT))
+    assert result.exit_code == 2, result.output
+    (line,) = error_lines(result)
+    assert "yolo11n.pt" in line and "--download" in line and str(empty) in line
+    assert list(empty.iterdir()) == [] and not (tmp_path / "user-cache").exists()
+
+
+# --- results on the real session index -------------------------------------------------------------
+JSON_KEYS = {"id", "video", "camera", "t", "time", "bbox", "class", "score", "colors", "thumb"}
+
+
+def check_hit_json(h: dict) -> None:
+    assert JSON_KEYS <= set(h)
+    assert isinstance(h["id"], int)
+    assert Path(h["video"]).is_absolute() and Path(h["video"]).exists()
+    assert h["camera"] in {"acview", "truccat"}
+    assert isinstance(h["t"], float) and h["t"] >= 0
+    assert datetime.fromisoformat(h["time"]).tzinfo is not None
+    assert len(h["bbox"]) == 4 and all(isinstance(v, float) for v in h["bbox"])
+    assert h["bbox"][0] < h["bbox"][2] and h["bbox"][1] < h["bbox"][3]
+    assert isinstance(h["class"], str) and isinstance(h["score"], float)
+    assert isinstance(h["colors"], list) and all(isinstance(c, str) for c in h["colors"])
+    assert Path(h["thumb"]).is_absolute() and Path(h["thumb"]).is_file()
+
+
+class JsonHit:
+    def __init__(self, h: dict):
+        self.video, self.t, self.bbox, self.cls = h["video"], h["t"], h["bbox"], h["class"]
+
+
+@pytest.mark.slow
+def test_text_search_json(real_index):
+    result = run("--index", str(real_index.root), "search", "xe máy màu đỏ", "--json", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert len(hits) == 5
+    for h in hits:
+        check_hit_json(h)
+    assert any(RED_JACKET_RIDER.hit(JsonHit(h)) or DELIVERY_RIDER.hit(JsonHit(h)) for h in hits[:3])
+    understood = json.loads(result.stderr.split("understood: ", 1)[1].splitlines()[0])
+    assert understood == {"class": ["motorcycle"], "colour": ["red"]}
+
+
+@pytest.mark.slow
+def test_text_search_table(real_index):
+    result = run("--index", str(real_index.root), "search", "white car", "--limit", "3", env={"COLUMNS": "250"})
+    assert result.exit_code == 0 and "understood: class: car; colour: white" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if ".mp4" in line]
+    assert len(rows) == 3 and all(" car " in row and "white" in row and ".jpg" in row for row in rows)
+    assert TRUCCAT in rows[0]
+
+
+@pytest.mark.slow
+def test_photo_search_json(real_index, photos, models_dir):
+    result = run("--index", str(real_index.root), "--models", str(models_dir), "search", "--image",
+                 str(photos / "white_suv_everest.png"), "--json", "--limit", "5", "--imgsz", "416", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    for h in hits:
+        check_hit_json(h)
+    assert WHITE_SUV.hit(JsonHit(hits[0]))

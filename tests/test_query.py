@@ -1,0 +1,129 @@
+"""Typed descriptions in English and Vietnamese, with and without diacritics, become a Query."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from forensic.errors import ForensicError
+from forensic.query import fold, parse_query
+
+# text -> (classes, whole-object colours, upper-body colours, lower-body colours)
+CASES = {
+    "red motorbike": (("motorcycle",), [("red",)], [], []),
+    "xe máy màu đỏ": (("motorcycle",), [("red",)], [], []),
+    "xe may mau do": (("motorcycle",), [("red",)], [], []),
+    "xe may do": (("motorcycle",), [("red",)], [], []),
+    "XE MÁY ĐỎ": (("motorcycle",), [("red",)], [], []),
+    "white car": (("car",), [("white",)], [], []),
+    "ô tô trắng": (("car",), [("white",)], [], []),
+    "o to trang": (("car",), [("white",)], [], []),
+    "silver taxi": (("car",), [("grey",)], [], []),
+    "gray car": (("car",), [("grey",)], [], []),
+    "ô tô màu bạc": (("car",), [("grey",)], [], []),
+    "xe tải": (("truck",), [], [], []),
+    "xe tai": (("truck",), [], [], []),
+    "xe buýt": (("bus",), [], [], []),
+    "xe buyt": (("bus",), [], [], []),
+    "xe đạp": (("bicycle",), [], [], []),
+    "xe dap": (("bicycle",), [], [], []),
+    "blue bus": (("bus",), [("blue",)], [], []),
+    "người mặc áo trắng": (("person",), [], [("white",)], []),
+    "nguoi mac ao trang": (("person",), [], [("white",)], []),
+    "man in white shirt": (("person",), [], [("white",)], []),
+    "người mặc áo trắng quần đen": (("person",), [], [("white",)], [("black",)]),
+    "man in white shirt and black pants": (("person",), [], [("white",)], [("black",)]),
+    "woman in red top and blue jeans": (("person",), [], [("red",)], [("blue",)]),
+    "áo đỏ": (("person",), [], [("red",)], []),  # a garment alone means a person
+    "xe xanh": (("bicycle", "car", "motorcycle", "bus", "truck"), [("blue", "green")], [], []),  # 'xanh': blue or green
+    "xanh lá": ((), [("green",)], [], []),
+}
+
+
+@pytest.mark.parametrize("text", list(CASES))
+def test_parse_table(text):
+    classes, colors, upper, lower = CASES[text]
+    q = parse_query(text)
+    assert (q.classes, q.colors, q.upper, q.lower) == (classes, colors, upper, lower)
+    assert q.ignored == []
+    assert q.understood
+
+
+@pytest.mark.parametrize("english, vietnamese", [
+    ("red motorbike", "xe máy màu đỏ"),
+    ("red motorbike", "xe may do"),
+    ("white car", "ô tô trắng"),
+    ("man in white shirt", "người mặc áo trắng"),
+    ("man in white shirt and black pants", "người mặc áo trắng quần đen"),
+])
+def test_both_languages_mean_the_same(english, vietnamese):
+    a, b = parse_query(english), parse_query(vietnamese)
+    assert (a.classes, a.colors, a.upper, a.lower) == (b.classes, b.colors, b.upper, b.lower)
+
+
+def test_decomposed_unicode_is_read_like_composed():
+    """Text pasted from some keyboards arrives in NFD (base letter + combining marks)."""
+    nfd = unicodedata.normalize("NFD", "người mặc áo trắng quần đen")
+    assert nfd != "người mặc áo trắng quần đen"
+    q = parse_query(nfd)
+    assert (q.classes, q.upper, q.lower, q.ignored) == (("person",), [("white",)], [("black",)], [])
+
+
+@pytest.mark.parametrize("text, colors", [
+    ("tìm xe máy", []),  # tìm = find
+    ("Tìm xe máy", []),
+    ("tím xe máy", [("purple",)]),  # tím = purple
+    ("xe máy tím", [("purple",)]),
+    ("xe máy màu tím", [("purple",)]),
+])
+def test_tim_find_is_not_tim_purple(text, colors):
+    q = parse_query(text)
+    assert q.classes == ("motorcycle",) and q.colors == colors and q.ignored == []
+
+
+@pytest.mark.parametrize("text, ignored", [
+    ("red motorbike with delivery box", ["delivery box"]),
+    ("xe máy đỏ chở thùng hàng", ["chở thùng hàng"]),
+    ("người mặc áo trắng quần đen đội mũ bảo hiểm", ["đội mũ bảo hiểm"]),
+    ("zebra", ["zebra"]),
+])
+def test_words_not_understood_are_reported_as_typed(text, ignored):
+    assert parse_query(text).ignored == ignored
+
+
+def test_nothing_understood():
+    q = parse_query("zebra crossing")
+    assert not q.understood and q.ignored == ["zebra crossing"]
+    assert q.describe()["ignored"] == ["zebra crossing"]
+
+
+def test_an_unknown_place_is_never_dropped_silently():
+    """'near Tân Phú crossroads' names no known camera: the user must hear about it, either as
+    ignored words or as an error that names the place; the rest of the query stays understood."""
+    text = "red motorbike near Tân Phú crossroads"
+    try:
+        q = parse_query(text)
+    except ForensicError as e:
+        assert "Tân Phú" in str(e)
+    else:
+        assert (q.classes, q.colors) == (("motorcycle",), [("red",)])
+        assert any("Tân Phú crossroads" in words for words in q.ignored), q.ignored
+
+
+def test_describe_and_caption():
+    q = parse_query("người mặc áo trắng quần đen")
+    assert q.describe() == {"class": ["person"], "upper body": ["white"], "lower body": ["black"]}
+    assert q.caption() == "a photo of a person wearing a white top and black trousers"
+    assert parse_query("xe máy màu đỏ").caption() == "a photo of a red motorbike"
+    assert parse_query("silver taxi").caption() == "a photo of a grey taxi"
+
+
+@pytest.mark.parametrize("text, folded", [("Xe Máy Đỏ", "xe may do"), ("ĐÈN đường", "den duong"), ("tím", "tim"), ("abc", "abc")])
+def test_fold(text, folded):
+    assert fold(text) == folded
+
+
+def test_empty_query_understands_nothing():
+    q = parse_query("   ")
+    assert not q.understood and q.ignored == []

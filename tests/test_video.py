@@ -1,0 +1,84 @@
+"""Finding, probing and sampling real video files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realdata import TRUCCAT
+from forensic.errors import VideoError
+from forensic.video import FrameReader, find_videos, probe
+
+
+@pytest.mark.parametrize("sample_fps", [2.0, 1.0, 5.0])
+def test_sampling_follows_the_video_clock(footage, sample_fps):
+    info = probe(footage / TRUCCAT)
+    assert (info.width, info.height) == (1280, 720) and 6.0 < info.duration < 7.0
+    reader = FrameReader(info, sample_fps)
+    frames = list(reader)
+    assert abs(len(frames) - info.duration * sample_fps) <= 1
+    times = np.array([f.t for f in frames])
+    assert times[0] == 0.0
+    gaps = np.diff(times)
+    assert (gaps > 0).all()
+    assert np.all(np.abs(gaps - 1.0 / sample_fps) <= 1.0 / info.fps + 1e-9)  # on the clock within one source frame
+    for f in frames:
+        assert f.image.shape == (720, 1280, 3) and f.image.dtype == np.uint8
+        assert f.t == pytest.approx(f.index / info.fps)
+    assert not reader.truncated and reader.decoded == info.frames
+
+
+def test_sampling_faster_than_the_video_gives_every_frame_once(footage):
+    info = probe(footage / TRUCCAT)
+    frames = list(FrameReader(info, 60.0))
+    assert [f.index for f in frames] == list(range(info.frames))
+
+
+def test_start_time(footage):
+    info = probe(footage / TRUCCAT)
+    frames = list(FrameReader(info, 2.0, start_t=3.0))
+    assert frames[0].t == pytest.approx(3.0, abs=1.0 / info.fps)
+    assert abs(len(frames) - (info.duration - 3.0) * 2) <= 1
+
+
+def test_truncated_file_is_read_up_to_the_cut(footage, tmp_path):
+    data = (footage / TRUCCAT).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    info = probe(cut)  # the header still declares the full length
+    reader = FrameReader(info, 2.0)
+    frames = list(reader)
+    assert 0 < len(frames) < info.duration * 2 - 2
+    assert reader.truncated and reader.last_t < 0.9 * info.duration
+
+
+def test_unreadable_files(tmp_path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(VideoError, match="0 bytes"):
+        probe(empty)
+    text = tmp_path / "x.mp4"
+    text.write_text("not a video\n" * 100)
+    with pytest.raises(VideoError, match="x.mp4"):
+        probe(text)
+
+
+def test_find_videos(tmp_path):
+    (tmp_path / "cam1" / "sub").mkdir(parents=True)
+    for name in ("cam1/b.mp4", "cam1/a.AVI", "cam1/sub/c.mkv", "cam1/notes.txt", "cam1/clip.mp4.part", "d.dav.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    explicit = tmp_path / "export.bin"  # named explicitly: tried whatever its extension
+    explicit.write_bytes(b"x")
+    missing = tmp_path / "missing.mp4"
+    videos, problems = find_videos([tmp_path / "cam1", explicit, missing, tmp_path / "cam1" / "b.mp4"])
+    assert [v.relative_to(tmp_path).as_posix() for v in videos] == ["cam1/a.AVI", "cam1/b.mp4", "cam1/sub/c.mkv", "export.bin"]
+    assert len(problems) == 1 and problems[0][0] == missing and str(missing) in problems[0][1]
+    assert all(v.is_absolute() for v in videos)
+
+
+def test_find_videos_keeps_symlink_names(tmp_path, footage):
+    (tmp_path / "gate").mkdir()
+    link = tmp_path / "gate" / "cam.mp4"
+    link.symlink_to(footage / TRUCCAT)
+    videos, problems = find_videos([tmp_path])
+    assert videos == [link] and problems == []  # the folder of the link names the camera
