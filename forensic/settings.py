@@ -18,10 +18,14 @@ class Settings:
     download: bool = False  # allow model downloads (off: every run stays offline)
     detector: str = "yolo11n.pt"
     device: str = "auto"  # auto | cpu | cuda | cuda:0 ...
+    backend: str = "auto"  # detector backend: auto (OpenVINO on a CPU when installed and exported) | torch | openvino
     fps: float = 4.0  # sampled frames per second: dense enough for the tracker (a motorbike crosses a junction in 2 s)
     conf: float = 0.3  # detector confidence threshold
     imgsz: int = 640  # detector input size (longest side)
     batch: int = 4  # frames per detector batch
+    keyframes: bool = False  # decode keyframes only (fast mode for long-GOP recordings; needs PyAV)
+    min_motion: float = 0.0005  # share of the picture that must change for a frame to be detected (0: every frame)
+    max_skip: float = 4.0  # seconds: a frame is detected at least this often, motion or not
     settle: float = 120.0  # seconds: files in scanned folders modified more recently are left for the next run
     cameras: Path | None = None  # cameras TOML file (default: cameras.toml in the index folder)
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
@@ -59,8 +63,14 @@ class Settings:
             raise ForensicError(f"--conf must be between 0 and 1, got {self.conf}")
         if self.imgsz < 64 or self.imgsz % 32:
             raise ForensicError(f"--imgsz must be a multiple of 32 and at least 64, got {self.imgsz}")
+        if self.backend not in ("auto", "torch", "openvino"):
+            raise ForensicError(f"--backend must be auto, torch or openvino, got {self.backend!r}")
         if self.clip not in ("auto", "on", "off"):
             raise ForensicError(f"clip must be auto, on or off, got {self.clip!r}")
+        if not 0 <= self.min_motion < 1:
+            raise ForensicError(f"--min-motion must be between 0 and 1, got {self.min_motion}")
+        if not self.max_skip > 0:
+            raise ForensicError(f"--max-skip must be positive, got {self.max_skip}")
         if self.batch < 1:
             raise ForensicError(f"batch must be at least 1, got {self.batch}")
 

@@ -1,4 +1,5 @@
-"""The indexing run: reader (sampled frames) -> detector -> attributes and embedders -> store.
+"""The indexing run: reader (sampled frames, decoded in a thread) -> motion gate -> detector ->
+tracker, attributes and embedders -> store.
 
 `index_videos` is a generator of progress events so the CLI can draw a progress bar (or log lines
 under cron) while the library stays free of any UI. Each stage's time is summed in the summary.
@@ -23,11 +24,14 @@ from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
 from forensic.settings import Settings
 from forensic.timestamps import recording_start
-from forensic.video import FrameReader, find_videos, probe
+from forensic.index.motion import MotionGate
+from forensic.video import Frame, find_videos, open_reader, prefetch, probe
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "detect", "track", "attributes", "embed", "write")
+# Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
+# the pipeline waited for it), so the stages can add up to more than the wall time.
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "write")
 
 
 @dataclass
@@ -48,6 +52,8 @@ class IndexSummary:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     video_seconds: float = 0.0
     detections: int = 0
+    frames_sampled: int = 0  # frames read on the sampling clock
+    frames_skipped: int = 0  # of those, left out of detection: nothing moved since the last detected frame
     wall_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
@@ -122,25 +128,39 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     camera = cameras.for_path(path)
     start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset)
     video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
-    reader = FrameReader(info, settings.fps)
+    reader = open_reader(info, settings.fps, settings.keyframes)
+    frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
+    gate = MotionGate(settings.min_motion, settings.max_skip)
     tracker = ObjectTracker(settings.fps)
-    count = 0
+    count = sampled = 0
     try:
-        frames = iter(reader)
+        batch: list[Frame] = []
         while True:
-            with summary.timed("decode"):
-                batch = [f for _, f in zip(range(settings.batch), frames)]
-            if not batch:
+            with summary.timed("wait"):
+                frame = next(frames, None)
+            if frame is not None:
+                sampled += 1
+                with summary.timed("motion"):
+                    if gate.needs_detection(frame.t, frame.image):
+                        batch.append(frame)
+            if batch and (len(batch) == settings.batch or frame is None):
+                count += _process(batch, video_id, store, models, tracker, summary)
+                store.commit()
+                yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
+                batch = []
+            if frame is None:
                 break
-            count += _process(batch, video_id, store, models, tracker, summary)
-            store.commit()
-            yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
     except (VideoError, OSError, ForensicError) as e:
         reason = str(e) if not isinstance(e, OSError) else f"{path}: {e.strerror or e}"
         store.fail_video(video_id, reason)
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
         return
+    finally:
+        frames.close()
+        summary.stage_seconds["decode"] += frames.busy
+        summary.frames_sampled += sampled
+        summary.frames_skipped += gate.skipped
     note = None
     if reader.truncated:
         note = f"{path}: truncated or corrupt, decoded {reader.last_t:.1f} of {info.duration:.1f} s (the readable part is indexed)"
@@ -153,24 +173,32 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     yield IndexEvent("failed" if note else "done", path, t=reader.last_t, duration=info.duration, detections=count, message=note or "")
 
 
-def _process(batch, video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker, summary: IndexSummary) -> int:
+def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker,
+             summary: IndexSummary) -> int:
+    """Detect a batch of frames, then track, describe, embed and store each frame's objects."""
     with summary.timed("detect"):
         found = models.detector.detect([f.image for f in batch])
-    n = 0
+    described = []
     for frame, dets in zip(batch, found):
         with summary.timed("embed"):
             appearance = models.appearance.embed(frame.image, dets)
         with summary.timed("track"):
-            dets.tracker_id = tracker.update(frame.image, dets, appearance)  # every frame, even empty ones
+            dets.tracker_id = tracker.update(frame.image, dets, appearance)  # every detected frame, even empty ones
         if len(dets) == 0:
             continue
         with summary.timed("attributes"):
-            colors, quality, thumbs = attributes(frame.image, dets)
-        with summary.timed("embed"):
-            vectors = {"appearance": appearance}
-            if models.clip is not None:
-                vectors["clip"] = models.clip.embed_images([crop(frame.image, b, 0.05) for b in dets.xyxy])
-        with summary.timed("write"):
-            store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vectors)
-        n += len(dets)
+            described.append((frame, dets, *attributes(frame.image, dets), {"appearance": appearance}))
+    if models.clip is not None and described:
+        with summary.timed("embed"):  # one CLIP batch for the whole frame batch
+            crops = [crop(frame.image, b, 0.05) for frame, dets, *_ in described for b in dets.xyxy]
+            vectors = models.clip.embed_images(crops)
+            start = 0
+            for frame, dets, *_, vecs in described:
+                vecs["clip"] = vectors[start:start + len(dets)]
+                start += len(dets)
+    n = 0
+    with summary.timed("write"):
+        for frame, dets, colors, quality, thumbs, vecs in described:
+            store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
+            n += len(dets)
     return n

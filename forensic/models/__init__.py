@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
-from forensic.models.detector import YoloDetector
+from forensic.models.detector import Detector, build_detector
 from forensic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Models:
-    detector: YoloDetector
+    detector: Detector
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
 
 
 def build_models(settings: Settings) -> Models:
     """Detector and appearance always; CLIP when its weights can be had (or required with clip='on')."""
-    detector = YoloDetector(settings.detector, settings.models, settings.download, settings.device, settings.imgsz, settings.conf)
+    detector = build_detector(settings.detector, settings.models, settings.download, settings.device, settings.imgsz, settings.conf,
+                              settings.backend)
     clip = None
     if settings.clip != "off":
         candidate = ClipEmbedder(settings.clip_model, settings.clip_pretrained, settings.clip_checkpoint, settings.models,

@@ -1,12 +1,17 @@
-"""YOLO person/vehicle detector that also returns features pooled from the network over each box.
+"""YOLO person/vehicle detectors that also return features pooled from the network over each box.
 
-The pooled features come for free from the detection pass (forward hooks on the layers that
-feed the detection head) and give photo search an appearance vector without extra weights.
+The pooled features come for free from the detection pass (the feature maps that feed the
+detection head) and give photo search an appearance vector without extra weights. Two backends
+share everything but the forward pass: PyTorch (any device, GPU when present) and OpenVINO (an
+Ultralytics OpenVINO export, much faster on a CPU; used when the `openvino` package is installed
+and the export sits beside the weights). Both name their features after the weights' stem, so an
+index built on a GPU machine can be searched with OpenVINO on a laptop and the other way round.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +23,63 @@ from forensic.models.base import USER_MODELS, LazyModel, configure_offline, find
 log = logging.getLogger(__name__)
 
 COCO_KEEP = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
+OPENVINO_SUFFIXES = ("_int8_openvino_model", "_openvino_model")  # Ultralytics' export folder names
 
 
-def letterbox(image: np.ndarray, size: int, stride: int = 32) -> tuple[np.ndarray, float]:
-    """Resize so the longest side is `size`, pad right/bottom to a multiple of `stride`."""
+def weights_stem(weights: str) -> str:
+    """'yolo11n.pt' and 'yolo11n_int8_openvino_model' are the same network: 'yolo11n'."""
+    stem = Path(weights).stem
+    for suffix in OPENVINO_SUFFIXES:
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def letterbox(image: np.ndarray, size: int, stride: int = 32, square: bool = False) -> tuple[np.ndarray, float]:
+    """Resize so the longest side is `size`, pad right/bottom to a multiple of `stride` (or to size x size)."""
     import cv2
 
     h, w = image.shape[:2]
     r = size / max(h, w)
     nh, nw = max(1, round(h * r)), max(1, round(w * r))
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
-    ph, pw = -nh % stride, -nw % stride
+    ph, pw = (size - nh, size - nw) if square else (-nh % stride, -nw % stride)
     if ph or pw:
         resized = cv2.copyMakeBorder(resized, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(114, 114, 114))
     return resized, r
 
 
-class YoloDetector(LazyModel):
+def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np.ndarray:
+    """Average each (C, H, W) feature map over each box (letterboxed pixels); unit length per level,
+    levels joined with equal weight."""
+    parts = []
+    for fmap in maps:
+        channels, fh, fw = fmap.shape
+        stride = input_h / fh
+        level = np.zeros((len(boxes), channels), np.float32)
+        for k, (x1, y1, x2, y2) in enumerate(boxes):
+            c1, r1 = int(min(fw - 1, max(0, x1 // stride))), int(min(fh - 1, max(0, y1 // stride)))
+            c2, r2 = max(c1 + 1, int(min(fw, np.ceil(x2 / stride)))), max(r1 + 1, int(min(fh, np.ceil(y2 / stride))))
+            level[k] = fmap[:, r1:r2, c1:c2].mean(axis=(1, 2))
+        level /= np.maximum(np.linalg.norm(level, axis=1, keepdims=True), 1e-12)
+        parts.append(level)
+    if not parts:
+        return np.zeros((len(boxes), 0), np.float32)
+    return (np.concatenate(parts, axis=1) / np.sqrt(len(parts))).astype(np.float32)
+
+
+class Detector(LazyModel):
+    """What the backends share: letterboxing, NMS to people and vehicles, pooled features.
+
+    A backend implements `_load` and `_infer(batch)`: a (B, 3, H, W) float32 RGB batch in 0..1
+    gives raw predictions (B, 4 + classes, anchors) and the head's input feature maps, one
+    (B, C, h, w) array per level.
+    """
+
+    backend = "?"
+    square = False  # the network only takes imgsz x imgsz inputs (a static export)
+    max_batch = 64
+
     def __init__(self, weights: str = "yolo11n.pt", models_dir: Path | None = None, allow_download: bool = False,
                  device: str = "auto", imgsz: int = 640, conf: float = 0.3, iou: float = 0.5):
         super().__init__()
@@ -45,11 +90,60 @@ class YoloDetector(LazyModel):
         self.imgsz = imgsz
         self.conf = conf
         self.iou = iou
-        self.name = Path(weights).stem
-        self._levels: list[int] = []
-        self._captured: dict[int, object] = {}
+        self.name = weights_stem(weights)
+        self.names: dict[int, str] = {}
+        self._feature_dim = 0
 
-    def resolve_weights(self) -> Path:
+    @property
+    def feature_dim(self) -> int:
+        self.model
+        return self._feature_dim
+
+    def _infer(self, batch: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _forward(self, images: list[np.ndarray]):
+        """Letterbox same-size images and run the network; returns (input height, ratios, preds, maps)."""
+        boxed = [letterbox(im, self.imgsz, square=self.square) for im in images]
+        batch = np.stack([b[0][..., ::-1] for b in boxed]).transpose(0, 3, 1, 2)
+        batch = np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+        preds, maps = self._infer(batch)
+        return batch.shape[2], [b[1] for b in boxed], preds, maps
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detect people and vehicles in BGR images; boxes in source pixels, with pooled features."""
+        if not images:
+            return []
+        self.model
+        if len({im.shape for im in images}) > 1:  # mixed sizes: one at a time
+            return [d for im in images for d in self.detect([im])]
+        if len(images) > self.max_batch:
+            return [d for i in range(0, len(images), self.max_batch) for d in self.detect(images[i:i + self.max_batch])]
+        import torch
+        from ultralytics.utils.nms import non_max_suppression
+
+        input_h, ratios, preds, maps = self._forward(images)
+        with torch.inference_mode():
+            out = non_max_suppression(torch.as_tensor(preds).float(), self.conf, self.iou, classes=list(COCO_KEEP), max_det=300)
+        results = []
+        for b, (det, r) in enumerate(zip(out, ratios)):
+            det = det.cpu().numpy()
+            feats = pool_features([m[b] for m in maps], det[:, :4], input_h)
+            h, w = images[b].shape[:2]
+            xyxy = det[:, :4] / r
+            xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
+            xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
+            names = np.array([self.names[int(c)] for c in det[:, 5]], dtype="<U16")
+            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats))
+        return results
+
+    def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Pooled features for given boxes (source pixels) of one image, as `detect` computes them."""
+        self.model
+        input_h, ratios, _, maps = self._forward([image])
+        return pool_features([m[0] for m in maps], np.asarray(boxes, np.float32) * ratios[0], input_h)
+
+    def _resolve(self) -> Path:
         path = find_model_file(self.weights, self.models_dir)
         if path is not None:
             return path
@@ -63,6 +157,15 @@ class YoloDetector(LazyModel):
         target.parent.mkdir(parents=True, exist_ok=True)
         log.warning("downloading %s to %s", self.weights, target)
         return Path(attempt_download_asset(str(target)))
+
+
+class YoloDetector(Detector):
+    """PyTorch backend: Ultralytics weights (.pt) on the CPU or a CUDA GPU (half precision there)."""
+
+    backend = "torch"
+
+    def resolve_weights(self) -> Path:
+        return self._resolve()
 
     def _load(self):
         path = self.resolve_weights()
@@ -82,72 +185,164 @@ class YoloDetector(LazyModel):
             net = net.half()
         head = net.model[-1]
         self._levels = list(head.f)  # layers feeding the detection head (P3, P4, P5)
+        self._captured: dict[int, object] = {}
         for i in self._levels:
             net.model[i].register_forward_hook(lambda m, inp, out, i=i: self._captured.__setitem__(i, out))
-        self.names = net.names
+        self._feature_dim = int(sum(head.cv2[k][0].conv.in_channels for k in range(len(self._levels))))
+        self.names = dict(net.names)
         self._torch = torch
         return net
 
-    @property
-    def feature_dim(self) -> int:
-        net = self.model
-        return int(sum(net.model[-1].cv2[k][0].conv.in_channels for k in range(len(self._levels))))
-
-    def _forward(self, images: list[np.ndarray]):
-        """Letterbox a batch of same-size images and run the network; returns (input, ratios, raw preds)."""
+    def _infer(self, batch: np.ndarray):
         torch = self._torch
-        boxed = [letterbox(im, self.imgsz) for im in images]
-        batch = np.stack([b[0][..., ::-1] for b in boxed]).transpose(0, 3, 1, 2)
-        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
-        x = (x.half() if self.half else x.float()) / 255.0
-        preds = self.model(x)
-        return x, [b[1] for b in boxed], preds[0] if isinstance(preds, (tuple, list)) else preds
+        x = torch.from_numpy(batch).to(self.device)
+        x = x.half() if self.half else x
+        with torch.inference_mode():
+            preds = self.model(x)
+            preds = preds[0] if isinstance(preds, (tuple, list)) else preds
+            maps = [self._captured[i].float().cpu().numpy() for i in self._levels]
+        return preds.float(), maps
 
-    def detect(self, images: list[np.ndarray]) -> list[Detections]:
-        """Detect people and vehicles in BGR images; boxes in source pixels, with pooled features."""
-        if not images:
-            return []
-        net = self.model
-        if len({im.shape for im in images}) > 1:  # mixed sizes: one at a time
-            return [d for im in images for d in self.detect([im])]
-        from ultralytics.utils.nms import non_max_suppression
 
-        with self._torch.inference_mode():
-            x, ratios, preds = self._forward(images)
-            out = non_max_suppression(preds, self.conf, self.iou, classes=list(COCO_KEEP), max_det=300)
-            maps = [self._captured[i] for i in self._levels]
-            results = []
-            for b, (det, r) in enumerate(zip(out, ratios)):
-                det = det.float().cpu().numpy()
-                feats = self._pool([m[b] for m in maps], det[:, :4], x.shape[2])
-                h, w = images[b].shape[:2]
-                xyxy = det[:, :4] / r
-                xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
-                xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-                names = np.array([net.names[int(c)] for c in det[:, 5]], dtype="<U16")
-                results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats))
-        return results
+class OpenVinoDetector(Detector):
+    """OpenVINO backend for an Ultralytics OpenVINO export folder (e.g. yolo11n_int8_openvino_model/).
 
-    def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """Pooled features for given boxes (source pixels) of one image, as `detect` computes them."""
-        self.model
-        with self._torch.inference_mode():
-            x, ratios, _ = self._forward([image])
-            maps = [self._captured[i][0] for i in self._levels]
-            return self._pool(maps, np.asarray(boxes, np.float32) * ratios[0], x.shape[2])
+    The export's graph only outputs detections; the inputs of the detection head are added as
+    outputs so features can be pooled as the PyTorch backend does. Exports are static (batch 1,
+    imgsz x imgsz), so frames are letterboxed to a square and run one at a time.
+    """
 
-    def _pool(self, maps, boxes: np.ndarray, input_h: int) -> np.ndarray:
-        """Average each feature map over each box (in letterboxed pixels); unit length per level."""
-        torch = self._torch
-        parts = []
-        for fmap in maps:
-            stride = input_h / fmap.shape[1]
-            fh, fw = fmap.shape[1:]
-            vecs = []
-            for x1, y1, x2, y2 in boxes:
-                c1, r1 = int(min(fw - 1, max(0, x1 // stride))), int(min(fh - 1, max(0, y1 // stride)))
-                c2, r2 = max(c1 + 1, int(min(fw, np.ceil(x2 / stride)))), max(r1 + 1, int(min(fh, np.ceil(y2 / stride))))
-                vecs.append(fmap[:, r1:r2, c1:c2].float().mean(dim=(1, 2)))
-            level = torch.stack(vecs) if vecs else torch.zeros((0, fmap.shape[0]))
-            parts.append(torch.nn.functional.normalize(level, dim=1).cpu().numpy())
-        return (np.concatenate(parts, axis=1) / np.sqrt(len(parts))).astype(np.float32)
+    backend = "openvino"
+    square = True
+    max_batch = 1
+
+    def __init__(self, folder: Path, **kwargs):
+        super().__init__(str(folder), **kwargs)
+        self.folder = Path(folder)
+
+    @staticmethod
+    def export_for(weights: str, models_dir: Path | None) -> Path | None:
+        """The OpenVINO export folder of these weights, if one is at hand (given directly or beside them)."""
+        given = find_model_file(weights, models_dir)
+        if given is not None and given.is_dir() and any(given.glob("*.xml")):
+            return given
+        stem = weights_stem(weights)
+        folders = [given.parent] if given is not None else []
+        folders += [f for f in (models_dir, USER_MODELS) if f is not None]
+        for folder in folders:
+            for suffix in OPENVINO_SUFFIXES:
+                candidate = folder / f"{stem}{suffix}"
+                if candidate.is_dir() and any(candidate.glob("*.xml")):
+                    return candidate
+        return None
+
+    @staticmethod
+    def export_imgsz(folder: Path) -> int | None:
+        """The input size the export was made for (metadata.yaml), when it says."""
+        meta = Path(folder) / "metadata.yaml"
+        if not meta.is_file():
+            return None
+        m = re.search(r"^imgsz:\s*\n\s*-\s*(\d+)\s*\n\s*-\s*(\d+)", meta.read_text(encoding="utf-8", errors="replace"), re.M)
+        return int(m.group(1)) if m and m.group(1) == m.group(2) else None
+
+    def _load(self):
+        try:
+            import openvino as ov
+        except ImportError:
+            raise ModelUnavailable("the OpenVINO backend needs the openvino package (pip install openvino)") from None
+        xml = next(iter(sorted(self.folder.glob("*.xml"))), None)
+        if xml is None:
+            raise ModelUnavailable(f"no OpenVINO model (.xml) in {self.folder}")
+        core = ov.Core()
+        try:
+            model = core.read_model(str(xml))
+            features = _head_inputs(model)
+            model.add_outputs(features)
+            shape = model.inputs[0].get_partial_shape()
+            if shape.is_static and shape[2].get_length() != self.imgsz:
+                raise ModelUnavailable(f"{self.folder} takes {shape[2].get_length()} px inputs, not --imgsz {self.imgsz}")
+            compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+        except ModelUnavailable:
+            raise
+        except Exception as e:
+            raise ModelUnavailable(f"cannot load OpenVINO detector {self.folder}: {e}") from None
+        self._request = compiled.create_infer_request()
+        self._feature_dim = int(sum(f.get_partial_shape()[1].get_length() for f in features))
+        self.names = _export_names(self.folder) or {k: v for k, v in COCO_KEEP.items()}
+        self.device = "cpu"
+        return compiled
+
+    def _infer(self, batch: np.ndarray):
+        preds, maps = [], []
+        for x in batch:  # static batch 1
+            outputs = self._request.infer({0: x[None]})
+            values = list(outputs.values())
+            preds.append(values[0])
+            maps.append(values[1:])
+        return np.concatenate(preds), [np.concatenate([m[k] for m in maps]) for k in range(len(maps[0]))]
+
+
+def _head_inputs(model) -> list:
+    """The feature maps feeding the detection head (its box branch's first convolution per level),
+    finest level first."""
+    pattern = re.compile(r"__module\.model\.(\d+)\.cv2\.(\d+)\.0\.conv/aten::_convolution/Convolution$")
+    convs = {}
+    for op in model.get_ops():
+        m = pattern.match(op.get_friendly_name())
+        if m:
+            convs[(int(m.group(1)), int(m.group(2)))] = op
+    if not convs:
+        raise ModelUnavailable("not an Ultralytics YOLO detection export (no detection head found)")
+    head = max(layer for layer, _ in convs)
+    return [convs[(head, level)].input_value(0) for level in sorted(lvl for layer, lvl in convs if layer == head)]
+
+
+def _export_names(folder: Path) -> dict[int, str]:
+    meta = Path(folder) / "metadata.yaml"
+    if not meta.is_file():
+        return {}
+    names = {}
+    block = meta.read_text(encoding="utf-8", errors="replace").split("names:", 1)[-1]
+    for line in block.splitlines()[1:]:
+        m = re.match(r"\s+(\d+):\s*(.+?)\s*$", line)
+        if not m:
+            break
+        names[int(m.group(1))] = m.group(2).strip("'\"")
+    return names
+
+
+def build_detector(weights: str, models_dir: Path | None, allow_download: bool, device: str, imgsz: int, conf: float,
+                   backend: str = "auto") -> Detector:
+    """The detector for these settings: OpenVINO when asked, or on `auto` when no GPU is asked for,
+    the openvino package is installed and an export of the weights for this input size is at hand;
+    PyTorch otherwise."""
+    kwargs = dict(models_dir=models_dir, allow_download=allow_download, device=device, imgsz=imgsz, conf=conf)
+    if backend == "torch":
+        return YoloDetector(weights, **kwargs)
+    folder = OpenVinoDetector.export_for(weights, models_dir)
+    if backend == "openvino":
+        if folder is None:
+            raise ModelUnavailable(f"no OpenVINO export of {weights_stem(weights)} found (looked for "
+                                   f"{weights_stem(weights)}{OPENVINO_SUFFIXES[0]}/ in {models_dir or 'the models folder'})")
+        return OpenVinoDetector(folder, **kwargs)
+    if folder is None or device not in ("auto", "cpu") or not _openvino_installed():
+        return YoloDetector(weights, **kwargs)
+    if device == "auto" and _cuda_available():
+        return YoloDetector(weights, **kwargs)
+    size = OpenVinoDetector.export_imgsz(folder)
+    if size is not None and size != imgsz:
+        log.info("OpenVINO export %s is for %d px inputs, not %d: using PyTorch", folder, size, imgsz)
+        return YoloDetector(weights, **kwargs)
+    return OpenVinoDetector(folder, **kwargs)
+
+
+def _openvino_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
