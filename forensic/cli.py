@@ -38,6 +38,8 @@ def model_options(f):
     for opt in reversed([
         click.option("--detector", help="Detector weights: a file name in the models folder, or a path. [yolo11n.pt]"),
         click.option("--device", help="auto, cpu or cuda[:N]. [auto]"),
+        click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]),
+                     help="Detector backend; auto uses OpenVINO on a CPU when the package and an export are present. [auto]"),
         click.option("--imgsz", type=int, help="Detector input size in pixels (multiple of 32). [640]"),
         click.option("--clip", "clip", type=click.Choice(["auto", "on", "off"]), help="Use CLIP: when weights are found, required, or never. [auto]"),
         click.option("--clip-model", help="open_clip model name. [ViT-B-32]"),
@@ -99,6 +101,11 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 @click.option("--fps", type=float, help="Frames sampled per second of video. [4]")
 @click.option("--conf", type=float, help="Detector confidence threshold. [0.3]")
 @click.option("--batch", type=int, help="Frames per detector batch. [4]")
+@click.option("--keyframes", is_flag=True, default=None, help="Decode keyframes only: several times faster on recordings with a keyframe "
+              "every 1-2 s, but objects seen only between keyframes are missed (needs PyAV).")
+@click.option("--min-motion", type=float, help="Share of the picture that must change since the last detected frame for the detector "
+              "to run (0: detect every sampled frame). [0.0005]")
+@click.option("--max-skip", type=float, help="Seconds: detect at least this often, motion or not. [4]")
 @click.option("--settle", type=float, help="Seconds: files in scanned folders modified more recently are left for the next run. [120]")
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
 @model_options
@@ -157,7 +164,8 @@ def _print_summary(summary, index_root: Path) -> None:
     click.echo(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
                f"{len(summary.failed)} failed; "
                f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
-               f"({rtf:.1f}x real time; {stages}) -> {index_root}", err=True)
+               f"({rtf:.1f}x real time; {summary.frames_sampled - summary.frames_skipped} of {summary.frames_sampled} sampled frames "
+               f"detected, the others unchanged; {stages}) -> {index_root}", err=True)
     for path, reason in summary.failed:
         click.echo(f"  failed: {reason}", err=True)
 
