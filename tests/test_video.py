@@ -82,3 +82,73 @@ def test_find_videos_keeps_symlink_names(tmp_path, footage):
     link.symlink_to(footage / TRUCCAT)
     videos, problems = find_videos([tmp_path])
     assert videos == [link] and problems == []  # the folder of the link names the camera
+
+
+# --- keyframe-only reading and the decoding thread ----------------------------------------------------
+def keyframe_times(path) -> list[float]:
+    av = pytest.importorskip("av", reason="keyframe-only reading needs PyAV (pip install av)")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        origin = stream.start_time or 0
+        return sorted(float((p.pts - origin) * stream.time_base) for p in container.demux(stream) if p.is_keyframe and p.pts is not None)
+
+
+def test_keyframe_reader_yields_keyframes_only_at_most_the_sampling_rate(footage):
+    from realdata import ACVIEW
+    from forensic.video import KeyframeReader
+
+    keys = keyframe_times(footage / ACVIEW)  # a keyframe every ~0.37 s in this recording
+    info = probe(footage / ACVIEW)
+    frames = list(KeyframeReader(info, 2.0))
+    times = [f.t for f in frames]
+    assert all(min(abs(t - k) for k in keys) < 1e-6 for t in times)  # each one is a keyframe
+    ticks = [int(t * 2 + 0.5 / info.fps) for t in times]
+    assert times[0] == 0.0 and ticks == sorted(set(ticks))  # thinned to one per tick of the 2 fps clock
+    assert abs(len(frames) - info.duration * 2) <= 2
+    every = list(KeyframeReader(info, 60.0))
+    assert len(every) == len(keys)
+    for f in frames[:3]:
+        assert f.image.shape == (1080, 1920, 3) and f.index == round(f.t * info.fps)
+
+
+def test_keyframe_reader_on_a_file_with_one_keyframe(footage):
+    from forensic.video import KeyframeReader
+
+    assert len(keyframe_times(footage / TRUCCAT)) == 1
+    frames = list(KeyframeReader(probe(footage / TRUCCAT), 2.0))
+    assert [f.t for f in frames] == [0.0]
+
+
+def test_keyframe_reader_on_garbage(tmp_path):
+    pytest.importorskip("av")
+    from forensic.video import KeyframeReader, VideoInfo
+
+    text = tmp_path / "x.mp4"
+    text.write_text("not a video\n" * 100)
+    with pytest.raises(VideoError, match="x.mp4"):
+        list(KeyframeReader(VideoInfo(text, 25.0, 100, 640, 480), 2.0))
+
+
+def test_prefetch_gives_the_same_frames_and_stops_when_closed(footage):
+    import threading
+
+    from forensic.video import prefetch
+
+    info = probe(footage / TRUCCAT)
+    direct = [(f.index, f.image.sum()) for f in FrameReader(info, 2.0)]
+    ahead = prefetch(FrameReader(info, 2.0), depth=2)
+    assert [(f.index, f.image.sum()) for f in ahead] == direct
+    assert ahead.busy > 0 and next(ahead, None) is None  # stays exhausted
+    early = prefetch(FrameReader(info, 30.0), depth=1)
+    next(early)
+    early.close()
+    assert not any(t.name == "forensic-decode" and t.is_alive() for t in threading.enumerate())
+
+
+def test_prefetch_raises_the_readers_error_in_the_callers_thread(tmp_path):
+    from forensic.video import VideoInfo, prefetch
+
+    text = tmp_path / "x.mp4"
+    text.write_text("not a video\n" * 100)
+    with pytest.raises(VideoError, match="x.mp4"):
+        list(prefetch(FrameReader(VideoInfo(text, 25.0, 100, 640, 480), 2.0)))

@@ -115,3 +115,53 @@ def test_pool_boxes_matches_detect(real_models, frames):
     # A box somewhere else pools something else.
     elsewhere = det.pool_boxes(image, d.xyxy[:1] + np.array([300, 200, 300, 200], np.float32))
     assert float(elsewhere[0] @ d.features[0]) < 0.95
+
+
+# --- backends: OpenVINO export beside the weights, chosen automatically on a CPU ------------------------
+def test_weights_stem_names_the_network_not_the_backend():
+    from forensic.models.detector import weights_stem
+
+    assert weights_stem("yolo11n.pt") == weights_stem("yolo11n_int8_openvino_model") == weights_stem("/m/yolo11n_openvino_model") == "yolo11n"
+
+
+def test_backend_choice(models_dir, tmp_path):
+    from forensic.models.detector import OpenVinoDetector, build_detector
+
+    torch_only = build_detector("yolo11n.pt", models_dir, False, "cpu", 640, 0.3, "torch")
+    assert isinstance(torch_only, YoloDetector)
+    other_size = build_detector("yolo11n.pt", models_dir, False, "cpu", 416, 0.3, "auto")
+    assert isinstance(other_size, YoloDetector)  # the export is for 640 px inputs only
+    with pytest.raises(ModelUnavailable, match="no OpenVINO export"):
+        build_detector("yolo11n.pt", tmp_path, False, "cpu", 640, 0.3, "openvino")
+    pytest.importorskip("openvino", reason="the OpenVINO backend needs the openvino package")
+    auto = build_detector("yolo11n.pt", models_dir, False, "cpu", 640, 0.3, "auto")
+    assert isinstance(auto, OpenVinoDetector) and auto.folder.name == "yolo11n_int8_openvino_model"
+    assert auto.name == torch_only.name == "yolo11n"  # one appearance model name for both backends
+    wrong = build_detector("yolo11n.pt", models_dir, False, "cpu", 416, 0.3, "openvino")
+    with pytest.raises(ModelUnavailable, match="640"):
+        wrong.model
+
+
+@pytest.mark.slow
+def test_openvino_finds_what_pytorch_finds_with_the_same_features(models_dir, frames):
+    pytest.importorskip("openvino", reason="the OpenVINO backend needs the openvino package")
+    from forensic.models.detector import build_detector
+
+    ov = build_detector("yolo11n.pt", models_dir, False, "cpu", 640, 0.3, "openvino")
+    pt = build_detector("yolo11n.pt", models_dir, False, "cpu", 640, 0.3, "torch")
+    assert ov.feature_dim == pt.feature_dim
+    for name, target in ((ACVIEW, DELIVERY_RIDER), (TRUCCAT, WHITE_SUV)):
+        (o,), (p,) = ov.detect([frames[name]]), pt.detect([frames[name]])
+        assert sum(target.matches(name, 1.0, b, c) for b, c in zip(o.xyxy, o.class_name)) >= 1
+        np.testing.assert_allclose(np.linalg.norm(o.features, axis=1), 1.0, atol=1e-4)
+        matched = [max(_iou(b, c) for c in o.xyxy) > 0.7 for b in p.xyxy]
+        assert np.mean(matched) >= 0.8, (name, np.mean(matched))
+        same_boxes = ov.pool_boxes(frames[name], p.xyxy)  # int8 and float features of one box agree
+        assert np.median(np.sum(same_boxes * p.features, axis=1)) > 0.98
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
