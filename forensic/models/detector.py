@@ -42,11 +42,33 @@ def letterbox(image: np.ndarray, size: int, stride: int = 32, square: bool = Fal
     h, w = image.shape[:2]
     r = size / max(h, w)
     nh, nw = max(1, round(h * r)), max(1, round(w * r))
-    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if r < 1 else cv2.INTER_LINEAR)
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)  # as Ultralytics resizes in training
     ph, pw = (size - nh, size - nw) if square else (-nh % stride, -nw % stride)
     if ph or pw:
         resized = cv2.copyMakeBorder(resized, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(114, 114, 114))
     return resized, r
+
+
+def non_max_suppression(preds: np.ndarray, conf: float, iou: float, keep: dict[int, str], max_det: int = 300) -> np.ndarray:
+    """Raw YOLO output of one image (4 + classes, anchors) -> (N, 6) [x1, y1, x2, y2, score, class], best first.
+
+    As Ultralytics' own NMS (one class per box: its best of all classes; per-class IoU suppression),
+    but kept to the classes in `keep`, in numpy and OpenCV: no torch on the hot path.
+    """
+    import cv2
+
+    scores = preds[4:]
+    cls = scores.argmax(axis=0)
+    best = scores[cls, np.arange(scores.shape[1])]
+    mask = (best > conf) & np.isin(cls, list(keep))
+    if not mask.any():
+        return np.zeros((0, 6), np.float32)
+    xywh, best, cls = preds[:4, mask].T, best[mask], cls[mask]
+    xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
+    boxes = np.concatenate([xyxy[:, :2], xywh[:, 2:]], axis=1)  # OpenCV wants x, y, w, h
+    picked = np.asarray(cv2.dnn.NMSBoxesBatched(boxes.tolist(), best.tolist(), cls.tolist(), conf, iou), np.int64).reshape(-1)
+    picked = picked[np.argsort(-best[picked], kind="stable")][:max_det]
+    return np.concatenate([xyxy[picked], best[picked, None], cls[picked, None]], axis=1).astype(np.float32)
 
 
 def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np.ndarray:
@@ -104,9 +126,10 @@ class Detector(LazyModel):
 
     def _forward(self, images: list[np.ndarray]):
         """Letterbox same-size images and run the network; returns (input height, ratios, preds, maps)."""
+        import cv2
+
         boxed = [letterbox(im, self.imgsz, square=self.square) for im in images]
-        batch = np.stack([b[0][..., ::-1] for b in boxed]).transpose(0, 3, 1, 2)
-        batch = np.ascontiguousarray(batch, dtype=np.float32) / np.float32(255.0)
+        batch = cv2.dnn.blobFromImages([b[0] for b in boxed], scalefactor=1 / 255.0, swapRB=True)  # NCHW RGB float32
         preds, maps = self._infer(batch)
         return batch.shape[2], [b[1] for b in boxed], preds, maps
 
@@ -119,15 +142,10 @@ class Detector(LazyModel):
             return [d for im in images for d in self.detect([im])]
         if len(images) > self.max_batch:
             return [d for i in range(0, len(images), self.max_batch) for d in self.detect(images[i:i + self.max_batch])]
-        import torch
-        from ultralytics.utils.nms import non_max_suppression
-
         input_h, ratios, preds, maps = self._forward(images)
-        with torch.inference_mode():
-            out = non_max_suppression(torch.as_tensor(preds).float(), self.conf, self.iou, classes=list(COCO_KEEP), max_det=300)
         results = []
-        for b, (det, r) in enumerate(zip(out, ratios)):
-            det = det.cpu().numpy()
+        for b, r in enumerate(ratios):
+            det = non_max_suppression(preds[b], self.conf, self.iou, COCO_KEEP)
             feats = pool_features([m[b] for m in maps], det[:, :4], input_h)
             h, w = images[b].shape[:2]
             xyxy = det[:, :4] / r
@@ -201,7 +219,7 @@ class YoloDetector(Detector):
             preds = self.model(x)
             preds = preds[0] if isinstance(preds, (tuple, list)) else preds
             maps = [self._captured[i].float().cpu().numpy() for i in self._levels]
-        return preds.float(), maps
+        return preds.float().cpu().numpy(), maps
 
 
 class OpenVinoDetector(Detector):

@@ -165,3 +165,20 @@ def _iou(a, b) -> float:
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.slow
+def test_our_nms_equals_ultralytics_nms(real_models, frames):
+    """The numpy/OpenCV NMS on the hot path keeps exactly the boxes Ultralytics' own NMS keeps."""
+    import torch
+    from ultralytics.utils.nms import non_max_suppression as ultralytics_nms
+
+    from forensic.models.detector import non_max_suppression
+
+    det = real_models.detector
+    for image in frames.values():
+        _, _, preds, _ = det._forward([image])
+        ours = non_max_suppression(preds[0], det.conf, det.iou, COCO_KEEP)
+        theirs = ultralytics_nms(torch.as_tensor(preds).float(), det.conf, det.iou, classes=list(COCO_KEEP), max_det=300)[0].numpy()
+        assert len(ours) == len(theirs) > 5
+        np.testing.assert_allclose(ours[np.lexsort(ours.T[::-1])], theirs[np.lexsort(theirs.T[::-1])], atol=1e-3)
