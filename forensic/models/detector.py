@@ -227,12 +227,13 @@ class OpenVinoDetector(Detector):
 
     The export's graph only outputs detections; the inputs of the detection head are added as
     outputs so features can be pooled as the PyTorch backend does. Exports are static (batch 1,
-    imgsz x imgsz), so frames are letterboxed to a square and run one at a time.
+    imgsz x imgsz), so frames are letterboxed to a square; the frames of a batch run as parallel
+    inference requests (OpenVINO's throughput mode: on a small CPU, about 25 % less CPU per frame
+    than one request using every core).
     """
 
     backend = "openvino"
     square = True
-    max_batch = 1
 
     def __init__(self, folder: Path, **kwargs):
         super().__init__(str(folder), **kwargs)
@@ -279,25 +280,29 @@ class OpenVinoDetector(Detector):
             shape = model.inputs[0].get_partial_shape()
             if shape.is_static and shape[2].get_length() != self.imgsz:
                 raise ModelUnavailable(f"{self.folder} takes {shape[2].get_length()} px inputs, not --imgsz {self.imgsz}")
-            compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+            compiled = core.compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
         except ModelUnavailable:
             raise
         except Exception as e:
             raise ModelUnavailable(f"cannot load OpenVINO detector {self.folder}: {e}") from None
-        self._request = compiled.create_infer_request()
+        self._queue = ov.AsyncInferQueue(compiled, max(1, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        self._queue.set_callback(self._collect)
+        self._outputs: dict[int, list[np.ndarray]] = {}
         self._feature_dim = int(sum(f.get_partial_shape()[1].get_length() for f in features))
         self.names = _export_names(self.folder) or {k: v for k, v in COCO_KEEP.items()}
         self.device = "cpu"
         return compiled
 
+    def _collect(self, request, index: int) -> None:
+        self._outputs[index] = [t.data.copy() for t in request.output_tensors]  # buffers are reused
+
     def _infer(self, batch: np.ndarray):
-        preds, maps = [], []
-        for x in batch:  # static batch 1
-            outputs = self._request.infer({0: x[None]})
-            values = list(outputs.values())
-            preds.append(values[0])
-            maps.append(values[1:])
-        return np.concatenate(preds), [np.concatenate([m[k] for m in maps]) for k in range(len(maps[0]))]
+        self._outputs = {}
+        for k in range(len(batch)):  # static batch 1: one request per frame, run side by side
+            self._queue.start_async({0: batch[k:k + 1]}, k)
+        self._queue.wait_all()
+        outputs = [self._outputs[k] for k in range(len(batch))]
+        return np.concatenate([o[0] for o in outputs]), [np.concatenate([o[j] for o in outputs]) for j in range(1, len(outputs[0]))]
 
 
 def _head_inputs(model) -> list:
