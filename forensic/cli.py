@@ -186,6 +186,18 @@ def filter_options(f):
     return f
 
 
+def html_option(f):
+    """--html FILE on search/similar; `_output` writes the report (the command body never sees the flag)."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, html=None, **kwargs):
+        return f(*args, **kwargs)
+
+    return click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
+                        help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera).")(wrapper)
+
+
 def _filters(settings: Settings, store, camera, since, until, limit):
     """Flags to Filters; camera names resolve through the cameras file."""
     from datetime import datetime
@@ -220,6 +232,7 @@ def _filters(settings: Settings, store, camera, since, until, limit):
 @click.option("--color", "colors", multiple=True, help="Only objects of this colour; repeatable.")
 @filter_options
 @model_options
+@html_option
 @click.pass_context
 def search(ctx, text, image, classes, colors, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
     """Search by description (English or Vietnamese) or by photo.
@@ -278,8 +291,13 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
 
 
 def _output(understood: dict, hits, sort: str, as_json: bool) -> None:
+    ctx = click.get_current_context()
+    if ctx.meta.get("forensic.capture") is not None:  # export --top: the hits go to the export, not the screen
+        ctx.meta["forensic.capture"].update(understood=understood, hits=hits)
+        return
     if sort == "time":
         hits = sorted(hits, key=lambda h: (h.time or "", h.video, h.t))
+    _report_and_audit(ctx, understood, hits, sort)
     if as_json:
         click.echo("understood: " + json.dumps(understood, ensure_ascii=False, default=str), err=True)
         click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
@@ -291,6 +309,7 @@ def _output(understood: dict, hits, sort: str, as_json: bool) -> None:
 @click.argument("hit_id", type=int)
 @filter_options
 @model_options
+@html_option
 @click.pass_context
 def similar(ctx, hit_id, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
     """Use a hit (its whole appearance) as the query: the same object first, then look-alikes."""
@@ -451,6 +470,327 @@ def _print_hits(understood: dict, hits) -> None:
         table.add_row(str(n), f"{h.score:.3f}", h.cls, colours, h.camera, Path(h.video).name, when,
                       ",".join(str(round(v)) for v in h.bbox), h.thumb or "")
     console.print(table)
+
+
+# -- evidence: show, export, audit, and search --html ----------------------------------------------
+SEARCH_FILTERS = ("classes", "colors", "camera", "since", "until", "min_score", "limit", "sort", "per_frame", "any_class")
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _search_query(ctx, understood: dict) -> tuple[dict, dict]:
+    """(query, filters) of a search/similar/export --top invocation, for the audit log and the manifest."""
+    from forensic.evidence.export import sha256_file
+
+    p = ctx.params
+    if p.get("hit_id") is not None:
+        query = {"similar_to": p["hit_id"]}
+    elif p.get("image") is not None:
+        image = Path(p["image"])
+        query = {"image": str(image.resolve()), "image_sha256": sha256_file(image) if image.is_file() else None}
+    else:
+        query = {"text": p.get("text")}
+    query["understood"] = understood
+    filters = {k: _jsonable(p[k]) for k in SEARCH_FILTERS if p.get(k) not in (None, (), False, "relevance")}
+    return query, filters
+
+
+def _audit(settings: Settings, record: dict) -> dict:
+    from forensic.evidence.audit import AuditLog
+
+    return AuditLog(settings.index).append(record)
+
+
+def _exported(path: Path) -> dict:
+    from forensic.evidence.export import sha256_file
+
+    return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
+
+
+def _report_and_audit(ctx, understood: dict, hits, sort: str) -> None:
+    """search/similar: write the --html report, then the audit entry (before the hits are shown)."""
+    settings = _settings(ctx)
+    query, filters = _search_query(ctx, understood)
+    exported = []
+    html = ctx.params.get("html")
+    if html is not None:
+        _write_html(settings, Path(html), ctx, understood, filters, hits, sort)
+        exported.append(_exported(html))
+    _audit(settings, {"command": ctx.command.name, "query": query, "filters": filters, "hits": len(hits),
+                      "hit_ids": [h.id for h in hits], "exported": exported})
+    if html is not None:
+        click.echo(f"report: {html}", err=True)
+
+
+def _write_html(settings: Settings, path: Path, ctx, understood: dict, filters: dict, hits, sort: str) -> None:
+    from datetime import datetime
+
+    from forensic.cameras import load_cameras
+    from forensic.evidence.audit import whoami
+    from forensic.evidence.report import ReportInfo, prepare, render, write_report
+
+    p = ctx.params
+    picture = None
+    if p.get("hit_id") is not None:
+        title = f"similar to hit {p['hit_id']}"
+    elif p.get("image") is not None:
+        title = f"photo {Path(p['image']).name}"
+        picture = _query_picture(Path(p["image"]), understood.get("box"))
+    else:
+        title = p.get("text") or " ".join((*p.get("colors", ()), *p.get("classes", ())))
+    who = whoami()
+    info = ReportInfo(title=title, command=ctx.command.name, understood={k: v for k, v in understood.items() if k != "box"},
+                      filters={k.replace("_", " "): v for k, v in filters.items()}, sort=sort, index=str(settings.index.resolve()),
+                      generated_at=datetime.now().astimezone().isoformat(sep=" ", timespec="minutes"), generated_by=f"{who['user']}@{who['host']}",
+                      version=__version__, query_picture=picture)
+    cards = prepare(hits, load_cameras(settings.cameras, settings.index))
+    write_report(path, render(cards, info))
+
+
+def _query_picture(path: Path, box) -> bytes | None:
+    import cv2
+
+    from forensic.evidence.frames import draw_box, encode_jpeg
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    if box:
+        draw_box(image, box)
+    k = min(1.0, 360 / max(image.shape[:2]))
+    if k < 1:
+        image = cv2.resize(image, (int(image.shape[1] * k), int(image.shape[0] * k)), interpolation=cv2.INTER_AREA)
+    return encode_jpeg(image, 85)
+
+
+def _thumb_bytes(hit) -> bytes | None:
+    return Path(hit.thumb).read_bytes() if hit.thumb and Path(hit.thumb).is_file() else None
+
+
+@cli.command()
+@click.argument("hit_id", type=int)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Image to write: .jpg, .png or .webp. [hit-ID.jpg]")
+@click.option("--context", type=float, help="Seconds before and after the hit: a strip of frames instead of one frame.")
+@click.option("--step", type=float, default=1.0, show_default=True, help="Seconds between the frames of the --context strip.")
+@click.pass_context
+def show(ctx, hit_id, out, context, step):
+    """The full frame of a hit (an 'id' from search) with its box and a caption: camera, time, class, colours.
+
+    \b
+    Examples:
+      forensic show 1234                       # writes hit-1234.jpg
+      forensic show 1234 --out frame.png
+      forensic show 1234 --context 3           # frames from 3 s before to 3 s after: hit-1234-context.jpg
+    """
+    from forensic.cameras import load_cameras
+    from forensic.evidence import frames as fr
+    from forensic.files import write_private
+    from forensic.index.store import IndexStore
+
+    if context is not None and (context < 0 or step <= 0 or context / step > 30):
+        raise ForensicError("--context must be 0 to 30 steps of --step seconds (e.g. --context 3 --step 1)")
+    out = out or Path(f"hit-{hit_id}{'-context' if context is not None else ''}.jpg")
+    if out.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+        raise ForensicError(f"--out {out}: use a .jpg, .png or .webp file name")
+    if not out.parent.resolve().is_dir():
+        raise ForensicError(f"--out {out}: folder {out.parent} does not exist")
+    settings = _settings(ctx)
+    with IndexStore(settings.index) as store:
+        hit = fr.load_hit(store, hit_id)
+        boxes = fr.track_boxes(store, hit) if context is not None else {}
+    place = fr.place_of(load_cameras(settings.cameras, settings.index), hit.camera, hit.video)
+    source = fr.FrameSource(hit.video)
+    hit.frame, image, _ = fr.locate(source, hit, _thumb_bytes(hit))
+    if context is None:
+        picture = fr.annotated_frame(image, hit, place)
+    else:
+        picture = fr.strip_image(fr.strip_frames(source, hit, boxes, context, step), hit, place, step)
+    write_private(out, fr.encode_image(picture, out.suffix))
+    _audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
+                      "hits": 1, "hit_ids": [hit_id], "exported": [_exported(out)]})
+    click.echo(str(out))
+
+
+@cli.command()
+@click.argument("hits", nargs=-1)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="New folder for the clips, frames and manifest.")
+@click.option("--before", type=float, default=10.0, show_default=True, help="Seconds of video before the hit.")
+@click.option("--after", type=float, default=10.0, show_default=True, help="Seconds of video after the hit.")
+@click.option("--exact", is_flag=True, help="Re-encode (libx264) so the clip starts and ends exactly; default: stream copy from the keyframe before.")
+@click.option("--top", type=int, help="Export the best N hits of a search; the arguments are then its description (or give --image).")
+@click.option("--image", type=click.Path(path_type=Path), help="With --top: search by this photo.")
+@click.option("--class", "classes", multiple=True, help="With --top: only this class; repeatable.")
+@click.option("--color", "colors", multiple=True, help="With --top: only this colour; repeatable.")
+@click.option("--camera", "camera", multiple=True, help="With --top: only this camera; repeatable.")
+@click.option("--since", help="With --top: from this time.")
+@click.option("--until", help="With --top: until this time.")
+@click.option("--min-score", type=float, default=0.0, help="With --top: drop hits scoring below this.")
+@click.option("--per-frame", is_flag=True, help="With --top: single detections instead of appearances.")
+@click.option("--any-class", is_flag=True, help="With --top --image: do not keep to the subject's class.")
+@click.option("--verify", "verify_dir", type=click.Path(path_type=Path, file_okay=False), help="Re-check the hashes of an export folder instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest (or the verification) as JSON.")
+@model_options
+@click.pass_context
+def export(ctx, hits, out, before, after, exact, top, image, classes, colors, camera, since, until, min_score, per_frame, any_class,
+           verify_dir, as_json, **options):
+    """Keep hits as evidence: the clip around each hit cut from the original recording (ffmpeg), its frame,
+    thumbnail and a manifest with SHA-256 hashes. `--verify FOLDER` re-checks an export.
+
+    \b
+    Examples:
+      forensic export 1234 --out case-17/              # 10 s before and after
+      forensic export 1234 1240 --out case-17/ --before 5 --after 20 --exact
+      forensic export --top 5 --out case-18/ "xe máy màu đỏ gần Trực Cát"
+      forensic export --top 3 --out case-19/ --image suspect.jpg
+      forensic export --verify case-17/
+    """
+    if verify_dir is not None:
+        _verify_export(ctx, verify_dir, as_json)
+        return
+    from forensic.cameras import load_cameras
+    from forensic.evidence import frames as fr
+    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.export import MANIFEST, ExportItem, export_hits
+    from forensic.evidence.media import find_tool
+    from forensic.index.store import IndexStore
+
+    if out is None:
+        raise ForensicError("--out FOLDER is required (a new folder for the export), or use --verify FOLDER")
+    find_tool("ffmpeg")  # before any search or model loading
+    find_tool("ffprobe")
+    settings = _settings(ctx, **options)
+    query, filters = None, {}
+    if top is not None:
+        if top < 1:
+            raise ForensicError("--top must be at least 1")
+        captured: dict = {}
+        ctx.meta["forensic.capture"] = captured
+        try:
+            ctx.invoke(search, text=" ".join(hits) or None, image=image, classes=classes, colors=colors, camera=camera, since=since,
+                       until=until, min_score=min_score, limit=top, per_frame=per_frame, any_class=any_class, **options)
+        finally:
+            ctx.meta.pop("forensic.capture", None)
+        chosen = captured.get("hits", [])
+        search_ctx = click.Context(search, parent=ctx)
+        search_ctx.params = {"text": " ".join(hits) or None, "image": image, "classes": classes, "colors": colors, "camera": camera,
+                             "since": since, "until": until, "min_score": min_score, "limit": top, "per_frame": per_frame,
+                             "any_class": any_class}
+        query, filters = _search_query(search_ctx, captured.get("understood", {}))
+        if not chosen:
+            raise ForensicError("the search found nothing to export")
+    else:
+        if not hits:
+            raise ForensicError("give the HIT_ID(s) to export (the 'id' of search results), or --top N with a description")
+        if image or classes or colors or camera or since or until:
+            raise ForensicError("search options (--image, --class, --camera, ...) go with --top N")
+        try:
+            ids = list(dict.fromkeys(int(h) for h in hits))
+        except ValueError:
+            raise ForensicError(f"HIT_ID must be a number, got {' '.join(hits)!r} (to export a search's best hits use --top N)") from None
+        with IndexStore(settings.index) as store:
+            chosen = [fr.load_hit(store, i) for i in ids]
+    cameras = load_cameras(settings.cameras, settings.index)
+    log_ = AuditLog(settings.index)
+    items = []
+    for hit in chosen:
+        found = None
+        if top is None:
+            found = log_.find_last(lambda e, i=hit.id: e.get("command") in ("search", "similar") and i in (e.get("hit_ids") or []))
+            found = {k: found.get(k) for k in ("seq", "time", "user", "command", "query", "filters", "hash")} if found else None
+        items.append(ExportItem(hit, fr.place_of(cameras, hit.camera, hit.video), _thumb_bytes(hit), found))
+    manifest = export_hits(items, out, before, after, exact, query, settings.index)
+    files = [_exported(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [_exported(out / MANIFEST)]
+    entry = _audit(settings, {"command": "export", "query": query or {"hits": [h.id for h in chosen]}, "filters": filters,
+                              "hits": len(chosen), "hit_ids": [h.id for h in chosen], "folder": str(out.resolve()),
+                              "exact": exact, "before": before, "after": after, "exported": files})
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False, indent=1))
+        return
+    for it in manifest["items"]:
+        c, r = it["clip"], it["requested"]
+        click.echo(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
+                   f"(asked {r['start']:.3f}-{r['end']:.3f} s; {c['mode']}, {c['frames']} frames)")
+    click.echo(f"manifest: {out / MANIFEST} (sha256 {files[-1]['sha256']}; audit entry {entry['seq']})")
+
+
+def _verify_export(ctx, folder: Path, as_json: bool) -> None:
+    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.export import MANIFEST, verify_export
+
+    if not folder.is_dir():
+        raise ForensicError(f"{folder} is not a folder")
+    result = verify_export(folder)
+    settings = _settings(ctx)
+    if result.manifest_sha256 and (settings.index / "audit.jsonl").exists():
+        entry = AuditLog(settings.index).find_last(lambda e: e.get("command") == "export" and e.get("folder") == str(folder.resolve()))
+        recorded = next((f["sha256"] for f in (entry or {}).get("exported", []) if f.get("path", "").endswith("/" + MANIFEST)), None)
+        if entry is None:
+            result.notes.append(f"no export into this folder in the audit log of {settings.index}")
+        elif recorded != result.manifest_sha256:
+            result.problems.append(f"{MANIFEST} differs from the one recorded in audit entry {entry['seq']}")
+            result.ok = False
+        else:
+            result.notes.append(f"{MANIFEST} is the one recorded in audit entry {entry['seq']} ({entry['time']}, {entry['user']})")
+    if as_json:
+        click.echo(json.dumps({"ok": result.ok, "checked": result.checked, "problems": result.problems, "notes": result.notes,
+                               "manifest_sha256": result.manifest_sha256}, ensure_ascii=False, indent=1))
+    else:
+        for line in result.problems:
+            click.echo(f"problem: {line}")
+        for line in result.notes:
+            click.echo(f"note: {line}")
+        click.echo(f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
+                   + (f", {len(result.problems)} problems" if result.problems else ""))
+    sys.exit(EXIT_OK if result.ok else EXIT_FAILED_FILES)
+
+
+@cli.command()
+@click.option("--verify", "check", is_flag=True, help="Check the hash chain; exit 1 at the first bad line.")
+@click.option("--tail", type=int, help="Only the last N entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as stored (JSON lines).")
+@click.pass_context
+def audit(ctx, check, tail, as_json):
+    """The audit log: every search, show and export (who, when, what, how many hits, which files)."""
+    from forensic.evidence.audit import AuditLog
+
+    settings = _settings(ctx)
+    if not settings.index.is_dir():
+        raise ForensicError(f"no index at {settings.index}")
+    log_ = AuditLog(settings.index)
+    if check:
+        result = log_.verify()
+        if result.ok:
+            click.echo(f"audit log ok: {result.entries} entries, head {result.head or 'none'}")
+            sys.exit(EXIT_OK)
+        click.echo(f"audit log BROKEN: {result.reason} (the {result.bad_line - 1} entries before it chain correctly)"
+                   if result.bad_line else f"audit log BROKEN: {result.reason}")
+        sys.exit(EXIT_FAILED_FILES)
+    entries = list(log_.entries())
+    if tail is not None:
+        entries = entries[-tail:] if tail > 0 else []
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e, ensure_ascii=False))
+            continue
+        q = e.get("query") or {}
+        what = (f"\"{q['text']}\"" if q.get("text") else f"photo {q['image']}" if q.get("image") else
+                f"similar to {q['similar_to']}" if q.get("similar_to") else f"hit {q['hit']}" if q.get("hit") else
+                f"hits {', '.join(map(str, q['hits']))}" if q.get("hits") else "")
+        flt = " ".join(f"--{k.replace('_', '-')} {_value_text(v)}" for k, v in (e.get("filters") or {}).items())
+        files = e.get("exported") or []
+        click.echo(f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
+                   f"{' ' + flt if flt else ''} -> {e.get('hits')} hits" + (f", {len(files)} files" if files else "")
+                   + (f" in {e['folder']}" if e.get("folder") else f": {files[0]['path']}" if len(files) == 1 else ""))
+    if not as_json:
+        click.echo(f"{len(entries)} entries in {log_.path}" if entries else f"no audit entries in {settings.index}")
+
+
+def _value_text(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list) else "" if v is True else str(v)
 
 
 def main() -> None:

@@ -1,0 +1,260 @@
+"""Export hits for a case file: the clip around each hit cut from the original recording, the hit's
+exact frame (lossless, untouched), the same frame with its box and caption, the index thumbnail,
+and a manifest with SHA-256 hashes of the source and of every exported file.
+
+A stream-copied clip (the default) keeps the recorded pictures bit for bit but can only start at a
+keyframe: it starts at the keyframe at or before the requested start, and the manifest records the
+range the clip really holds (from its frames, read back with ffprobe). `exact=True` re-encodes
+(libx264) to start and end on the requested frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from forensic import __version__
+from forensic.errors import ForensicError
+from forensic.evidence.audit import whoami
+from forensic.evidence.frames import FrameSource, Place, annotated_frame, encode_jpeg, encode_image
+from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
+                                     find_tool, probe_times, run_tool)
+from forensic.files import write_private
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+SUMS = "SHA256SUMS"
+FORMAT = "forensic-export/1"
+COPY_CONTAINERS = {".mp4", ".mov", ".m4v", ".mkv"}
+CUT_NOTE = ("stream copy: the clip holds the recorded frames unchanged and starts at the keyframe at or before the "
+            "requested start, so it may begin earlier; clip.start/clip.end are the times it really holds, measured "
+            "from its frames")
+EXACT_NOTE = "exact: re-encoded with libx264 (crf 18) so the clip starts and ends on the requested frames"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file read in chunks (recordings can be many GB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class ExportItem:
+    hit: object  # forensic.search.hits.Hit
+    place: Place
+    thumb: bytes | None = None  # the index thumbnail
+    found_by: dict | None = None  # the audit entry of the search that returned this hit
+
+
+def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after: float = 10.0, exact: bool = False,
+                query: dict | None = None, index_root: Path | None = None) -> dict:
+    """Write the clips, frames, thumbnails, manifest.json and SHA256SUMS into the new folder `out`.
+
+    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export.
+    """
+    if before < 0 or after < 0 or before + after <= 0:
+        raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
+    if not items:
+        raise ForensicError("nothing to export (no hits)")
+    find_tool("ffmpeg")
+    find_tool("ffprobe")
+    for it in items:
+        if not Path(it.hit.video).is_file():
+            raise ForensicError(f"hit {it.hit.id}: source video {it.hit.video} is not there any more (moved or deleted?)")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ForensicError(f"{out} already exists and is not empty: export into a new folder")
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
+    started = datetime.now().astimezone()
+    sources: dict[str, dict] = {}
+    entries = []
+    for it in items:
+        entries.append(_export_one(it, out, before, after, exact, sources))
+    manifest = {
+        "format": FORMAT,
+        "tool": {"name": "forensic", "version": __version__, "ffmpeg": ffmpeg_version()},
+        "exported_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "exported_by": whoami(),
+        "index": str(Path(index_root).resolve()) if index_root else None,
+        "query": query,
+        "cut": EXACT_NOTE if exact else CUT_NOTE,
+        "items": entries,
+    }
+    data = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    write_private(out / MANIFEST, data)
+    names = sorted(f["file"] for e in entries for f in e["files"]) + [MANIFEST]
+    sums = "".join(f"{sha256_file(out / n)}  {n}\n" for n in names)
+    write_private(out / SUMS, sums.encode())
+    return manifest
+
+
+def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: bool, sources: dict) -> dict:
+    hit = it.hit
+    src = Path(hit.video)
+    times = probe_times(src)
+    if times is None:
+        raise MediaError(f"cannot cut {src}: its container gives no frame times (a raw stream); remux it to .mkv first")
+    key = os.path.abspath(src)
+    if key not in sources:
+        log.info("hashing %s", src)
+        st = src.stat()
+        sources[key] = {"path": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
+                        "sha256": sha256_file(src)}
+    at = times.time_of(hit.frame)
+    want = (max(0.0, at - before), min(times.duration, at + after))
+    prefix = f"hit-{hit.id}"
+    clip, cut = _cut(src, times, want, out, prefix, exact)
+    frame = FrameSource(src).read([hit.frame])[0]
+    files = [_file(out, clip.name, "clip", "the recording from clip.start to clip.end")]
+    write_private(out / f"{prefix}-frame.png", encode_image(frame, ".png"))
+    files.append(_file(out, f"{prefix}-frame.png", "frame", f"frame {hit.frame} as decoded from the source, lossless, nothing drawn"))
+    write_private(out / f"{prefix}-frame-boxed.jpg", encode_jpeg(annotated_frame(frame, hit, it.place), 92))
+    files.append(_file(out, f"{prefix}-frame-boxed.jpg", "frame with box", "the same frame with the hit's box and a caption"))
+    if it.thumb:
+        write_private(out / f"{prefix}-thumb.jpg", it.thumb)
+        files.append(_file(out, f"{prefix}-thumb.jpg", "thumbnail", "the crop stored in the index when the footage was indexed"))
+    start_wall = datetime.fromisoformat(hit.time) - timedelta(seconds=hit.t) if hit.time else None
+
+    def wall(t: float) -> str | None:
+        return (start_wall + timedelta(seconds=t)).isoformat(timespec="milliseconds") if start_wall else None
+
+    return {
+        "hit": hit.to_json() | {"score": round(hit.score, 4) if hit.score else None, "thumb": None},
+        "camera": {"id": it.place.id, "name": it.place.name, "place": it.place.place},
+        "found_by": it.found_by,
+        "source": sources[key],
+        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": hit.time},
+        "requested": {"start": round(want[0], 3), "end": round(want[1], 3), "before": before, "after": after,
+                      "start_wall_clock": wall(want[0]), "end_wall_clock": wall(want[1])},
+        "clip": cut | {"file": clip.name, "start_wall_clock": wall(cut["start"]), "end_wall_clock": wall(cut["end"])},
+        "files": files,
+    }
+
+
+def _file(out: Path, name: str, kind: str, what: str) -> dict:
+    path = out / name
+    os.chmod(path, 0o600)
+    return {"file": name, "kind": kind, "what": what, "size": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def _cut(src: Path, times: MediaTimes, want: tuple[float, float], out: Path, prefix: str, exact: bool) -> tuple[Path, dict]:
+    """Run ffmpeg; return the clip and the range it really holds, measured from its frames."""
+    fd = times.frame_duration
+    last = times.index_at(want[1] - 1e-6) if want[1] > want[0] else times.index_at(want[0])
+    if exact:
+        first = int(np.searchsorted(times.pts, want[0] - 1e-6))
+        n = max(1, min(last - first + 1, len(times.pts) - first))
+        seek = ["-ss", f"{times.seek_point(first)[0]:.6f}"]
+        span = float(times.pts[first + n - 1] + fd - times.pts[first])
+        sync = ["-fps_mode", "passthrough"] if ffmpeg_release() >= (5, 1) else ["-vsync", "passthrough"]
+        codec = ["-frames:v", str(n), *sync, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+                 "-c:a", "aac", "-b:a", "128k"]
+        containers = [".mp4"]
+    else:
+        keys = times.keyframes[times.keyframes <= times.pts[times.index_at(want[0])] + 1e-6]
+        key = float(keys[-1]) if len(keys) else float(times.pts[0])
+        first = int(np.searchsorted(times.pts, key - 1e-6))
+        # a hair after the keyframe: ffmpeg seeks back to it, and rounding can never land on the one before
+        seek = ["-ss", f"{key + min(0.001, fd / 4):.6f}"]
+        span = float(times.pts[last] + fd - key)
+        codec = ["-c", "copy"]
+        ext = src.suffix.lower()
+        containers = [ext, ".mkv"] if ext in COPY_CONTAINERS - {".mkv"} else [".mkv"]
+    for n_try, ext in enumerate(containers):
+        clip = out / f"{prefix}-clip{ext}"
+        args = ["-nostdin", "-hide_banner", "-v", "error", "-n", *LOCAL_ONLY, *seek, "-i", file_url(src), "-t", f"{span + fd / 2:.6f}",
+                "-map", "0:v:0", "-map", "0:a?", *codec, "-avoid_negative_ts", "make_zero"]
+        if ext in (".mp4", ".mov", ".m4v"):
+            args += ["-movflags", "+faststart"]
+        try:
+            run_tool("ffmpeg", [*args, file_url(clip)], f"cutting {src.name}", timeout=3600)
+            break
+        except MediaError:
+            clip.unlink(missing_ok=True)
+            if n_try == len(containers) - 1:
+                raise
+            log.info("%s cannot hold these streams as they are; writing %s instead", ext, containers[n_try + 1])
+    got = probe_times(clip)
+    n = len(got.pts) if got is not None else 0
+    if n == 0:
+        raise MediaError(f"ffmpeg wrote no video frames to {clip}")
+    end_index = min(first + n - 1, len(times.pts) - 1)
+    cut = {"mode": "exact" if exact else "copy", "start": round(float(times.pts[first]), 3),
+           "end": round(float(times.pts[end_index] + fd), 3), "frames": n, "source_frames": [first, end_index],
+           "duration": round(got.span, 3), "video_codec": got.codec, "audio": got.audio,
+           "ffmpeg_args": args[:args.index("-i") + 1] + ["<source>"] + args[args.index("-i") + 2:] + ["<clip>"]}
+    if not exact and first + n - 1 >= len(times.pts):
+        cut["warning"] = "the clip holds more frames than the source lists: its end time is an estimate"
+    return clip, cut
+
+
+@dataclass
+class Verification:
+    ok: bool
+    checked: list[str] = field(default_factory=list)  # files whose hashes match
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    manifest_sha256: str | None = None
+
+
+def verify_export(folder: Path, check_source: bool = True) -> Verification:
+    """Re-hash every file the manifest lists (and the source recording, where it still is)."""
+    folder = Path(folder)
+    v = Verification(ok=False)
+    path = folder / MANIFEST
+    if not path.is_file():
+        v.problems.append(f"{path} is missing: not an export folder")
+        return v
+    v.manifest_sha256 = sha256_file(path)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        items = manifest["items"]
+        listed = {f["file"]: f for it in items for f in it["files"]}
+    except (ValueError, KeyError, TypeError) as e:
+        v.problems.append(f"{MANIFEST} is not a forensic export manifest ({e.__class__.__name__}: {e})")
+        return v
+    for name, f in sorted(listed.items()):
+        if Path(name).name != name or name in (".", ".."):
+            v.problems.append(f"{MANIFEST} names a file outside the folder: {name!r}")
+            continue
+        p = folder / name
+        if not p.is_file():
+            v.problems.append(f"{name}: missing")
+        elif (digest := sha256_file(p)) != f.get("sha256"):
+            v.problems.append(f"{name}: changed (sha256 {digest[:16]}..., manifest says {str(f.get('sha256'))[:16]}...)")
+        else:
+            v.checked.append(name)
+    for p in sorted(folder.iterdir()):
+        if p.name not in listed and p.name not in (MANIFEST, SUMS):
+            v.problems.append(f"{p.name}: not in the manifest (added after the export)")
+    sums = folder / SUMS
+    if sums.is_file():
+        want = {ln.split("  ", 1)[1]: ln.split("  ", 1)[0] for ln in sums.read_text().splitlines() if "  " in ln}
+        if want.get(MANIFEST) != v.manifest_sha256:
+            v.problems.append(f"{MANIFEST}: changed ({SUMS} lists another hash)")
+    else:
+        v.notes.append(f"{SUMS} is missing")
+    if check_source:
+        for src in {it["source"]["path"]: it["source"] for it in items}.values():
+            p = Path(src["path"])
+            if not p.is_file():
+                v.notes.append(f"source {p} is not here: not re-checked")
+            elif sha256_file(p) != src["sha256"]:
+                v.problems.append(f"source {p} has changed since the export (sha256 differs)")
+            else:
+                v.notes.append(f"source {p} still matches")
+    v.ok = not v.problems
+    return v
