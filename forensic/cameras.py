@@ -9,6 +9,8 @@ Read from a TOML file (--cameras FILE, $FORENSIC_CAMERAS, or cameras.toml in the
     match = ["*truccat*"]               # globs on the file's path (folders too)
     timezone = "Asia/Ho_Chi_Minh"       # default
     clock_offset = 0                    # seconds to add to the recorder's clock
+    time_pattern = "CAM01_%Y%m%d_%H%M%S"  # optional: where this recorder writes the start time in
+                                        # its file names (tried before the built-in DVR/NVR patterns)
 
 A video that matches no camera belongs to a camera named after its folder.
 """
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from forensic.errors import ForensicError
 from forensic.query import fold
-from forensic.timestamps import DEFAULT_TZ
+from forensic.timestamps import DEFAULT_TZ, PatternError, compile_pattern
 
 FILE_NAME = "cameras.toml"
 
@@ -36,6 +38,7 @@ class Camera:
     match: tuple[str, ...] = ()
     timezone: str = DEFAULT_TZ
     clock_offset: float = 0.0
+    time_pattern: str | None = None  # strftime-style start time in the file name (see timestamps.compile_pattern)
 
     def owns(self, path: Path | str) -> bool:
         text = str(path)
@@ -101,9 +104,15 @@ def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ForensicError(f"cameras file {path}: camera {entry['id']!r} has an unknown timezone {tz!r}") from None
+        pattern = entry.get("time_pattern")
         try:
+            if pattern is not None:
+                if not isinstance(pattern, str):
+                    raise TypeError(f"time_pattern must be text like 'CAM01_%Y%m%d_%H%M%S', got {pattern!r}")
+                compile_pattern(pattern)
             cams.append(Camera(id=str(entry["id"]), name=str(entry.get("name", entry["id"])), places=tuple(map(str, entry.get("places", ()))),
-                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=float(entry.get("clock_offset", 0))))
-        except (TypeError, ValueError) as e:
+                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=float(entry.get("clock_offset", 0)),
+                               time_pattern=pattern or None))
+        except (TypeError, ValueError, PatternError) as e:
             raise ForensicError(f"cameras file {path}: camera {entry['id']!r}: {e}") from None
     return Cameras(cams, path)

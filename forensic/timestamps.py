@@ -1,22 +1,90 @@
 """When a recording started, in wall-clock time.
 
-From the file name of common DVR/NVR exports (Hikvision, Dahua, generic YYYYMMDD_HHMMSS and
-YYYY-MM-DD_HH-MM-SS), else from the file's modification time (the end of the recording) minus its
-duration. Names carry the recorder's local time: the camera's timezone (default Vietnam) applies.
+In order: the camera's own file-name pattern (cameras file `time_pattern`), the file names of common
+DVR/NVR exports (Hikvision, Dahua, generic YYYYMMDD_HHMMSS and YYYY-MM-DD_HH-MM-SS), the container's
+creation time (read with ffprobe when it is installed), else the file's modification time (the end
+of the recording) minus its duration. Names carry the recorder's local time: the camera's timezone
+(default Vietnam) applies; a container's creation time is UTC, as MP4/MOV define it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
-from datetime import datetime, timedelta
+import shutil
+import subprocess
+import unicodedata
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 # 2026-11-21 08:30:15 written as 20261121083015, 20261121_083015, 2026-11-21_08-30-15,
 # 2026-11-21.08.30.15 (Dahua), 2026-11-21 08.30.15, 2026-11-21T08:30:15 ...
 _STAMP = re.compile(r"(?<!\d)(20\d\d)([-_.]?)(\d\d)\2(\d\d)[-_.T ]?(\d\d)([-_.:h]?)(\d\d)\6(\d\d)(?!\d)")
+
+# Directives a camera's time_pattern may use (strftime's names), and the digits each one matches.
+_DIRECTIVES = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{1,2}", "d": r"\d{1,2}", "H": r"\d{1,2}", "M": r"\d{2}", "S": r"\d{2}"}
+FFPROBE_TIMEOUT = 15.0  # seconds
+
+
+class PatternError(ValueError):
+    pass
+
+
+def compile_pattern(pattern: str) -> re.Pattern:
+    """A camera's file-name time pattern, strftime style ("CAM01_%Y%m%d_%H%M%S", "%d-%m-%Y/%Hh%M"),
+    as a regular expression searched in the file name (in the whole path when the pattern holds a
+    '/'). `*` stands for any text; every other character is literal. It must name the year, month,
+    day, hour and minute; seconds are optional."""
+    out, i, seen = [], 0, set()
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "%":
+            if i + 1 >= len(pattern):
+                raise PatternError(f"time pattern {pattern!r} ends with a lone '%'")
+            d = pattern[i + 1]
+            if d == "%":
+                out.append("%")
+            elif d in _DIRECTIVES:
+                if d in seen:
+                    raise PatternError(f"time pattern {pattern!r} uses %{d} twice")
+                seen.add(d)
+                out.append(f"(?P<{d}>{_DIRECTIVES[d]})")
+            else:
+                raise PatternError(f"time pattern {pattern!r}: %{d} is not supported (use %Y %y %m %d %H %M %S)")
+            i += 2
+            continue
+        out.append(".*?" if c == "*" else re.escape(c))
+        i += 1
+    missing = [d for d in ("m", "d", "H", "M") if d not in seen] + ([] if seen & {"Y", "y"} else ["Y"])
+    if missing:
+        raise PatternError(f"time pattern {pattern!r} lacks {', '.join('%' + d for d in missing)} "
+                           "(year, month, day, hour and minute are needed)")
+    body = "".join(out)
+    if pattern.startswith("%") and pattern[1:2] != "%":
+        body = r"(?<!\d)" + body  # digits of a directive never start inside a longer number ...
+    if re.search(r"(?<!%)%[YymdHMS]$", pattern):
+        body += r"(?!\d)"  # ... nor end inside one
+    return re.compile(body)
+
+
+def from_pattern(path: Path | str, pattern: str, tz: str = DEFAULT_TZ) -> datetime | None:
+    """The time a camera's own pattern finds in the file name (or path), or None."""
+    regex = compile_pattern(unicodedata.normalize("NFC", pattern))
+    text = unicodedata.normalize("NFC", Path(path).as_posix() if "/" in pattern else Path(path).name)
+    for m in regex.finditer(text):
+        g = m.groupdict()
+        year = int(g["Y"]) if g.get("Y") else 2000 + int(g["y"])
+        try:
+            return datetime(year, int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), int(g.get("S") or 0), tzinfo=ZoneInfo(tz))
+        except ValueError:
+            continue
+    return None
 
 
 def from_filename(name: str, tz: str = DEFAULT_TZ) -> datetime | None:
@@ -30,10 +98,45 @@ def from_filename(name: str, tz: str = DEFAULT_TZ) -> datetime | None:
     return None
 
 
-def recording_start(path: Path, duration: float, tz: str = DEFAULT_TZ, offset: float = 0.0) -> tuple[datetime, str]:
-    """(start time, where it came from: 'filename' or 'mtime'); `offset` seconds corrects a camera's clock."""
-    start = from_filename(Path(path).name, tz)
-    source = "filename"
+def from_container(path: Path | str, tz: str = DEFAULT_TZ) -> datetime | None:
+    """The container's creation time (format, else first stream tag), in `tz`; None when ffprobe is
+    missing, fails, or the file carries none (or an unset one: before 2000)."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_entries", "format_tags=creation_time:stream_tags=creation_time",
+           "--", str(path)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=FFPROBE_TIMEOUT, check=False)
+        data = json.loads(out.stdout or "{}") if out.returncode == 0 else {}
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        log.debug("ffprobe could not read %s: %s", path, e)
+        return None
+    tags = [data.get("format", {}).get("tags", {})] + [s.get("tags", {}) for s in data.get("streams", [])]
+    for t in tags:
+        text = {k.lower(): v for k, v in (t or {}).items()}.get("creation_time")
+        if not text:
+            continue
+        try:
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        if when.year >= 2000:
+            return when.astimezone(ZoneInfo(tz))
+    return None
+
+
+def recording_start(path: Path, duration: float, tz: str = DEFAULT_TZ, offset: float = 0.0,
+                    pattern: str | None = None) -> tuple[datetime, str]:
+    """(start time, where it came from: 'pattern', 'filename', 'container' or 'mtime'); `offset`
+    seconds corrects a camera's clock; `pattern` is the camera's own file-name pattern, tried first."""
+    start, source = (from_pattern(path, pattern, tz), "pattern") if pattern else (None, "")
+    if start is None:
+        start, source = from_filename(Path(path).name, tz), "filename"
+    if start is None:
+        start, source = from_container(path, tz), "container"
     if start is None:
         start = datetime.fromtimestamp(Path(path).stat().st_mtime, ZoneInfo(tz)) - timedelta(seconds=duration)
         source = "mtime"

@@ -57,3 +57,30 @@ def test_missing_file_and_default_location(tmp_path):
     assert load_cameras(None, tmp_path).cameras == []
     (tmp_path / "cameras.toml").write_text("[[camera]]\nid = 'gate'\nplaces = ['cổng']\n")
     assert load_cameras(None, tmp_path).cameras[0].id == "gate"
+
+
+def test_time_pattern(tmp_path):
+    f = tmp_path / "cameras.toml"
+    f.write_text("[[camera]]\nid = 'gate'\nmatch = ['*/gate/*']\ntime_pattern = 'CONG_%d%m%Y_%H%M%S'\n\n[[camera]]\nid = 'b'\n")
+    cams = load_cameras(f)
+    gate = cams.for_path(Path("/srv/gate/CONG_21112026_083015.mp4"))
+    assert gate.time_pattern == "CONG_%d%m%Y_%H%M%S" and cams.cameras[1].time_pattern is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ("'%H%M%S'", "camera 'a': time pattern '%H%M%S' lacks"),
+    ("'%Y%m%d %H:%M:%f'", "%f is not supported"),
+    ("20261121", "time_pattern must be text"),
+])
+def test_bad_time_pattern(tmp_path, value, message):
+    f = tmp_path / "cameras.toml"
+    f.write_text(f"[[camera]]\nid = 'a'\ntime_pattern = {value}\n")
+    with pytest.raises(ForensicError, match=message):
+        load_cameras(f)
+
+
+def test_sample_time_pattern_reads_its_example_name(cams):
+    from forensic.timestamps import from_pattern
+
+    gate = next(c for c in cams.cameras if c.time_pattern)
+    assert from_pattern("/srv/cctv/cong_ubnd/CONG-UBND_21-11-2026_08-30-15.mp4", gate.time_pattern).isoformat() == "2026-11-21T08:30:15+07:00"

@@ -1,12 +1,13 @@
-"""Recording start times from DVR/NVR export names, else from the file's time."""
+"""Recording start times: a camera's own file-name pattern, DVR/NVR export names, the container's
+creation time (clips made with ffmpeg in the test), else the file's time."""
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from forensic.timestamps import from_filename, recording_start
+from forensic.timestamps import PatternError, compile_pattern, from_container, from_filename, from_pattern, recording_start
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 11, 21, 8, 30, 15, tzinfo=VN)
@@ -44,3 +45,91 @@ def test_file_time_is_the_end_of_the_recording(tmp_path):
     os.utime(f, (end.timestamp(), end.timestamp()))
     start, source = recording_start(f, 90.0)
     assert source == "mtime" and start == datetime(2026, 11, 21, 8, 58, 30, tzinfo=VN)
+
+
+# --- a camera's own file-name pattern (cameras file `time_pattern`) ---------------------------
+@pytest.mark.parametrize("pattern, name, expected", [
+    ("CAM01_%Y%m%d_%H%M%S", "/srv/cong/CAM01_20261121_083015.mp4", START),
+    ("%d%m%y_%H%M%S", "cong_ubnd_211126_083015.avi", START),  # day first, two-digit year
+    ("kênh 1 %d.%m.%Y %H.%M.%S", "kênh 1 21.11.2026 08.30.15.mp4", START),
+    ("%d-%m-%Y/%Hh%M", "/exports/21-11-2026/08h30.mp4", START.replace(second=0)),  # date from the folder
+    ("*_%Y%m%d%H%M%S_*", "192.168.1.64_01_20261121083015_20261121084512.mp4", START),  # the first of two
+    ("%Y%m%d%H%M%S", "x_120261121083015.mp4", None),  # digits never start inside a longer number
+    ("CAM01_%Y%m%d_%H%M%S", "CAM01_20261399_083015.mp4", None),  # no such date
+    ("CAM01_%Y%m%d_%H%M%S", "video.mp4", None),
+])
+def test_camera_patterns(pattern, name, expected):
+    assert from_pattern(name, pattern) == expected
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("%H%M%S", "lacks %m, %d, %Y"),
+    ("%Y%m%d_%H%M%f", "%f is not supported"),
+    ("%Y%m%d%H%M%", "lone '%'"),
+    ("%Y%m%d%H%M_%M", "%M twice"),
+])
+def test_bad_patterns(pattern, message):
+    with pytest.raises(PatternError, match=message):
+        compile_pattern(pattern)
+
+
+def test_the_camera_pattern_comes_before_the_built_in_ones(tmp_path):
+    """A recorder that writes day-first stamps: the built-in patterns would misread or miss them."""
+    f = tmp_path / "CAM01_21112026_083015_20990101_000000.mp4"
+    f.write_bytes(b"x")
+    wrong, source = recording_start(f, 60.0)  # the built-in patterns find the wrong stamp
+    assert source == "filename" and wrong.year == 2099
+    start, source = recording_start(f, 60.0, pattern="CAM01_%d%m%Y_%H%M%S")
+    assert source == "pattern" and start == START
+    other = tmp_path / "20261121_083015.mp4"  # the pattern does not match: built-in patterns still apply
+    other.write_bytes(b"x")
+    assert recording_start(other, 60.0, pattern="CAM01_%d%m%Y_%H%M%S") == (START, "filename")
+
+
+# --- the container's creation time (ffprobe) --------------------------------------------------
+def make_clip(path, creation_time: str | None) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        pytest.skip("needs ffmpeg and ffprobe")
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=64x48:d=1", "-pix_fmt", "yuv420p"]
+    if creation_time:
+        cmd += ["-metadata", f"creation_time={creation_time}"]
+    subprocess.run(cmd + [str(path)], check=True, timeout=60)
+
+
+def test_container_creation_time(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, "2026-11-21T01:30:15.000000Z")  # UTC, as MP4 stores it
+    assert from_container(clip) == START  # 08:30:15 in Vietnam
+    assert from_container(clip, tz="UTC") == datetime(2026, 11, 21, 1, 30, 15, tzinfo=ZoneInfo("UTC"))
+    os.utime(clip, (START.timestamp() + 3600, START.timestamp() + 3600))
+    start, source = recording_start(clip, 1.0, offset=5)
+    assert source == "container" and start == START.replace(second=20)  # the camera's offset applies too
+
+
+def test_container_without_creation_time_falls_back_to_file_time(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, None)
+    assert from_container(clip) is None
+    end = datetime(2026, 11, 21, 9, 0, 0, tzinfo=VN)
+    os.utime(clip, (end.timestamp(), end.timestamp()))
+    assert recording_start(clip, 1.0) == (end - timedelta(seconds=1), "mtime")
+
+
+def test_without_ffprobe_the_file_time_is_used_quietly(tmp_path, monkeypatch, caplog):
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, "2026-11-21T01:30:15Z")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ffprobe on the PATH
+    end = datetime(2026, 11, 21, 9, 0, 0, tzinfo=VN)
+    os.utime(clip, (end.timestamp(), end.timestamp()))
+    assert from_container(clip) is None
+    assert recording_start(clip, 1.0) == (datetime(2026, 11, 21, 8, 59, 59, tzinfo=VN), "mtime")
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+
+
+def test_an_unreadable_file_has_no_container_time(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all")
+    assert from_container(junk) is None

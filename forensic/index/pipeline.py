@@ -126,7 +126,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         return
     yield IndexEvent("start", path, duration=info.duration)
     camera = cameras.for_path(path)
-    start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset)
+    start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset, camera.time_pattern)
     video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
     reader = open_reader(info, settings.fps, settings.keyframes)
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
