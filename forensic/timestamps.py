@@ -4,7 +4,8 @@ In order: the camera's own file-name pattern (cameras file `time_pattern`), the 
 DVR/NVR exports (Hikvision, Dahua, generic YYYYMMDD_HHMMSS and YYYY-MM-DD_HH-MM-SS), the container's
 creation time (read with ffprobe when it is installed), else the file's modification time (the end
 of the recording) minus its duration. Names carry the recorder's local time: the camera's timezone
-(default Vietnam) applies; a container's creation time is UTC, as MP4/MOV define it.
+(default Vietnam) applies; a container's creation time is read as UTC, as MP4/MOV define it (a
+recorder that writes its local time there needs the camera's clock_offset).
 """
 
 from __future__ import annotations
