@@ -19,7 +19,7 @@ class Settings:
     detector: str = "yolo11n.pt"
     device: str = "auto"  # auto | cpu | cuda | cuda:0 ...
     backend: str = "auto"  # detector backend: auto (OpenVINO on a CPU when installed and exported) | torch | openvino
-    fps: float = 4.0  # sampled frames per second: dense enough for the tracker (a motorbike crosses a junction in 2 s)
+    fps: float = 2.0  # sampled frames per second (the tracker bridges the gaps: see forensic/index/tracking.py)
     conf: float = 0.3  # detector confidence threshold
     imgsz: int = 640  # detector input size (longest side)
     batch: int = 4  # frames per detector batch

@@ -20,7 +20,7 @@ def test_suv_is_one_track_with_steady_motion(search_index):
     row = _suv_track(store)
     track = store.db.execute("SELECT * FROM tracks WHERE id=?", (row["track"],)).fetchone()
     dets = store.db.execute("SELECT * FROM detections WHERE track=? ORDER BY t", (row["track"],)).fetchall()
-    assert track["n"] == len(dets) >= 12  # 4 frames/s over more than 3 s
+    assert track["n"] == len(dets) >= 12  # one appearance: nearly all of the 13 frames sampled at 2 fps over 6.4 s
     assert track["last_t"] - track["first_t"] >= 3.0
     assert track["cls"] == "car" and {d["cls"] for d in dets} == {"car"}
     xs = np.array([(d["x1"] + d["x2"]) / 2 for d in dets])
