@@ -98,7 +98,7 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--fps", type=float, help="Frames sampled per second of video. [4]")
+@click.option("--fps", type=float, help="Frames sampled per second of video. [2]")
 @click.option("--conf", type=float, help="Detector confidence threshold. [0.3]")
 @click.option("--batch", type=int, help="Frames per detector batch. [4]")
 @click.option("--keyframes", is_flag=True, default=None, help="Decode keyframes only: several times faster on recordings with a keyframe "
@@ -616,7 +616,7 @@ def show(ctx, hit_id, out, context, step):
 
 
 @cli.command()
-@click.argument("hits", nargs=-1)
+@click.argument("hits", nargs=-1, metavar="[HIT_ID]... | --top N [DESCRIPTION]")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="New folder for the clips, frames and manifest.")
 @click.option("--before", type=float, default=10.0, show_default=True, help="Seconds of video before the hit.")
 @click.option("--after", type=float, default=10.0, show_default=True, help="Seconds of video after the hit.")

@@ -238,3 +238,23 @@ def test_photo_search_json(real_index, photos, models_dir):
     for h in hits:
         check_hit_json(h)
     assert WHITE_SUV.hit(JsonHit(hits[0]))
+
+
+@pytest.mark.slow
+def test_keyframe_mode_indexes_keyframes_only(tmp_path, footage, shared_models):
+    """--keyframes: every stored detection is on a keyframe, and the green taxi is still found."""
+    pytest.importorskip("av", reason="keyframe-only reading needs PyAV")
+    from test_video import keyframe_times
+
+    from realdata import ACVIEW
+
+    index = tmp_path / "idx"
+    result = run("--index", str(index), "index", "--keyframes", "--fps", "2", "--imgsz", "320", "--device", "cpu",
+                 str(footage / ACVIEW), env=shared_models)
+    assert result.exit_code == 0, result.output
+    keys = keyframe_times(footage / ACVIEW)
+    with IndexStore(index) as store:
+        times = {r[0] for r in store.db.execute("SELECT DISTINCT t FROM detections")}
+    assert times and all(min(abs(t - k) for k in keys) < 1e-3 for t in times)
+    hits = json.loads(run("--index", str(index), "search", "green taxi", "--json").stdout)
+    assert hits and hits[0]["class"] == "car" and "green" in hits[0]["colors"]
