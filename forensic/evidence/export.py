@@ -23,7 +23,7 @@ import numpy as np
 from forensic import __version__
 from forensic.errors import ForensicError
 from forensic.evidence.audit import whoami
-from forensic.evidence.frames import FrameSource, Place, annotated_frame, encode_jpeg, encode_image
+from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
 from forensic.files import write_private
@@ -113,11 +113,12 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         st = src.stat()
         sources[key] = {"path": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
                         "sha256": sha256_file(src)}
+    index, frame, diff = locate(FrameSource(src), hit, it.thumb)  # the frame the indexer saw, checked
+    hit.frame = index
     at = times.time_of(hit.frame)
     want = (max(0.0, at - before), min(times.duration, at + after))
     prefix = f"hit-{hit.id}"
     clip, cut = _cut(src, times, want, out, prefix, exact)
-    frame = FrameSource(src).read([hit.frame])[0]
     files = [_file(out, clip.name, "clip", "the recording from clip.start to clip.end")]
     write_private(out / f"{prefix}-frame.png", encode_image(frame, ".png"))
     files.append(_file(out, f"{prefix}-frame.png", "frame", f"frame {hit.frame} as decoded from the source, lossless, nothing drawn"))
@@ -137,6 +138,10 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "found_by": it.found_by,
         "source": sources[key],
         "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": hit.time},
+        "frame_check": {"thumbnail_difference": None if diff is None else round(diff, 3),
+                        "matches_index_thumbnail": None if diff is None else diff <= THUMB_MATCH,
+                        "what": "the index thumbnail re-made from the exported frame, compared with the stored one "
+                                "(mean absolute difference, 0-255)"},
         "requested": {"start": round(want[0], 3), "end": round(want[1], 3), "before": before, "after": after,
                       "start_wall_clock": wall(want[0]), "end_wall_clock": wall(want[1])},
         "clip": cut | {"file": clip.name, "start_wall_clock": wall(cut["start"]), "end_wall_clock": wall(cut["end"])},

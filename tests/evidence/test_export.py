@@ -59,6 +59,7 @@ def test_stream_copy_starts_at_the_keyframe_before_and_holds_the_window(tmp_path
     assert mean_diff(decode_png(out / frame_png["file"]), decode_myself(Path(hit.video), [hit.frame])[hit.frame]) == 0
     assert it["source"]["sha256"] == hashlib.sha256(Path(hit.video).read_bytes()).hexdigest()
     assert it["hit_time"]["frame"] == hit.frame and it["hit"]["id"] == rider_hit
+    assert it["frame_check"]["matches_index_thumbnail"] is True and it["frame_check"]["thumbnail_difference"] < 2
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in out.iterdir())
     assert manifest["tool"]["version"] and manifest["exported_by"]["user"] and "keyframe" in manifest["cut"]

@@ -79,9 +79,10 @@ def test_the_report_holds_every_hit_with_its_pictures(real_report):
     out, hits = real_report
     html = out.read_text(encoding="utf-8")
     ids = re.findall(r'<article class="card" id="hit-(\d+)"', html)
-    assert [int(i) for i in ids] == [h["id"] for h in hits] and len(hits) == 10
-    assert len(re.findall(r'<img class="shot"', html)) == 10 and len(re.findall(r'<img class="thumb"', html)) == 10
-    assert html.count('class="tile"') == 10 and html.count('class="sheet"') == len({h["camera"] for h in hits})
+    n = len(hits)
+    assert [int(i) for i in ids] == [h["id"] for h in hits] and 5 <= n <= 10
+    assert len(re.findall(r'<img class="shot"', html)) == n and len(re.findall(r'<img class="thumb"', html)) == n
+    assert html.count('class="tile"') == n and html.count('class="sheet"') == len({h["camera"] for h in hits}) == 2
     assert "xe máy màu đỏ" in html and "Ngã tư Trực Cát" in html  # the query and the camera names from the cameras file
     assert out.stat().st_size < 2_000_000
 
@@ -124,3 +125,15 @@ def test_in_chromium_every_image_loads_and_nothing_overflows(real_report, name, 
         assert by_score == [h["id"] for h in hits]
         assert browser.console_errors() == []
     assert shot.stat().st_size > 50_000
+
+
+@pytest.mark.slow
+def test_similar_writes_a_report_too(evidence_index, suv_hit, tmp_path):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (CI installs it)")
+    out = tmp_path / "similar.html"
+    result = cli("--index", str(evidence_index), "similar", str(suv_hit), "--limit", "3", "--json", "--html", str(out))
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    html = out.read_text(encoding="utf-8")
+    assert f"similar to hit {suv_hit}" in html and len(re.findall(r'<img class="shot"', html)) == len(hits) == 3
