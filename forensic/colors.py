@@ -4,6 +4,12 @@ Pixels are classified in HSV into ten colour names. Background (asphalt, sky, sh
 removed by unmixing: the object's central region is treated as a mix of the object and of the
 ring of pixels just outside its box, and the largest share of that ring's colours that the
 region can hold is subtracted. People get separate upper- and lower-body colours.
+
+Unmixing works on fine bins (lightness steps for black/grey/white, hue and lightness steps for
+colours), not on colour names: a sunlit road near the grey/white boundary then removes only road-
+lit pixels, not every white pixel of a white car. Between grey and white the split is soft: an
+achromatic pixel counts as white in proportion to its lightness across a band (WHITE_BAND), since
+a white body in its own shadow and a light-grey body in the sun have the same pixel values.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue",
 # Names a user may type for a palette colour.
 COLOR_ALIASES = {"gray": "grey", "silver": "grey", "pink": "purple", "violet": "purple", "magenta": "purple", "beige": "brown", "tan": "brown", "cream": "brown", "gold": "yellow"}
 MIN_REPORTED = 0.12  # colours below this share are not listed for display
+WHITE_BAND = (115, 190)  # HSV value: achromatic pixels go from all grey to all white across this band
 
 _BLACK, _WHITE, _GREY, _RED, _ORANGE, _YELLOW, _GREEN, _BLUE, _PURPLE, _BROWN = range(10)
 
@@ -67,10 +74,43 @@ def classify_pixels(hsv: np.ndarray) -> np.ndarray:
     return out
 
 
-def _hist(labels: np.ndarray) -> np.ndarray:
-    counts = np.bincount(labels.ravel(), minlength=len(PALETTE)).astype(np.float64)
+def _hist(labels: np.ndarray, size: int = len(PALETTE)) -> np.ndarray:
+    counts = np.bincount(labels.ravel(), minlength=size).astype(np.float64)
     total = counts.sum()
     return counts / total if total else counts
+
+
+# Fine bins: each palette colour has _SUB sub-bins. Grey and white share one family of lightness
+# steps (8 values wide), so unmixing sees one lightness scale; black has its own lightness steps;
+# a chromatic colour is split by hue (12 OpenCV units) and dark/light.
+_SUB = 32
+_FINE = len(PALETTE) * _SUB
+
+
+def _fine_bins(hsv: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    h = hsv[..., 0].astype(np.int32)
+    v = hsv[..., 2].astype(np.int32)
+    achromatic = labels <= _GREY
+    family = np.where(labels == _WHITE, _GREY, labels).astype(np.int32)
+    sub = np.where(achromatic, v // 8, (h // 12) * 2 + (v >= 128))
+    return family * _SUB + sub
+
+
+def _fine_to_palette(lo: float, hi: float) -> np.ndarray:
+    """(_FINE, len(PALETTE)) matrix: palette shares of each fine bin (grey/white split by lightness)."""
+    m = np.zeros((_FINE, len(PALETTE)))
+    for family in range(len(PALETTE)):
+        rows = slice(family * _SUB, (family + 1) * _SUB)
+        if family == _GREY:
+            white = np.clip((np.arange(_SUB) * 8 + 4 - lo) / (hi - lo), 0.0, 1.0)
+            m[rows, _WHITE] = white
+            m[rows, _GREY] = 1.0 - white
+        else:
+            m[rows, family] = 1.0
+    return m
+
+
+_TO_PALETTE = _fine_to_palette(*WHITE_BAND)
 
 
 def unmix(region: np.ndarray, background: np.ndarray, max_background: float = 0.5) -> np.ndarray:
@@ -105,21 +145,23 @@ def describe_colors(image: np.ndarray, box, is_person: bool) -> Colors:
     scale = min(1.0, 96.0 / max(patch.shape[:2]))
     if scale < 1.0:
         patch = cv2.resize(patch, (max(1, int(patch.shape[1] * scale)), max(1, int(patch.shape[0] * scale))), interpolation=cv2.INTER_AREA)
-    labels = classify_pixels(cv2.cvtColor(patch, cv2.COLOR_BGR2HSV))
+    hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
+    labels = classify_pixels(hsv)
+    fine = _fine_bins(hsv, labels)
     # Box coordinates inside the patch.
     sx = patch.shape[1] / max(1, ex2 - ex1)
     sy = patch.shape[0] / max(1, ey2 - ey1)
     bx1, by1, bx2, by2 = (x1 - ex1) * sx, (y1 - ey1) * sy, (x2 - ex1) * sx, (y2 - ey1) * sy
     ring = np.ones(labels.shape, bool)
     ring[int(by1):int(np.ceil(by2)), int(bx1):int(np.ceil(bx2))] = False
-    background = _hist(labels[ring]) if ring.sum() >= 8 else np.zeros(len(PALETTE))
+    background = _hist(fine[ring], _FINE) if ring.sum() >= 8 else np.zeros(_FINE)
 
     def part(fx1, fy1, fx2, fy2) -> np.ndarray:
         px1 = int(bx1 + fx1 * (bx2 - bx1))
         px2 = max(px1 + 1, int(bx1 + fx2 * (bx2 - bx1)))
         py1 = int(by1 + fy1 * (by2 - by1))
         py2 = max(py1 + 1, int(by1 + fy2 * (by2 - by1)))
-        return unmix(_hist(labels[py1:py2, px1:px2]), background)
+        return unmix(_hist(fine[py1:py2, px1:px2], _FINE), background) @ _TO_PALETTE
 
     if is_person:
         upper = part(0.25, 0.18, 0.75, 0.50)

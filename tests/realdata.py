@@ -69,6 +69,10 @@ DELIVERY_RIDER = Landmark(ACVIEW, {
     4.0: (1648, 401, 1736, 588), 4.5: (1680, 371, 1745, 526), 5.0: (1688, 344, 1759, 490)}, ("person", "motorcycle"))
 # 6: rider in a red jacket and light-blue helmet, waiting centre-right for the whole clip.
 RED_JACKET_RIDER = Landmark(TRUCCAT, {0.0: (753, 400, 808, 526), 6.4: (753, 400, 808, 526)}, ("person", "motorcycle"))
+# 4: white SUV (Hyundai Tucson) driving away up the left lanes, 4.5-10 s; sun ahead of the camera, so
+# its white rear is in its own shadow (darker than the sunlit road).
+WHITE_TUCSON = Landmark(ACVIEW, {
+    4.5: (0, 685, 244, 1072), 6.0: (77, 545, 482, 839), 8.0: (467, 418, 733, 622), 10.0: (726, 335, 918, 482)}, ("car", "truck"))
 # 7: white SUV crossing the upper half left to right.
 WHITE_SUV = Landmark(TRUCCAT, {
     0.5: (0, 198, 151, 273), 1.0: (22, 196, 219, 276), 2.5: (234, 190, 416, 269), 4.5: (536, 186, 708, 258),

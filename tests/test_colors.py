@@ -129,3 +129,35 @@ def test_unmix_subtracts_at_most_half_and_only_what_is_there():
     background2[PALETTE.index("green")] = 1.0
     np.testing.assert_allclose(unmix(region, background2), region)
     np.testing.assert_allclose(unmix(region, np.zeros(len(PALETTE))), region)
+
+
+def car_scene(road, body, seed: int = 0) -> np.ndarray:
+    """A car seen from behind on a road: body, dark rear window and tyres, a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    img = np.full((300, 400, 3), road, np.float32)
+    img[110:190, 100:300] = body
+    img[118:135, 140:260] = (30, 30, 30)  # rear window
+    img[175:190, 120:150] = img[175:190, 250:280] = (15, 15, 15)  # tyres
+    img += rng.normal(0, 4, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+CAR_BOX = (95, 105, 305, 195)
+
+
+def test_a_white_car_on_a_light_road_keeps_its_white():
+    """The road (V about 182) is light enough to count partly as white; removing it as background
+    must remove road-lit pixels only, not the car's own white (V about 205)."""
+    c = describe_colors(car_scene((182, 182, 182), (205, 205, 205)), CAR_BOX, is_person=False)
+    assert top(c) == "white" and c.whole["white"] >= 0.65, c  # about 3/4 of the central region is body
+    assert c.whole["black"] <= 0.3, c  # window and tyres: about 1/4
+
+
+def test_a_white_body_in_its_own_shadow_on_a_sunlit_road():
+    """Sun behind the car: its white rear (V about 160) is darker than the sunlit road (V 175), as the
+    white Tucson of the dev footage. Across the grey/white band it counts more white than grey, while a
+    dark grey body on the same road stays grey."""
+    shaded = describe_colors(car_scene((175, 175, 175), (160, 160, 162)), CAR_BOX, is_person=False)
+    assert shaded.whole.get("white", 0) > shaded.whole.get("grey", 0) and shaded.whole["white"] > 0.3, shaded
+    grey = describe_colors(car_scene((175, 175, 175), (100, 100, 100)), CAR_BOX, is_person=False)
+    assert grey.whole.get("white", 0) < 0.05 and grey.whole["grey"] > 0.5, grey
