@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from forensic.errors import ForensicError
-from forensic.evidence.frames import FrameSource, Place, colour_text, encode_jpeg, excerpt, mmss, place_of
+from forensic.evidence.frames import FrameSource, Place, check_frame, colour_text, encode_jpeg, excerpt, mmss, place_of
 from forensic.files import write_private
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ def prepare(hits: list, cameras=None) -> list[Card]:
                 c.problem = str(e)
             continue
         for c, image in zip(group, images):
+            _, image, _ = check_frame(source, c.hit, image, c.thumb)  # the frame the indexer saw, by its thumbnail
             c.picture = encode_jpeg(excerpt(image, c.hit.bbox), 82)
     return cards
 
