@@ -263,7 +263,8 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
             photo = read_photo(image)  # a bad photo is reported before any model is loaded
             subject, hits = search_photo(store, build_models(settings), photo, limit, any_class, per_frame, filters, cameras)
             understood = {"photo": str(image), "subject": subject.cls or "whole photo (no person or vehicle found)",
-                          "box": [round(v) for v in subject.box], "class filter": "none" if any_class or not subject.cls else subject.cls}
+                          "box": [round(v) for v in subject.box],
+                          "class filter": "none" if any_class or not subject.classes else "/".join(subject.classes)}
         else:
             from forensic.colors import COLOR_ALIASES, PALETTE
             from forensic.query import CLASSES, parse_query

@@ -41,9 +41,14 @@ def _add(kind: str, phrases: str, *payload) -> None:
 
 
 _add("class", "motorbike,motorbikes,motorcycle,motorcycles,moto,motos,scooter,scooters,xe máy,xe mô tô,xe moto,xe gắn máy,xe ga,xe số,xe tay ga", ("motorcycle",), "motorbike")
-_add("class", "motorbike rider,motorcyclist,người đi xe máy,người lái xe máy,xe ôm", ("motorcycle",), "motorbike rider")
 _add("class", "bicycle,bicycles,bike,bikes,cycle,xe đạp", ("bicycle",), "bicycle")
-_add("class", "cyclist,cyclists,người đi xe đạp", ("bicycle",), "cyclist")
+# Riders: a person on a vehicle ("rider", vehicle classes, caption noun); see Query.riding.
+_add("rider", "motorbike rider,motorbike riders,motorcycle rider,motorcycle riders,scooter rider,motorcyclist,motorcyclists,"
+     "biker,bikers,người đi xe máy,người lái xe máy,người chạy xe máy,đi xe máy,lái xe máy,chạy xe máy,người đi xe ga,"
+     "đi xe ga,xe ôm,shipper", ("motorcycle",), "motorbike rider")
+_add("rider", "cyclist,cyclists,bicycle rider,bike rider,người đi xe đạp,đi xe đạp,đạp xe,người đạp xe", ("bicycle",), "cyclist")
+_add("rider", "rider,riders", ("motorcycle", "bicycle"), "rider")
+_add("ride", "riding,rides,ride")  # "man riding a motorbike": the next vehicle is ridden
 _add("class", "car,cars,sedan,automobile,ô tô,oto,ôtô,xe hơi,xe con,xe ô tô", ("car",), "car")
 _add("class", "suv,suvs,xe suv,xe gầm cao", ("car",), "SUV")
 _add("class", "taxi,taxis,cab,xe taxi,tắc xi", ("car",), "taxi")
@@ -63,18 +68,27 @@ _add("color", "grey,gray,silver,xám,ghi,bạc,màu bạc,màu xám,màu ghi", "
 _add("color", "red,đỏ,màu đỏ,đỏ tươi,đỏ đô,đô", "red")
 _add("color", "orange,cam,màu cam", "orange")
 _add("color", "yellow,gold,golden,vàng,màu vàng", "yellow")
-_add("color", "green,xanh lá,xanh lá cây,xanh lục,lục", "green")
-_add("color", "blue,navy,xanh dương,xanh nước biển,xanh da trời,xanh lam,lam,xanh biển", "blue")
+_add("color", "green,xanh lá,xanh lá cây,xanh lục,lục,xanh rêu,xanh bộ đội,xanh lá mạ,xanh cốm", "green")
+_add("color", "blue,navy,dark blue,light blue,xanh dương,xanh nước biển,xanh da trời,xanh lam,lam,xanh biển,xanh than,"
+     "xanh đen,xanh navy,xanh đậm,xanh tím than,tím than,xanh coban", "blue")
 _add("color", "xanh", "blue", "green")  # Vietnamese 'xanh' alone means blue or green
 _add("color", "purple,violet,pink,magenta,tím,hồng,màu hồng,màu tím", "purple")
 _add("color", "brown,beige,cream,khaki,nâu,be,kem,màu nâu,màu be", "brown")
 
-_add("garment", "shirt,shirts,t shirt,tshirt,tee,jacket,coat,top,hoodie,sweater,blouse,vest,uniform,áo,áo sơ mi,áo thun,áo phông,áo khoác,áo mưa,áo len,áo dài", "upper")
-_add("garment", "pants,trousers,jeans,shorts,skirt,quần,quần dài,quần đùi,quần short,quần jean,quần bò,váy,chân váy", "lower")
+# Garments: 'áo' alone is any top; the longest phrase wins, so 'áo khoác' (jacket) and 'áo sơ mi'
+# (shirt) are one garment, and 'mặc' (wear) is a separate stop word that never swallows the 'áo'.
+_add("garment", "shirt,shirts,t shirt,tshirt,tee,polo,jacket,jackets,coat,coats,top,tops,hoodie,sweater,jumper,blouse,vest,"
+     "uniform,raincoat,cardigan,áo,áo sơ mi,sơ mi,áo thun,áo phông,áo khoác,khoác,áo mưa,áo len,áo dài,áo gió,áo vest,"
+     "áo ba lỗ,áo hoodie,áo polo,áo đồng phục,áo choàng,áo lạnh,áo phao,áo bò,áo jean", "upper")
+_add("garment", "pants,trousers,jeans,shorts,skirt,leggings,quần,quần dài,quần đùi,quần short,quần soóc,quần jean,quần bò,"
+     "quần âu,quần tây,quần kaki,váy,chân váy,đầm", "lower")
 
-_add("stop", "a,an,the,in,with,wearing,wears,dressed,of,and,or,on,color,colour,colored,coloured,who,is,that,any,some,find,show,me,all,search,for,looking,là,màu,mặc,chiếc,cái,con,một,có,những,các,và,với,của,đang,tìm,kiếm,mặc áo,người mặc", "")
+_add("stop", "a,an,the,in,with,wearing,wears,wear,dressed,of,and,or,on,color,colour,colored,coloured,who,is,that,any,some,find,"
+     "show,me,all,search,for,looking,là,màu,mặc,đang mặc,chiếc,cái,con,một,có,những,các,và,hoặc,hay,với,của,đang,tìm,kiếm,"
+     "bị,được", "")
 
 _MAX_WORDS = max(len(k.split()) for k in _VOCAB)
+_PERSON_NOUNS = {m[2] for m in _VOCAB.values() if m[0] == "class" and m[1] == ("person",)}
 # Words whose meaning depends on diacritics: 'tìm' (find) is not 'tím' (purple).
 _ACCENTED = {"tìm": ("stop", ""), "tím": ("color", "purple")}
 
@@ -88,6 +102,15 @@ class Query:
     colors: list[tuple[str, ...]] = field(default_factory=list)  # each entry: acceptable palette names
     upper: list[tuple[str, ...]] = field(default_factory=list)
     lower: list[tuple[str, ...]] = field(default_factory=list)
+    # A rider ("motorbike rider", "cyclist", "người đi xe máy", "man riding a motorbike"): the vehicle
+    # classes ridden. `classes` holds those vehicles (plus "person" when a person word was typed).
+    # NOTE for the ranking (forensic/search/text.py, owned elsewhere; not applied there yet): when
+    # `riding` is set, person detections that ride one of these vehicles answer the query too, and
+    # only those: add "person" to the candidate classes, drop person detections whose
+    # forensic.search.riding.riding(...) (spread over their track) is not in `riding`, and, when the
+    # query has clothing colours (upper/lower), drop the vehicle detections (their box mixes the
+    # rider's clothes with cargo), so the clothing is judged on the riding person's upper/lower parts.
+    riding: tuple[str, ...] = ()
     nouns: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     cameras: tuple[str, ...] = ()  # camera ids named by a place phrase
@@ -105,7 +128,11 @@ class Query:
         """An English caption for CLIP, built from what was understood."""
         noun = self.nouns[0] if self.nouns else (CAPTION_NOUN[self.classes[0]] if len(self.classes) == 1 else "object")
         colour = " ".join(" or ".join(c) for c in self.colors)
-        text = f"a photo of a {colour + ' ' if colour else ''}{noun}"
+        people = [n for n in self.nouns if n in _PERSON_NOUNS]
+        if self.riding and people:  # "man riding a red motorbike"
+            text = f"a photo of a {people[0]} riding a {colour + ' ' if colour else ''}{CAPTION_NOUN[self.riding[0]]}"
+        else:
+            text = f"a photo of a {colour + ' ' if colour else ''}{noun}"
         clothes = []
         if self.upper:
             clothes.append(f"a {' '.join('/'.join(c) for c in self.upper)} top")
@@ -117,6 +144,8 @@ class Query:
 
     def describe(self) -> dict:
         out = {"class": list(self.classes) or "any"}
+        if self.riding:
+            out["riding"] = list(self.riding)
         if self.colors:
             out["colour"] = ["/".join(c) for c in self.colors]
         if self.upper:
@@ -194,6 +223,86 @@ def _extract_place(raw: str, cameras) -> tuple[list, list[tuple[int, int]]]:
     return found, spans
 
 
+_CONJUNCTIONS = {"and", "or", "va", "hoac", "hay"}
+
+
+def _understand(query: Query, items: list[tuple]) -> None:
+    """Fill `query` from the items of the text, in typed order.
+
+    Colours attach to a garment next to them: after it in Vietnamese ("áo khoác đỏ và xanh than"),
+    before it in English ("red and navy jacket"); a run of colours joined by "and"/"và" (or nothing)
+    attaches as a whole. Colours next to no garment describe the whole object.
+    """
+    content: list[tuple] = []  # items without stop words
+    joined: list[bool] = []  # only conjunctions (or nothing) between this item and the previous one
+    either: list[bool] = []  # ... and one of them is "or": "red or blue" is one choice
+    between: list[str] = []
+    for it in items:
+        if it[0] == "stop":
+            between.append(fold(it[-1]))
+            continue
+        joined.append(all(w in _CONJUNCTIONS for w in between))
+        either.append(any(w in ("or", "hoac", "hay") for w in between))
+        content.append(it)
+        between = []
+    coloured: set[int] = set()  # garments that already have a colour
+    garment = False
+    k = 0
+    while k < len(content):
+        kind = content[k][0]
+        if kind == "color":
+            end = k
+            while end + 1 < len(content) and content[end + 1][0] == "color" and joined[end + 1]:
+                end += 1
+            run: list[tuple[str, ...]] = []
+            for j in range(k, end + 1):
+                names = tuple(COLOR_ALIASES.get(n, n) for n in content[j][1:-1])
+                if run and either[j]:
+                    run[-1] = tuple(dict.fromkeys(run[-1] + names))
+                else:
+                    run.append(names)
+            before = k - 1 if k > 0 and content[k - 1][0] == "garment" and k - 1 not in coloured else None
+            after = end + 1 if end + 1 < len(content) and content[end + 1][0] == "garment" else None
+            target = before if before is not None else after
+            if target is None:
+                query.colors.extend(run)
+            else:
+                coloured.add(target)
+                getattr(query, content[target][1]).extend(run)
+            k = end + 1
+            continue
+        it = content[k]
+        ridden = next((j for j in range(k + 1, len(content)) if content[j][0] != "color"), None) if kind == "ride" else None
+        if ridden is not None and content[ridden][0] == "class" and set(content[ridden][1]) <= {"motorcycle", "bicycle"}:
+            content[ridden] = ("rider",) + content[ridden][1:]  # "riding a (red) motorbike": a motorbike rider
+        elif kind == "class":
+            for c in it[1]:
+                if c not in query.classes:
+                    query.classes += (c,)
+            query.nouns.append(it[2])
+        elif kind == "rider":
+            query.riding += tuple(c for c in it[1] if c not in query.riding)
+            query.nouns.append(it[2])
+        elif kind == "garment":
+            garment = True
+        elif kind in ("unknown", "ride"):
+            if k > 0 and content[k - 1][0] in ("unknown", "ride") and query.ignored:
+                query.ignored[-1] += " " + it[-1]
+            else:
+                query.ignored.append(it[-1])
+        k += 1
+    if garment and not query.classes and not query.riding:
+        query.classes = ("person",)  # a garment alone means a person (a rider's garment: the rider)
+    if query.riding:
+        # The ridden vehicles, and people if a person word was typed ("woman riding a motorbike");
+        # other vehicle words give way to the ridden ones.
+        query.classes = tuple(dict.fromkeys((*query.riding, *(c for c in query.classes if c not in VEHICLES))))
+    elif (query.upper or query.lower) and query.colors and query.classes == ("person",):
+        # "man in white" with a garment elsewhere: a bare colour on a person describes clothing
+        query.upper.extend(query.colors)
+        query.colors = []
+
+
 def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = "Asia/Ho_Chi_Minh") -> Query:
     """Parse a description; `cameras` (forensic.cameras.Cameras) resolves place names, `now` anchors
     relative times ("last night")."""
@@ -217,51 +326,18 @@ def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = 
     items: list[tuple] = []  # (kind, payload..., raw words)
     i = 0
     while i < len(words):
-        meaning, width = _ACCENTED.get(words[i][0].lower()), 1
-        if meaning is None:
-            for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
-                meaning = _VOCAB.get(" ".join(w for _, w in words[i : i + n]))
-                if meaning:
-                    width = n
-                    break
+        meaning, width = None, 1
+        for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):  # the longest known phrase wins
+            if n == 1 and words[i][0].lower() in _ACCENTED:
+                meaning = _ACCENTED[words[i][0].lower()]
+                break
+            meaning = _VOCAB.get(" ".join(w for _, w in words[i : i + n]))
+            if meaning:
+                width = n
+                break
         raw = " ".join(w for w, _ in words[i : i + width])
         items.append((meaning or ("unknown",)) + (raw,))
         i += width
-
-    # Attach each colour to a garment next to it: before it in English ("white shirt"),
-    # after it in Vietnamese ("áo trắng"); otherwise it describes the whole object.
-    content = [it for it in items if it[0] != "stop"]
-    coloured: set[int] = set()  # garments that already have a colour
-    for k, it in enumerate(content):
-        kind = it[0]
-        if kind == "class":
-            for c in it[1]:
-                if c not in query.classes:
-                    query.classes += (c,)
-            query.nouns.append(it[2])
-        elif kind == "color":
-            names = tuple(COLOR_ALIASES.get(n, n) for n in it[1:-1])
-            before = content[k - 1] if k > 0 else None
-            after = content[k + 1] if k + 1 < len(content) else None
-            if before and before[0] == "garment" and k - 1 not in coloured:
-                coloured.add(k - 1)
-                getattr(query, before[1]).append(names)
-            elif after and after[0] == "garment":
-                coloured.add(k + 1)
-                getattr(query, after[1]).append(names)
-            else:
-                query.colors.append(names)
-        elif kind == "garment":
-            if not query.classes:
-                query.classes = ("person",)
-        elif kind == "unknown":
-            if k > 0 and content[k - 1][0] == "unknown" and query.ignored:
-                query.ignored[-1] += " " + it[-1]
-            else:
-                query.ignored.append(it[-1])
-    if (query.upper or query.lower) and query.colors and query.classes == ("person",):
-        # "man in white" with a garment elsewhere: a bare colour on a person describes clothing
-        query.upper.extend(query.colors)
-        query.colors = []
+    _understand(query, items)
     assert all(n in PALETTE for c in query.colors + query.upper + query.lower for n in c)
     return query

@@ -38,6 +38,26 @@ CASES = {
     "áo đỏ": (("person",), [], [("red",)], []),  # a garment alone means a person
     "xe xanh": (("bicycle", "car", "motorcycle", "bus", "truck"), [("blue", "green")], [], []),  # 'xanh': blue or green
     "xanh lá": ((), [("green",)], [], []),
+    # 'mặc' (wear) never swallows the garment 'áo': a colour after 'áo' is the top's colour
+    "phụ nữ mặc áo đỏ": (("person",), [], [("red",)], []),
+    "phu nu mac ao do": (("person",), [], [("red",)], []),
+    "woman in a red top": (("person",), [], [("red",)], []),
+    "người đàn ông mặc áo trắng": (("person",), [], [("white",)], []),
+    # two-word garments: 'áo khoác' (jacket), 'áo sơ mi' (shirt), 'quần jean'
+    "phụ nữ mặc áo khoác đen": (("person",), [], [("black",)], []),
+    "phu nu mac ao khoac den": (("person",), [], [("black",)], []),
+    "woman in a black coat": (("person",), [], [("black",)], []),
+    "người đàn ông mặc áo sơ mi trắng": (("person",), [], [("white",)], []),
+    "nguoi dan ong mac ao so mi trang": (("person",), [], [("white",)], []),
+    "áo khoác đỏ quần jean xanh": (("person",), [], [("red",)], [("blue", "green")]),
+    # colours joined by 'and'/'và' all belong to the garment; 'or'/'hoặc' is one choice
+    "người đàn ông mặc áo khoác đỏ và xanh than": (("person",), [], [("red",), ("blue",)], []),
+    "nguoi dan ong mac ao khoac do va xanh than": (("person",), [], [("red",), ("blue",)], []),
+    "man in a red and navy jacket": (("person",), [], [("red",), ("blue",)], []),
+    "red or blue jacket": (("person",), [], [("red", "blue")], []),
+    "áo đỏ hoặc đen": (("person",), [], [("red", "black")], []),
+    "man in white with black pants": (("person",), [], [("white",)], [("black",)]),
+    "xe tím than": (("bicycle", "car", "motorcycle", "bus", "truck"), [("blue",)], [], []),  # navy, not purple
 }
 
 
@@ -51,6 +71,15 @@ def test_parse_table(text):
 
 
 @pytest.mark.parametrize("english, vietnamese", [
+    ("woman in a red top", "phụ nữ mặc áo đỏ"),
+    ("woman in a black coat", "phụ nữ mặc áo khoác đen"),
+    ("man in a red and navy jacket", "người đàn ông mặc áo khoác đỏ và xanh than"),
+    ("man in a white shirt", "người đàn ông mặc áo sơ mi trắng"),
+    ("motorbike rider in a red jacket", "người đi xe máy mặc áo khoác đỏ"),
+    ("motorbike rider in a red jacket", "nguoi di xe may mac ao khoac do"),
+    ("cyclist", "người đi xe đạp"),
+    ("cyclist", "nguoi di xe dap"),
+    ("woman riding a motorbike in a red top", "phụ nữ đi xe máy mặc áo đỏ"),
     ("red motorbike", "xe máy màu đỏ"),
     ("red motorbike", "xe may do"),
     ("white car", "ô tô trắng"),
@@ -59,7 +88,40 @@ def test_parse_table(text):
 ])
 def test_both_languages_mean_the_same(english, vietnamese):
     a, b = parse_query(english), parse_query(vietnamese)
-    assert (a.classes, a.colors, a.upper, a.lower) == (b.classes, b.colors, b.upper, b.lower)
+    assert (a.classes, a.colors, a.upper, a.lower, a.riding) == (b.classes, b.colors, b.upper, b.lower, b.riding)
+    assert a.ignored == b.ignored == []
+
+
+# Riders: the query names the ridden vehicle (classes) and says a person riding it answers too
+# (riding); text -> (classes, riding, whole colours, upper colours, ignored)
+RIDERS = {
+    "motorbike rider in a red jacket": (("motorcycle",), ("motorcycle",), [], [("red",)], []),
+    "người đi xe máy mặc áo khoác đỏ": (("motorcycle",), ("motorcycle",), [], [("red",)], []),
+    "nguoi di xe may mac ao khoac do": (("motorcycle",), ("motorcycle",), [], [("red",)], []),
+    "xe ôm áo xanh": (("motorcycle",), ("motorcycle",), [], [("blue", "green")], []),
+    "motorbike rider with a red box": (("motorcycle",), ("motorcycle",), [("red",)], [], ["box"]),
+    "người đi xe máy chở thùng đỏ": (("motorcycle",), ("motorcycle",), [("red",)], [], ["chở thùng"]),
+    "cyclist": (("bicycle",), ("bicycle",), [], [], []),
+    "người đi xe đạp": (("bicycle",), ("bicycle",), [], [], []),
+    "nguoi di xe dap": (("bicycle",), ("bicycle",), [], [], []),
+    "man riding a red motorbike": (("motorcycle", "person"), ("motorcycle",), [("red",)], [], []),
+    "phụ nữ đi xe máy mặc áo đỏ": (("motorcycle", "person"), ("motorcycle",), [], [("red",)], []),
+    "rider in a white shirt": (("motorcycle", "bicycle"), ("motorcycle", "bicycle"), [], [("white",)], []),
+    "woman riding": (("person",), (), [], [], ["riding"]),  # nothing ridden: 'riding' is not understood
+}
+
+
+@pytest.mark.parametrize("text", list(RIDERS))
+def test_riders(text):
+    q = parse_query(text)
+    assert (q.classes, q.riding, q.colors, q.upper, q.ignored) == RIDERS[text]
+
+
+def test_rider_describe_and_caption():
+    q = parse_query("người đi xe máy mặc áo khoác đỏ")
+    assert q.describe() == {"class": ["motorcycle"], "riding": ["motorcycle"], "upper body": ["red"]}
+    assert q.caption() == "a photo of a motorbike rider wearing a red top"
+    assert parse_query("man riding a red motorbike").caption() == "a photo of a man riding a red motorbike"
 
 
 def test_decomposed_unicode_is_read_like_composed():

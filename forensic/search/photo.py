@@ -30,6 +30,7 @@ class Subject:
     cls: str | None  # None: nothing detected, the whole photo is the subject
     box: list[float]  # in the photo's pixels
     confidence: float
+    classes: tuple[str, ...] = ()  # the classes a search keeps to (see find_subject); () = any
 
 
 def read_photo(path: Path) -> np.ndarray:
@@ -45,7 +46,11 @@ def read_photo(path: Path) -> np.ndarray:
 
 
 def typical_frame_size(store) -> tuple[int, int]:
-    row = store.db.execute("SELECT width, height, COUNT(*) n FROM videos WHERE status='done' GROUP BY width, height ORDER BY n DESC LIMIT 1").fetchone()
+    """The frame size of most indexed videos; ties go to the size with more hours of video, then to
+    the larger frame, so the answer never depends on the database's row order."""
+    row = store.db.execute(
+        "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
+        "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
     return (row["width"], row["height"]) if row else (1280, 720)
 
 
@@ -64,20 +69,101 @@ def place_on_canvas(photo: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarra
     return canvas, scale, ox, oy
 
 
-def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
-    """The most prominent detection inside the pasted region, or the region itself."""
-    dets = models.detector.detect([canvas])[0]
-    if len(dets):
-        x1, y1, x2, y2 = region
-        inside = ((dets.xyxy[:, 0] >= x1 - 4) & (dets.xyxy[:, 1] >= y1 - 4) & (dets.xyxy[:, 2] <= x2 + 4) & (dets.xyxy[:, 3] <= y2 + 4))
-        dets = dets[inside]
-    if len(dets):
-        best = int(np.argmax(dets.area * dets.confidence))
-        return dets[best:best + 1]
-    from forensic.detections import Detections
+SUBJECT_CONF = 0.1  # a photo's subject may be found at this detector confidence ...
+SUBJECT_MIN_SHARE = 0.25  # ... when it covers this share of the photo (below the indexing threshold)
+VIEW_SCALES = (1.0, 2 / 3)  # the photo as pasted, and smaller (it may come from a larger frame) ...
+UPSCALED_SIDE = 0.9  # ... and, when neither shows a subject, alone, enlarged to this share of the detector input
 
-    box = np.array([region], np.float32)
-    return Detections(box, np.zeros(1, np.float32), np.array(["object"]), models.detector.pool_boxes(canvas, box))
+
+# Classes the detector confuses for one object: a photo's subject is searched among its group.
+_GROUPS = ({"car", "truck", "bus"},)
+_TWO_WHEELERS = ("motorcycle", "bicycle")
+
+
+def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
+    """The most prominent person or vehicle in the photo pasted on `canvas` at `region` (else the
+    region itself, class "object"), and the classes a search for it should keep to.
+
+    A suspect photo is a crop around its subject, at whatever scale it was cut: the detector looks
+    at it as pasted and smaller (as if cut from a larger frame), and only when neither shows a
+    subject, alone and enlarged (enlarging a crop first makes the detector find parts of a rider
+    rather than the rider); a subject that fills much of the photo may have a lower confidence than
+    indexing asks for. The best candidate (confidence x sqrt(share of the photo)) is returned in
+    `canvas` coordinates, with features pooled on `canvas`, as the indexer pools them on frames.
+
+    Classes: a rider (a person on a motorbike or bicycle, or the two-wheeler itself) may be indexed
+    as the person or as the vehicle, so both; a car, truck or bus as any of the three (the detector
+    calls a minibus each by turns); a subject found below the indexing confidence keeps no class.
+    """
+    from forensic.detections import Detections
+    from forensic.search.riding import riding
+
+    detector = models.detector
+    x1, y1, x2, y2 = region
+    photo = canvas[y1:y2, x1:x2]
+    ph, pw = photo.shape[:2]
+    candidates = []  # (score, box in canvas coordinates, confidence, class, Detections on `canvas` or None)
+    base_conf = detector.conf
+    detector.conf = min(base_conf, SUBJECT_CONF)
+    try:
+        for view, scale, (ox, oy) in _views(canvas, region, detector.imgsz):
+            if candidates and scale > 1.0:
+                break  # the enlarged view is the last resort
+            dets = detector.detect([view])[0]
+            for k in range(len(dets)):
+                bx1, by1, bx2, by2 = dets.xyxy[k]
+                tol = 4 * scale
+                if bx1 < ox - tol or by1 < oy - tol or bx2 > ox + pw * scale + tol or by2 > oy + ph * scale + tol:
+                    continue  # not inside the photo
+                share = float(dets.area[k]) / (pw * ph * scale * scale)
+                conf = float(dets.confidence[k])
+                if conf < base_conf and share < SUBJECT_MIN_SHARE:
+                    continue
+                box = np.clip((dets.xyxy[k] - [ox, oy, ox, oy]) / scale, 0, [pw, ph, pw, ph]) + [x1, y1, x1, y1]
+                own = dets[k:k + 1] if view is canvas else None
+                candidates.append((conf * np.sqrt(min(1.0, share)), box.astype(np.float32), conf, str(dets.class_name[k]), own))
+    finally:
+        detector.conf = base_conf
+    if not candidates:
+        box = np.array([region], np.float32)
+        return Detections(box, np.zeros(1, np.float32), np.array(["object"]), detector.pool_boxes(canvas, box)), ()
+    best = max(range(len(candidates)), key=lambda i: (candidates[i][0], candidates[i][2]))
+    _, box, conf, cls, own = candidates[best]
+    if conf < base_conf:
+        classes: tuple[str, ...] = ()
+    elif cls in _TWO_WHEELERS:
+        classes = (cls, "person")
+    elif cls == "person":
+        boxes = np.array([c[1] for c in candidates])  # all views in canvas coordinates
+        rides = riding(np.zeros(len(candidates)), np.zeros(len(candidates)), np.array([c[3] for c in candidates]), boxes)
+        classes = ("person", rides[best]) if rides[best] else ("person",)
+    else:
+        classes = tuple(sorted(next((g for g in _GROUPS if cls in g), {cls})))
+    if own is None:
+        boxes = box[None, :]
+        own = Detections(boxes, np.array([conf], np.float32), np.array([cls]), detector.pool_boxes(canvas, boxes))
+    return own, classes
+
+
+def _views(canvas: np.ndarray, region: tuple[int, int, int, int], imgsz: int):
+    """(image, scale of the photo in it, where the photo's top-left corner is) for each way of looking."""
+    import cv2
+
+    x1, y1, x2, y2 = region
+    photo = canvas[y1:y2, x1:x2]
+    H, W = canvas.shape[:2]
+    ph, pw = photo.shape[:2]
+    yield canvas, 1.0, (x1, y1)
+    for scale in VIEW_SCALES[1:]:
+        small = cv2.resize(photo, (max(1, round(pw * scale)), max(1, round(ph * scale))), interpolation=cv2.INTER_AREA)
+        view = np.full_like(canvas, 114)
+        ox, oy = (W - small.shape[1]) // 2, (H - small.shape[0]) // 2
+        view[oy:oy + small.shape[0], ox:ox + small.shape[1]] = small
+        yield view, small.shape[1] / pw, (ox, oy)
+    scale = UPSCALED_SIDE * imgsz / max(ph, pw)
+    if scale > 1.0:  # alone and enlarged: the detector sees a small crop at a size it knows
+        big = cv2.resize(photo, (max(1, round(pw * scale)), max(1, round(ph * scale))), interpolation=cv2.INTER_CUBIC)
+        yield big, big.shape[1] / pw, (0, 0)
 
 
 def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_class: bool = False, per_frame: bool = False,
@@ -87,12 +173,12 @@ def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_c
         photo = read_photo(photo)
     canvas, scale, ox, oy = place_on_canvas(photo, typical_frame_size(store))
     region = (ox, oy, ox + int(photo.shape[1] * scale), oy + int(photo.shape[0] * scale))
-    det = find_subject(models, canvas, region)
+    det, classes = find_subject(models, canvas, region)
     cls = None if det.class_name[0] == "object" else str(det.class_name[0])
     box = ((det.xyxy[0] - [ox, oy, ox, oy]) / scale).tolist()
-    subject = Subject(cls, box, float(det.confidence[0]))
+    subject = Subject(cls, box, float(det.confidence[0]), classes)
 
-    filters = replace(filters or Filters(), classes=(cls,) if cls is not None and not any_class else ())
+    filters = replace(filters or Filters(), classes=classes if not any_class else ())
     queries = {"appearance": (models.appearance.name, models.appearance.embed(canvas, det)[0])}
     if models.clip is not None and store.embedder("clip") is not None:
         queries["clip"] = (models.clip.name, models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)])[0])

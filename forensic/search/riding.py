@@ -1,0 +1,122 @@
+"""Which person detections are riding a motorbike or bicycle, from the boxes already in the index.
+
+"Motorbike rider in a red jacket" describes a person (the jacket's colour is on the person's box,
+not on the motorbike's, whose box also holds cargo), but only a person on a motorbike: one whose
+box sits on a motorbike or bicycle box of the same or a nearby sampled frame. Computed at search
+time from the stored boxes, so every existing index has it without re-indexing; a person's whole
+track counts as riding when enough of its detections do (the vehicle is missed in some frames).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+RIDDEN = ("motorcycle", "bicycle")
+TRACK_SHARE = 0.3  # a track rides when this share of its person detections do
+WINDOW = 0.6  # seconds: a vehicle seen this close in time may be the one a person rides
+
+
+def riding(video: np.ndarray, t: np.ndarray, cls: np.ndarray, xyxy: np.ndarray, window: float = WINDOW) -> np.ndarray:
+    """For each detection, the class of the vehicle it rides ('' when none; always '' for non-persons).
+
+    A person rides a motorbike/bicycle of the same video seen at most `window` seconds apart (the
+    detector often finds the rider in one sampled frame and the motorbike in the next) when the
+    vehicle box covers the lower part of the person box: the person's bottom edge lies in the
+    vehicle's lower part, the person's top is above the vehicle's top, their centres are within
+    about a box width of each other, and the boxes overlap by at least a quarter of the smaller one.
+    """
+    n = len(cls)
+    out = np.full(n, "", dtype="<U16")
+    if n == 0:
+        return out
+    cls = np.asarray(cls).astype(str)
+    xyxy = np.asarray(xyxy, np.float64).reshape(n, 4)
+    t = np.asarray(t, np.float64)
+    video = np.asarray(video, np.int64)
+    people = np.flatnonzero(cls == "person")
+    vehicles = np.flatnonzero(np.isin(cls, RIDDEN))
+    if len(people) == 0 or len(vehicles) == 0:
+        return out
+    # Order vehicles by (video, time); the candidates of a person are a contiguous run.
+    order = np.lexsort((t[vehicles], video[vehicles]))
+    vehicles = vehicles[order]
+    span = float(max(1.0, np.ptp(t) + 2 * window + 1.0))
+    key = video[vehicles] * span + t[vehicles]
+    lo = np.searchsorted(key, video[people] * span + t[people] - window - 1e-6, "left")
+    hi = np.searchsorted(key, video[people] * span + t[people] + window + 1e-6, "right")
+    counts = hi - lo
+    if counts.sum() == 0:
+        return out
+    # All (person, vehicle) candidate pairs, flattened.
+    p = np.repeat(people, counts)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    v = vehicles[np.arange(counts.sum()) + starts]
+    P, V = xyxy[p], xyxy[v]
+    pw, ph = P[:, 2] - P[:, 0], P[:, 3] - P[:, 1]
+    vw, vh = V[:, 2] - V[:, 0], V[:, 3] - V[:, 1]
+    iw = np.clip(np.minimum(P[:, 2], V[:, 2]) - np.maximum(P[:, 0], V[:, 0]), 0, None)
+    ih = np.clip(np.minimum(P[:, 3], V[:, 3]) - np.maximum(P[:, 1], V[:, 1]), 0, None)
+    overlap = iw * ih / np.maximum(1e-6, np.minimum(pw * ph, vw * vh))
+    ok = ((overlap >= 0.25)
+          & (np.abs((P[:, 0] + P[:, 2]) - (V[:, 0] + V[:, 2])) / 2 <= 0.5 * np.maximum(vw, pw))
+          & (P[:, 3] >= V[:, 1] + 0.3 * vh) & (P[:, 3] <= V[:, 3] + 0.15 * ph)
+          & (P[:, 1] <= V[:, 1] + 0.1 * vh))
+    if not ok.any():
+        return out
+    p, v, overlap = p[ok], v[ok], overlap[ok]
+    order = np.lexsort((-overlap, p))  # per person, the best-overlapping vehicle first
+    p, v = p[order], v[order]
+    first = np.concatenate(([True], p[1:] != p[:-1]))
+    out[p[first]] = cls[v[first]]
+    return out
+
+
+def over_tracks(track: np.ndarray, rides: np.ndarray, share: float = TRACK_SHARE) -> np.ndarray:
+    """Spread `riding` over tracks: every detection of a track gets the vehicle class most of its
+    riding detections have, when at least `share` of the track's detections ride (track <= 0 or
+    None: the detection stands alone)."""
+    rides = np.asarray(rides).astype("<U16")
+    track = np.array([t if t is not None and t > 0 else -1 for t in track], np.int64) if len(track) else np.zeros(0, np.int64)
+    out = rides.copy()
+    tracked = track > 0
+    if not tracked.any():
+        return out
+    ids, inverse = np.unique(track[tracked], return_inverse=True)
+    sub = rides[tracked]
+    total = np.bincount(inverse, minlength=len(ids))
+    best = np.full(len(ids), "", dtype="<U16")
+    best_n = np.zeros(len(ids), np.int64)
+    for name in RIDDEN:
+        n = np.bincount(inverse, weights=(sub == name), minlength=len(ids)).astype(np.int64)
+        better = (n > best_n) & (n >= share * total)
+        best[better], best_n[better] = name, n[better]
+    out[tracked] = best[inverse]
+    return out
+
+
+def riding_of(store, ids) -> dict[int, str]:
+    """Vehicle class ridden by each of these detection ids ('' when none), judged per track."""
+    ids = np.asarray(list(ids), np.int64)
+    if len(ids) == 0:
+        return {}
+    videos = set()
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900].tolist()
+        videos.update(r[0] for r in store.db.execute(
+            f"SELECT DISTINCT video_id FROM detections WHERE id IN ({','.join('?' * len(part))})", part))
+    rows = []
+    videos = sorted(videos)
+    for chunk in range(0, len(videos), 900):
+        part = videos[chunk:chunk + 900]
+        rows += store.db.execute(
+            "SELECT id, video_id, t, cls, x1, y1, x2, y2, track FROM detections "
+            f"WHERE cls IN ('person', 'motorcycle', 'bicycle') AND video_id IN ({','.join('?' * len(part))})", part).fetchall()
+    if not rows:
+        return {int(i): "" for i in ids}
+    det = np.array([r[0] for r in rows], np.int64)
+    rides = riding(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
+                   np.array([r[4:8] for r in rows], np.float64))
+    rides = over_tracks(np.array([r[8] if r[8] is not None else -1 for r in rows], np.int64), rides)
+    rides[np.array([r[3] for r in rows]) != "person"] = ""
+    found = dict(zip(det.tolist(), rides.tolist()))
+    return {int(i): found.get(int(i), "") for i in ids}
