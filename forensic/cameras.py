@@ -93,6 +93,8 @@ def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ForensicError(f"cameras file {path} does not exist") from None
+    except OSError as e:
+        raise ForensicError(f"cannot read cameras file {path}: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ForensicError(f"cameras file {path} is not valid TOML: {e}") from None
     cams = []

@@ -44,7 +44,7 @@ def model_options(f):
         click.option("--clip", "clip", type=click.Choice(["auto", "on", "off"]), help="Use CLIP: when weights are found, required, or never. [auto]"),
         click.option("--clip-model", help="open_clip model name. [ViT-B-32]"),
         click.option("--clip-pretrained", help="open_clip pretrained tag (downloaded only with --download). [laion2b_s34b_b79k]"),
-        click.option("--clip-checkpoint", type=click.Path(path_type=Path), help="Local open_clip checkpoint file (offline)."),
+        click.option("--clip-checkpoint", type=click.Path(path_type=Path, readable=False), help="Local open_clip checkpoint file (offline)."),
     ]):
         f = opt(f)
     return f
@@ -54,7 +54,7 @@ def model_options(f):
 @click.option("--index", "index", type=click.Path(path_type=Path), help="Index folder. [$FORENSIC_INDEX or ./forensic-index]")
 @click.option("--models", type=click.Path(path_type=Path), help="Offline models folder, checked before any download. [$FORENSIC_MODELS]")
 @click.option("--download", is_flag=True, default=None, help="Allow downloading missing model weights (otherwise every run is offline).")
-@click.option("--cameras", type=click.Path(path_type=Path), help="Cameras file (TOML). [$FORENSIC_CAMERAS or cameras.toml in the index folder]")
+@click.option("--cameras", type=click.Path(path_type=Path, readable=False), help="Cameras file (TOML). [$FORENSIC_CAMERAS or cameras.toml in the index folder]")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
@@ -97,7 +97,7 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))  # each file is checked in the run, one line per failure
 @click.option("--fps", type=float, help="Frames sampled per second of video. [2]")
 @click.option("--conf", type=float, help="Detector confidence threshold. [0.3]")
 @click.option("--batch", type=int, help="Frames per detector batch. [4]")
@@ -227,7 +227,7 @@ def _filters(settings: Settings, store, camera, since, until, limit):
 
 @cli.command()
 @click.argument("text", required=False)
-@click.option("--image", "image", type=click.Path(path_type=Path), help="Find the person or vehicle in this photo.")
+@click.option("--image", "image", type=click.Path(path_type=Path, readable=False), help="Find the person or vehicle in this photo.")
 @click.option("--class", "classes", multiple=True, help="Only this class (person, bicycle, car, motorcycle, bus, truck); repeatable.")
 @click.option("--color", "colors", multiple=True, help="Only objects of this colour; repeatable.")
 @filter_options
@@ -623,7 +623,7 @@ def show(ctx, hit_id, out, context, step):
 @click.option("--after", type=float, default=10.0, show_default=True, help="Seconds of video after the hit.")
 @click.option("--exact", is_flag=True, help="Re-encode (libx264) so the clip starts and ends exactly; default: stream copy from the keyframe before.")
 @click.option("--top", type=int, help="Export the best N hits of a search; the arguments are then its description (or give --image).")
-@click.option("--image", type=click.Path(path_type=Path), help="With --top: search by this photo.")
+@click.option("--image", type=click.Path(path_type=Path, readable=False), help="With --top: search by this photo.")
 @click.option("--class", "classes", multiple=True, help="With --top: only this class; repeatable.")
 @click.option("--color", "colors", multiple=True, help="With --top: only this colour; repeatable.")
 @click.option("--camera", "camera", multiple=True, help="With --top: only this camera; repeatable.")

@@ -4,6 +4,7 @@ failed, 2 usage or configuration), never a traceback; results come out as stable
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -258,3 +259,101 @@ def test_keyframe_mode_indexes_keyframes_only(tmp_path, footage, shared_models):
     assert times and all(min(abs(t - k) for k in keys) < 1e-3 for t in times)
     hits = json.loads(run("--index", str(index), "search", "green taxi", "--json").stdout)
     assert hits and hits[0]["class"] == "car" and "green" in hits[0]["colors"]
+
+
+# --- the nightly job: logs for collectors, files that vanish, readers beside the writer -------------------
+@pytest.mark.slow
+def test_json_log_lines_and_quiet(tmp_path, good_video, shared_models):
+    missing = tmp_path / "gone.mp4"
+    log_file = tmp_path / "index.log"
+    result = run("--log-format", "json", "--log-file", str(log_file), "--index", str(tmp_path / "idx"), "index", *FAST,
+                 str(good_video), str(missing), env=shared_models)
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    events = {(r["event"], Path(r["path"]).name) for r in records if "event" in r}
+    assert {("done", "good.mp4"), ("failed", "gone.mp4")} <= events
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+    quiet = run("-q", "--index", str(tmp_path / "idx2"), "index", *FAST, str(good_video), str(missing), env=shared_models)
+    lines = [line for line in quiet.stderr.splitlines() if line.strip()]
+    assert quiet.exit_code == 1 and not any("indexed /" in line for line in lines)  # no progress lines
+    assert any("gone.mp4" in line for line in lines) and any("1 indexed" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_a_file_that_vanishes_mid_run_fails_alone(tmp_path, footage, shared_models, monkeypatch):
+    """Listed, then deleted before its turn (a recorder rotating its exports): one line, the rest indexed."""
+    from forensic.index import pipeline
+
+    folder = tmp_path / "cam"
+    folder.mkdir()
+    (folder / "a.mp4").symlink_to(footage / TRUCCAT)
+    (folder / "b.mp4").symlink_to(footage / "office_man_white_shirt.mp4")
+    real_probe = pipeline.probe
+
+    def probe_and_rotate(path):  # seam: the recorder deletes b.mp4 while a.mp4 is being indexed
+        if path.name == "a.mp4":
+            (folder / "b.mp4").unlink()
+        return real_probe(path)
+
+    monkeypatch.setattr(pipeline, "probe", probe_and_rotate)
+    result = run("--index", str(tmp_path / "idx"), "index", "--settle", "0", *FAST, str(folder), env=shared_models)
+    assert result.exit_code == 1, result.output
+    (line,) = failed_lines(result)
+    assert "b.mp4" in line and "No such file" in line
+    assert done_videos(tmp_path / "idx") == {"a.mp4": None}
+
+
+@pytest.mark.slow
+def test_search_works_while_an_index_run_is_writing(tmp_path, footage, models_dir):
+    import subprocess
+    import sys
+    import time
+
+    index = tmp_path / "idx"
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / TRUCCAT).symlink_to(footage / TRUCCAT)
+    env = {"FORENSIC_MODELS": str(models_dir)}
+    assert run("--index", str(index), "index", *FAST, str(first), env=env).exit_code == 0
+    writer = subprocess.Popen([sys.executable, "-m", "forensic", "--index", str(index), "index", "--fps", "4", "--imgsz", "320",
+                               "--device", "cpu", str(footage / "uk_campus_pedestrians_vtest.avi")],
+                              env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and writer.poll() is None:
+            with IndexStore(index) as store:
+                if store.videos("indexing"):
+                    break
+            time.sleep(0.1)
+        assert writer.poll() is None, "the writer finished before the search could run beside it"
+        result = run("--index", str(index), "search", "white car", "--json", "--limit", "3")
+        assert result.exit_code == 0, result.output
+        hits = json.loads(result.stdout)
+        assert hits and all(Path(h["video"]).name == TRUCCAT for h in hits)  # the unfinished video is not searched yet
+        blocked = run("--index", str(index), "index", *FAST, str(first), env=env)
+        assert blocked.exit_code == 2 and "another 'forensic index' is writing" in blocked.stderr
+    finally:
+        out = writer.communicate(timeout=600)[1].decode()
+    assert writer.returncode == 0, out
+
+
+@pytest.mark.slow
+def test_unreadable_file_even_when_run_by_root(tmp_path, footage, models_dir):
+    """Root reads any file, so as root (how CI runs) the run drops its capability to override file
+    permissions first (util-linux setpriv), then meets the file as any user would."""
+    import shutil
+    import subprocess
+    import sys
+
+    locked = tmp_path / "locked.mp4"
+    shutil.copy(footage / TRUCCAT, locked)
+    locked.chmod(0)
+    command = [sys.executable, "-m", "forensic", "--index", str(tmp_path / "idx"), "index", *FAST, str(locked)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv (util-linux) to give up reading unreadable files")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    proc = subprocess.run(command, env={**os.environ, "FORENSIC_MODELS": str(models_dir)}, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "locked.mp4: permission denied" in proc.stderr.lower() and "Traceback" not in proc.stderr

@@ -354,7 +354,7 @@ def build_detector(weights: str, models_dir: Path | None, allow_download: bool, 
         return YoloDetector(weights, **kwargs)
     size = OpenVinoDetector.export_imgsz(folder)
     if size is not None and size != imgsz:
-        log.info("OpenVINO export %s is for %d px inputs, not %d: using PyTorch", folder, size, imgsz)
+        log.debug("OpenVINO export %s is for %d px inputs, not %d: using PyTorch", folder, size, imgsz)
         return YoloDetector(weights, **kwargs)
     return OpenVinoDetector(folder, **kwargs)
 
