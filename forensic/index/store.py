@@ -1,10 +1,13 @@
-"""The index folder: SQLite (videos, detections, vectors), JPEG thumbnails, one FAISS file per embedder.
+"""The index folder: SQLite (videos, detections, vectors), JPEG thumbnails, and the search files.
 
-SQLite is the source of truth, vectors included. A FAISS file is a cache of the vectors of fully
-indexed videos: on opening, it is checked against SQLite by id and brought back in line (ids
-added or removed), so a crash between the two can never leave them disagreeing. A video is
-written as 'indexing' and turned 'done' in one commit at its end; a video left 'indexing' by a
-crash is removed (rows, vectors, thumbnails) and indexed again by the next run.
+SQLite is the source of truth, vectors included. The search files are caches of the fully indexed
+('done') videos: the search columns (forensic.index.columns: what ranking and filters read per
+detection) and, per embedder, FAISS segment files (forensic.index.vectorstore). Each records which
+done videos it holds; opening compares that with SQLite and masks, reads or folds in the difference,
+so a crash between the database and the files can never leave them disagreeing. The writer folds
+finished videos into the files every SYNC_EVERY detections and when it closes, one file at a time.
+A video is written as 'indexing' and turned 'done' in one commit at its end; a video left
+'indexing' by a crash is removed (rows, vectors, thumbnails) and indexed again by the next run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.files import write_private
+from forensic.index import columns as search_columns
+from forensic.index import vectorstore
+from forensic.index.vectorstore import Layout
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +108,17 @@ def vote_colors(colors: list[dict], weights: list[float]) -> dict:
 class IndexStore:
     """Open an index folder for reading, or for writing with `writer=True` (one writer at a time)."""
 
-    def __init__(self, root: Path, writer: bool = False, wait: bool = False):
+    SYNC_EVERY = 20_000  # detections: how often the writer folds finished videos into the search files
+
+    def __init__(self, root: Path, writer: bool = False, wait: bool = False, layout: Layout | None = None):
+        """`layout`: how FAISS files are split and when they turn from exact to IVF (tests pass small sizes)."""
         self.root = Path(root)
         self.wait = wait
         self.writer = writer
-        self._faiss: dict[str, object] = {}
+        self.layout = layout or Layout()
+        self._columns = None  # search columns, once loaded
+        self._sets: dict[str, vectorstore.VectorSet] = {}
+        self._pending = 0  # detections finished or deleted since the search files were last written
         self._lock = None
         self.db = None
         if writer:
@@ -271,8 +283,7 @@ class IndexStore:
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
-        for key in list(self._faiss):
-            self._add_to_faiss(key, video_id)
+        self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
 
     def _build_tracks(self, video_id: int) -> None:
         """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
@@ -304,9 +315,7 @@ class IndexStore:
     def delete_video(self, video_id: int) -> None:
         ids = [r[0] for r in self.db.execute("SELECT id FROM detections WHERE video_id=?", (video_id,))]
         self.db.execute("DELETE FROM videos WHERE id=?", (video_id,))  # cascades to detections and vectors
-        for index in self._faiss.values():
-            if ids:
-                index.remove_ids(np.asarray(ids, dtype=np.int64))
+        self._changed(len(ids))
         shutil.rmtree(self.root / "thumbs" / str(video_id), ignore_errors=True)
 
     def videos(self, status: str | None = "done") -> list[sqlite3.Row]:
@@ -332,60 +341,87 @@ class IndexStore:
                 out[pos[det_id]] = np.frombuffer(blob, np.float32)
         return out
 
-    def _faiss_path(self, key: str) -> Path:
-        return self.root / f"vectors-{key}.faiss"
+    # -- search files ----------------------------------------------------------------------
+    def _changed(self, detections: int) -> None:
+        """Finished or deleted videos: the search files lag behind; fold them in now and then."""
+        self._columns = None
+        self._sets.clear()
+        self._pending += detections
+        if self._pending >= self.SYNC_EVERY:
+            self.sync_search_files()
 
-    def vector_index(self, key: str):
-        """The FAISS index of `key` vectors (ids = detection ids), in line with SQLite."""
-        if key in self._faiss:
-            return self._faiss[key]
-        import faiss
+    def columns(self) -> search_columns.Columns:
+        """The search columns of the done videos, in line with SQLite."""
+        if self._columns is None:
+            path = self.root / search_columns.FILE_NAME
+            cols = search_columns.load(path)
+            if not search_columns.is_current(cols, self.db) and self._sync_if_free():
+                return self._columns
+            self._columns, changed = search_columns.refresh(cols, self.db)
+            if changed:
+                log.info("search columns: %d rows read from the database (a writer is running)", changed)
+        return self._columns
 
+    def vector_index(self, key: str) -> vectorstore.VectorSet | None:
+        """The searchable `key` vectors (ids = detection ids) of the done videos, in line with SQLite."""
+        if key in self._sets:
+            return self._sets[key]
         spec = self.embedder(key)
         if spec is None:
             return None
-        path = self._faiss_path(key)
-        index = None
-        if path.exists():
-            try:
-                index = faiss.read_index(str(path))
-                if index.d != spec[1]:
-                    index = None
-            except RuntimeError:
-                log.warning("%s is unreadable; rebuilding it from the database", path)
-        if index is None:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(spec[1]))
-        have = faiss.vector_to_array(index.id_map).astype(np.int64) if index.ntotal else np.zeros(0, np.int64)
-        want = self._sql_ids(key)
-        extra = np.setdiff1d(have, want)
-        missing = np.setdiff1d(want, have)
-        if len(extra):
-            index.remove_ids(extra)
-        for chunk in range(0, len(missing), 50_000):
-            part = missing[chunk:chunk + 50_000]
-            index.add_with_ids(self._vectors_for(key, part), part)
-        if len(extra) or len(missing):
-            log.info("%s: %d vectors added, %d removed to match the database", key, len(missing), len(extra))
-        self._faiss[key] = index
-        return index
+        cols = self.columns()
+        if not vectorstore.is_current(self.root, key, spec[1], cols) and self._sync_if_free():
+            cols = self.columns()
+        self._sets[key], _ = vectorstore.open_set(self.root, key, spec[1], cols, self.db, self.layout)
+        return self._sets[key]
 
-    def _add_to_faiss(self, key: str, video_id: int) -> None:
-        ids = np.fromiter((r[0] for r in self.db.execute(
-            "SELECT v.det_id FROM vectors v JOIN detections d ON d.id=v.det_id WHERE v.key=? AND d.video_id=?", (key, video_id))), np.int64)
-        if len(ids):
-            self._faiss[key].add_with_ids(self._vectors_for(key, ids), ids)
+    def sync_search_files(self) -> None:
+        """Fold SQLite's changes into the search columns and FAISS files (needs the write lock)."""
+        path = self.root / search_columns.FILE_NAME
+        cols = self._columns if self._columns is not None else search_columns.load(path)
+        cols, changed = search_columns.refresh(cols, self.db)
+        if changed or not path.exists():
+            search_columns.save(cols, path)
+            cols = search_columns.load(path) or cols  # mapped from the file: the rows leave the heap
+            log.info("search columns: %d rows changed, %d in all", changed, len(cols))
+        self._columns = cols
+        for row in self.db.execute("SELECT key, dim FROM embedders").fetchall():
+            if vectorstore.sync(self.root, row["key"], row["dim"], cols, self.db, self.layout):
+                self._sets.pop(row["key"], None)
+        self._pending = 0
+
+    def _sync_if_free(self) -> bool:
+        """Write the search files in line with SQLite if this store may: it is the writer, or no writer is
+        running (a search then takes the write lock for that time). False: use them as they are."""
+        if self.writer:
+            self.sync_search_files()
+            return True
+        try:
+            fd = os.open(self.root / "write.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        try:
+            log.info("bringing the search files of %s in line with the database", self.root)
+            self.sync_search_files()
+            return True
+        except OSError as e:
+            log.warning("cannot write the search files of %s (%s): using the database for what they lack", self.root, e)
+            return False
+        finally:
+            os.close(fd)
 
     def open_vectors(self) -> None:
-        """Load every embedder's FAISS index (the writer keeps them current as videos finish)."""
-        for row in self.db.execute("SELECT key FROM embedders").fetchall():
-            self.vector_index(row["key"])
+        """Bring the search files in line before a run (folds in what a killed run left)."""
+        self.sync_search_files()
 
     def save(self) -> None:
-        """Write the FAISS indexes (atomically, owner-only)."""
-        import faiss
-
-        for key, index in self._faiss.items():
-            write_private(self._faiss_path(key), faiss.serialize_index(index).tobytes())
+        """Write what the writer has finished into the search files."""
+        self.sync_search_files()
 
     def get_vectors(self, key: str, ids) -> np.ndarray:
         return self._vectors_for(key, np.asarray(ids, np.int64))
@@ -457,27 +493,23 @@ class IndexStore:
         return problems
 
     def _verify_faiss(self, key: str, repair: bool) -> list[tuple[str, bool]]:
-        import faiss
-
-        path = self._faiss_path(key)
+        dim = self.embedder(key)[1]
         want = self._sql_ids(key)
-        if not path.exists():
-            state = f"{path.name} is missing ({len(want)} vectors in the database)" if len(want) else None
+        stored = vectorstore.stored_ids(self.root, key, dim)
+        if stored is None:
+            missing = vectorstore.manifest_path(self.root, key).exists() or len(want)
+            state = f"the {key} vector files are missing or damaged ({len(want)} vectors in the database)" if missing else None
         else:
-            try:
-                index = faiss.read_index(str(path))
-                have = faiss.vector_to_array(index.id_map).astype(np.int64) if index.ntotal else np.zeros(0, np.int64)
-                extra, missing = len(np.setdiff1d(have, want)), len(np.setdiff1d(want, have))
-                state = f"{path.name}: {missing} vectors missing, {extra} stale" if extra or missing else None
-            except RuntimeError as e:
-                state = f"{path.name} is unreadable ({e})"
+            have = stored[0]
+            extra, missing = len(np.setdiff1d(have, want)), len(np.setdiff1d(want, have))
+            state = f"{key} vector files: {missing} vectors missing, {extra} stale" if extra or missing else None
         if state is None:
             return []
         if repair:
-            self._faiss.pop(key, None)
-            path.unlink(missing_ok=True)
-            self.vector_index(key)
-            self.save()
+            if stored is None:
+                vectorstore.manifest_path(self.root, key).unlink(missing_ok=True)
+            self._sets.pop(key, None)
+            self.sync_search_files()
         return [(state, repair)]
 
     def prune(self, before: str, camera: str | None = None) -> tuple[int, int]:

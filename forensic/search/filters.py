@@ -39,10 +39,33 @@ class Filters:
             params.append(self.until.timestamp())
         return " AND ".join(sql), params
 
-    def allowed_ids(self, store, camera_config=None) -> np.ndarray | None:
-        """Detection ids passing the filters, or None when nothing is filtered."""
+    def mask(self, store, camera_config=None) -> np.ndarray | None:
+        """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered.
+        The same rules as `where`, as numpy operations over the columns."""
         if not self.active:
             return None
-        sql, params = self.where(store, camera_config)
-        rows = store.db.execute(f"SELECT d.id FROM detections d JOIN videos v ON v.id=d.video_id WHERE {sql}", params).fetchall()
-        return np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
+        cols = store.columns()
+        keep = np.ones(len(cols), bool)
+        if self.classes:
+            keep &= np.isin(cols.cls, cols.class_codes(self.classes))
+        if self.cameras:
+            videos = np.isin(cols.video_camera, [k for k, c in enumerate(cols.cameras) if c in self.cameras])
+            wanted = [c for c in (camera_config.cameras if camera_config else []) if c.id in self.cameras and c.match]
+            if wanted:  # the cameras file may claim videos recorded under another name
+                rows = store.db.execute("SELECT id, path FROM videos WHERE status='done'").fetchall()
+                owned = np.array([r[0] for r in rows if any(c.owns(r[1]) for c in wanted)], np.int64)
+                videos |= np.isin(cols.video_id, owned)
+            keep &= videos[cols.video]
+        if self.since is not None or self.until is not None:
+            with np.errstate(invalid="ignore"):
+                when = cols.video_start[cols.video] + cols.t  # NaN (unknown start) passes no time filter
+                if self.since is not None:
+                    keep &= when >= self.since.timestamp()
+                if self.until is not None:
+                    keep &= when < self.until.timestamp()
+        return keep
+
+    def allowed_ids(self, store, camera_config=None) -> np.ndarray | None:
+        """Detection ids passing the filters (ascending), or None when nothing is filtered."""
+        keep = self.mask(store, camera_config)
+        return None if keep is None else store.columns().id[keep]

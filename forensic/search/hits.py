@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from forensic.colors import Colors
 
 
@@ -58,21 +60,45 @@ class Hit:
                    confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track)
 
 
+def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the `limit` best scores, best first, earlier positions first among equal scores;
+    with `group`, only the best of each group key. Looks at a few top candidates, not a full sort."""
+    n = len(scores)
+    k = min(n, max(4 * limit, 64))
+    while n:
+        if k < n:
+            cand = np.flatnonzero(scores >= np.partition(scores, n - k)[n - k])  # the k best (and their ties)
+        else:
+            cand = np.arange(n)
+        cand = cand[np.lexsort((cand, -scores[cand]))]
+        if group is None:
+            return cand[:limit]
+        _, first = np.unique(group[cand], return_index=True)
+        first.sort()
+        if len(first) >= limit or len(cand) == n:
+            return cand[first[:limit]]
+        k *= 4  # many of the best share a few tracks: look further down
+    return np.zeros(0, np.int64)
+
+
+def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: bool = False) -> list[Hit]:
+    """Hits for the best `limit` detections (ids with their scores), best first; one per track (its
+    best-scoring detection) unless `per_frame`. Only those few rows are read from SQLite."""
+    ids = np.asarray(ids, np.int64)
+    scores = np.asarray(scores)
+    group = None
+    if not per_frame and len(ids):
+        cols = store.columns()
+        rows = cols.rows_of(ids)
+        track = np.where(rows >= 0, cols.track[np.maximum(rows, 0)], 0) if len(cols) else np.zeros(len(ids), np.int64)
+        group = np.where(track > 0, track, -ids)  # a detection without a track is its own group
+    best = best_rows(scores, limit, group)
+    picked = list(zip(ids[best].tolist(), scores[best].tolist()))
+    rows = store.rows([i for i, _ in picked])
+    return [Hit.from_row(rows[i], s, store.root) for i, s in picked if i in rows]
+
+
 def hits_from_scores(store, scored: list[tuple[int, float]], limit: int, per_frame: bool = False) -> list[Hit]:
-    """Hits for the best `limit` (detection id, score) pairs, best first; one per track unless `per_frame`."""
-    ranked = sorted(scored, key=lambda p: -p[1])
-    if not per_frame:
-        tracks = store.tracks_of([i for i, _ in ranked])
-        seen: set = set()
-        best = []
-        for i, s in ranked:
-            key = tracks.get(i) or ("det", i)
-            if key not in seen:
-                seen.add(key)
-                best.append((i, s))
-                if len(best) == limit:
-                    break
-    else:
-        best = ranked[:limit]
-    rows = store.rows([i for i, _ in best])
-    return [Hit.from_row(rows[i], s, store.root) for i, s in best if i in rows]
+    """`top_hits` for (detection id, score) pairs."""
+    ids = np.fromiter((i for i, _ in scored), np.int64, count=len(scored))
+    return top_hits(store, ids, np.array([s for _, s in scored], np.float64), limit, per_frame)

@@ -17,8 +17,8 @@ import numpy as np
 from forensic.errors import ForensicError
 from forensic.index.attributes import crop
 from forensic.search.filters import Filters
-from forensic.search.hits import Hit, hits_from_scores
-from forensic.search.vectors import search_vectors
+from forensic.search.hits import Hit, top_hits
+from forensic.search.vectors import vector_scores
 
 log = logging.getLogger(__name__)
 
@@ -182,5 +182,5 @@ def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_c
     queries = {"appearance": (models.appearance.name, models.appearance.embed(canvas, det)[0])}
     if models.clip is not None and store.embedder("clip") is not None:
         queries["clip"] = (models.clip.name, models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)])[0])
-    scored = search_vectors(store, queries, filters.allowed_ids(store, cameras))
-    return subject, hits_from_scores(store, scored, limit, per_frame)
+    ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
+    return subject, top_hits(store, ids, scores, limit, per_frame)

@@ -12,8 +12,8 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.search.filters import Filters
-from forensic.search.hits import Hit, hits_from_scores
-from forensic.search.vectors import search_vectors
+from forensic.search.hits import Hit, top_hits
+from forensic.search.vectors import vector_scores
 
 
 def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False, per_frame: bool = False,
@@ -22,7 +22,8 @@ def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False,
     if hit_id not in rows:
         raise ForensicError(f"no hit with id {hit_id} in {store.root} (ids are the 'id' of search results)")
     row = rows[hit_id]
-    ids = [r[0] for r in store.db.execute("SELECT id FROM detections WHERE track=?", (row["track"],))] if row["track"] else [hit_id]
+    cols = store.columns()
+    ids = cols.id[cols.track == row["track"]].tolist() if row["track"] and row["track"] > 0 else [hit_id]
     queries = {}
     for key in ("appearance", "clip"):
         spec = store.embedder(key)
@@ -35,5 +36,5 @@ def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False,
     if not queries:
         raise ForensicError(f"hit {hit_id} has no stored vectors")
     filters = replace(filters or Filters(), classes=() if any_class else (row["cls"],))
-    scored = search_vectors(store, queries, filters.allowed_ids(store, cameras))
-    return Hit.from_row(row, 1.0, store.root), hits_from_scores(store, scored, limit, per_frame)
+    ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
+    return Hit.from_row(row, 1.0, store.root), top_hits(store, ids, scores, limit, per_frame)

@@ -3,7 +3,6 @@ fused with CLIP text-to-image similarity when the index holds CLIP vectors of th
 
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from forensic.errors import ForensicError
 from forensic.query import Query
 from forensic.search.filters import Filters
-from forensic.search.hits import Hit, hits_from_scores
+from forensic.search.hits import Hit, top_hits
 
 log = logging.getLogger(__name__)
 
@@ -36,49 +35,79 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> float | None:
 
 
 def attribute_scores(store, query: Query, filters: Filters, cameras=None) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, scores) of detections passing the filters, scored by attributes alone."""
-    where, params = filters.where(store, cameras)
-    sql = ("SELECT d.id, d.cls, d.conf, d.quality, d.colors, t.colors, t.n FROM detections d JOIN videos v ON v.id=d.video_id "
-           f"LEFT JOIN tracks t ON t.id=d.track WHERE {where}")
-    ids, scores = [], []
-    for det_id, cls, conf, quality, colors, track_colors, track_n in store.db.execute(sql, params):
-        colour = colour_match(json.loads(colors), query, cls == "person")
-        if colour and track_colors and track_n > 1:  # colours voted over the whole appearance are steadier
-            colour = 0.5 * colour + 0.5 * (colour_match(json.loads(track_colors), query, cls == "person") or 0.0)
-        if colour is None:
-            score = 0.6 * conf + 0.4 * quality
-        elif colour == 0.0:
-            continue
-        else:
-            score = 0.65 * colour + 0.2 * conf + 0.15 * quality
-        ids.append(det_id)
-        scores.append(score)
-    return np.array(ids, np.int64), np.array(scores, np.float32)
+    """(ids, scores) of detections passing the filters, scored by attributes alone; ids ascending.
+
+    The rules of `colour_match` and the scores below, computed over the search columns at once."""
+    cols = store.columns()
+    keep = filters.mask(store, cameras)
+    rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
+    colour = colour_scores(cols, rows, query)
+    if colour is None:
+        score = 0.6 * cols.conf[rows] + 0.4 * cols.quality[rows]
+    else:
+        matched = colour > 0.0
+        rows, colour = rows[matched], colour[matched]
+        score = 0.65 * colour + 0.2 * cols.conf[rows] + 0.15 * cols.quality[rows]
+    return cols.id[rows], score.astype(np.float32)
 
 
-def clip_scores(store, clip, text: str, candidates: int, allowed: np.ndarray | None = None) -> dict[int, float]:
-    """CLIP similarity (0..1 after min-max over the returned set) of the best `candidates` detections."""
+def colour_scores(cols, rows: np.ndarray, query: Query) -> np.ndarray | None:
+    """`colour_match` of the detections at `rows`; where it is above 0 and the detection's track has
+    more than one detection, averaged with the match of the track's voted colours (steadier)."""
+    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+    if not wanted:
+        return None
+    person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
+    colour = _match(cols, rows, wanted, person, tracks=False)
+    track = cols.track_row[rows]
+    steady = (colour > 0.0) & (track >= 0)
+    steady[steady] = cols.track_n[track[steady]] > 1
+    colour[steady] = 0.5 * colour[steady] + 0.5 * _match(cols, track[steady], wanted, person[steady], tracks=True)
+    return colour
+
+
+def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: bool) -> np.ndarray:
+    total = np.zeros(len(rows))
+    missing = np.zeros(len(rows), bool)
+    for part, names in wanted:
+        share = _share(cols, rows, "whole", names, tracks)
+        if part != "whole":  # clothing colours are a person's; other objects are looked up whole
+            share = np.where(person, _share(cols, rows, part, names, tracks), share)
+        missing |= share < MIN_SHARE
+        total += np.minimum(1.0, share / FULL_SHARE)
+    return np.where(missing, 0.0, total / len(wanted))
+
+
+def _share(cols, rows: np.ndarray, part: str, names, tracks: bool) -> np.ndarray:
+    """Largest share (0..1) among `names` of `part`, per row."""
+    from forensic.index.columns import SHARE_SCALE
+
+    best = np.zeros(len(rows), np.uint16)
+    for name in names:
+        if name in cols.palette:
+            best = np.maximum(best, cols.share(part, name, tracks)[rows])
+    return best / SHARE_SCALE
+
+
+def clip_scores(store, clip, text: str, candidates: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CLIP similarity (0..1 after min-max over the returned set) of the best `candidates` detections:
+    (ids, similarities), best first; empty when CLIP cannot be used."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     spec = store.embedder("clip")
     if clip is None or spec is None:
-        return {}
+        return none
     if spec[0] != clip.name:
         log.warning("index CLIP vectors come from %s, the loaded model is %s: CLIP not used", spec[0], clip.name)
-        return {}
+        return none
     index = store.vector_index("clip")
-    if index is None or index.ntotal == 0:
-        return {}
-    if allowed is not None and len(allowed) == 0:
-        return {}
-    import faiss
-
-    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-    sims, ids = index.search(clip.embed_text([text]), min(index.ntotal, candidates), params=params)
-    sims, ids = sims[0], ids[0]
-    keep = ids >= 0
-    sims, ids = sims[keep], ids[keep]
+    if index is None or (allowed is not None and len(allowed) == 0):
+        return none
+    ids, sims = index.search(clip.embed_text([text])[0], candidates, allowed)
+    if len(ids) == 0:
+        return none
     lo, hi = float(sims.min()), float(sims.max())
     norm = (sims - lo) / (hi - lo) if hi > lo else np.ones_like(sims)
-    return dict(zip(ids.tolist(), norm.tolist()))
+    return ids, norm.astype(np.float32)
 
 
 def filters_for(query: Query) -> Filters:
@@ -97,12 +126,16 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
     ids, scores = attribute_scores(store, query, filters, cameras)
     if use_clip:
         text = query.text if clip.multilingual or not query.understood else query.caption()
-        sims = clip_scores(store, clip, text, max(1000, 50 * limit), filters.allowed_ids(store, cameras))
-        if sims:
+        sim_ids, sims = clip_scores(store, clip, text, max(1000, 50 * limit), filters.allowed_ids(store, cameras))
+        if len(sim_ids):
             if query.understood:
-                floor = 0.0
-                scores = (1 - CLIP_WEIGHT) * scores + CLIP_WEIGHT * np.array([sims.get(int(i), floor) for i in ids], np.float32)
+                fused = np.zeros(len(ids), np.float32)  # detections CLIP did not return get 0
+                at = np.searchsorted(ids, sim_ids)
+                found = at < len(ids)
+                found[found] = ids[at[found]] == sim_ids[found]
+                fused[at[found]] = sims[found]
+                scores = (1 - CLIP_WEIGHT) * scores + CLIP_WEIGHT * fused
             else:
-                ids, scores = np.array(list(sims), np.int64), np.array(list(sims.values()), np.float32)
+                ids, scores = sim_ids, sims
     keep = scores >= min_score
-    return hits_from_scores(store, list(zip(ids[keep].tolist(), scores[keep].tolist())), limit, per_frame)
+    return top_hits(store, ids[keep], scores[keep], limit, per_frame)

@@ -1,5 +1,5 @@
-"""Vector search shared by photo and `similar` queries: one FAISS search per embedder, restricted
-to the allowed detection ids, similarities averaged over the embedders that answered."""
+"""Vector search shared by photo and `similar` queries: one search per embedder, restricted to the
+allowed detection ids, similarities averaged over the embedders that answered."""
 
 from __future__ import annotations
 
@@ -12,33 +12,37 @@ log = logging.getLogger(__name__)
 CANDIDATES = 2000
 
 
-def search_vectors(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np.ndarray | None) -> list[tuple[int, float]]:
+def vector_scores(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """`queries`: embedder key -> (model name, query vector). Keys whose index vectors come from
-    another model are skipped (never mixed)."""
+    another model are skipped (never mixed). Returns (ids, mean similarity), in the order the
+    embedders first returned them; an embedder that did not return an id counts 0 for it."""
     from forensic.errors import ForensicError
 
-    fused: dict[int, list[float]] = {}
-    used = 0
+    found = []
     for key, (name, vector) in queries.items():
         spec = store.embedder(key)
         if spec is None or spec[0] != name:
             if spec is not None:
                 log.warning("index %s vectors come from %s, not %s: not used", key, spec[0], name)
             continue
-        for i, s in _search(store.vector_index(key), vector, allowed).items():
-            fused.setdefault(i, [0.0] * len(queries))[used] = s
-        used += 1
-    if used == 0:
+        index = store.vector_index(key)
+        if index is None or (allowed is not None and len(allowed) == 0):
+            found.append((np.zeros(0, np.int64), np.zeros(0)))
+        else:
+            found.append(index.search(vector, CANDIDATES, allowed))
+    if not found:
         raise ForensicError("the index holds no vectors this model set can search (was it built with another detector?)")
-    return [(i, float(np.mean(v[:used]))) for i, v in fused.items()]
+    every = np.concatenate([ids for ids, _ in found])
+    unique, first = np.unique(every, return_index=True)
+    ids = every[np.sort(first)]
+    total = np.zeros(len(ids))
+    order = np.argsort(ids)
+    for got, sims in found:
+        total[order[np.searchsorted(ids[order], got)]] += sims.astype(np.float64)
+    return ids, total / len(found)
 
 
-def _search(index, vector: np.ndarray, allowed: np.ndarray | None) -> dict[int, float]:
-    import faiss
-
-    if index is None or index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
-        return {}
-    k = min(index.ntotal, CANDIDATES)
-    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
-    sims, ids = index.search(np.asarray(vector, np.float32).reshape(1, -1), k, params=params)
-    return {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+def search_vectors(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np.ndarray | None) -> list[tuple[int, float]]:
+    """`vector_scores` as (id, score) pairs."""
+    ids, scores = vector_scores(store, queries, allowed)
+    return list(zip(ids.tolist(), scores.tolist()))

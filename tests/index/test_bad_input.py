@@ -112,17 +112,25 @@ def test_disk_full_while_writing_thumbnails(tmp_path, monkeypatch):
     assert again.exit_code == 0 and indexed_paths(tmp_path / "idx") == {"a.mp4", "b.mp4"}
 
 
-def test_deleted_faiss_file_is_rebuilt(tmp_path):
+def test_deleted_search_files_are_rebuilt(tmp_path):
     video = tmp_path / "cam.mp4"
     video.symlink_to(CLIP)
-    assert run(tmp_path / "idx", "index", str(video)).exit_code == 0
-    before = run(tmp_path / "idx", "search", "--image", str(SHARED / "footage" / "photos" / "white_suv_everest.png"), "--json")
-    (tmp_path / "idx" / "vectors-appearance.faiss").unlink()
-    after = run(tmp_path / "idx", "search", "--image", str(SHARED / "footage" / "photos" / "white_suv_everest.png"), "--json")
-    assert after.exit_code == 0 and after.stdout == before.stdout  # search rebuilds the vectors in memory
-    check = run(tmp_path / "idx", "verify")
+    idx = tmp_path / "idx"
+    assert run(idx, "index", str(video)).exit_code == 0
+    before = run(idx, "search", "--image", str(SHARED / "footage" / "photos" / "white_suv_everest.png"), "--json")
+    files = [*idx.glob("vectors-appearance*"), idx / "search-columns.bin"]
+    assert len(files) == 3
+    for f in files:
+        f.unlink()
+    after = run(idx, "search", "--image", str(SHARED / "footage" / "photos" / "white_suv_everest.png"), "--json")
+    assert after.exit_code == 0 and after.stdout == before.stdout  # the search rebuilt them from SQLite (no writer running)
+    assert all(f.exists() for f in files) and run(idx, "verify").exit_code == 0
+    for f in idx.glob("vectors-appearance*"):
+        f.unlink()
+    check = run(idx, "verify")
     assert check.exit_code == 1 and "missing" in check.stdout
-    assert run(tmp_path / "idx", "verify", "--repair").exit_code == 0
+    assert run(idx, "verify", "--repair").exit_code == 0
+    assert run(idx, "verify").exit_code == 0
     assert run(tmp_path / "idx", "verify").exit_code == 0
 
 

@@ -35,7 +35,7 @@ def _count(index: Path, sql: str) -> int:
 
 
 def _snapshot(index: Path) -> dict:
-    import faiss
+    from forensic.index import columns, vectorstore
 
     with sqlite3.connect(index / "index.sqlite") as db:
         rows = db.execute(
@@ -46,10 +46,11 @@ def _snapshot(index: Path) -> dict:
         thumbs = {r[0] for r in db.execute("SELECT thumb FROM detections")}
         nvec = db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
     files = {str(p.relative_to(index)) for p in (index / "thumbs").glob("*/*.jpg")}
-    fa = faiss.read_index(str(index / "vectors-appearance.faiss"))
-    fids = np.sort(faiss.vector_to_array(fa.id_map).astype(np.int64))
+    dim = sqlite3.connect(index / "index.sqlite").execute("SELECT dim FROM embedders WHERE key='appearance'").fetchone()[0]
+    fids = vectorstore.stored_ids(index, "appearance", dim)[0]  # what the FAISS files on disk hold
+    cols = columns.load(index / columns.FILE_NAME)  # and the search columns
     return {"rows": rows, "statuses": statuses, "vectors": nvec, "thumbs_match": files == thumbs,
-            "faiss_matches_sql": bool(np.array_equal(fids, ids))}
+            "faiss_matches_sql": bool(np.array_equal(fids, ids)), "columns_match_sql": bool(np.array_equal(cols.id, ids))}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_kill_and_rerun_equals_clean_run(tmp_path, footage, clean, point):
     assert after["rows"] == clean["rows"]
     assert after["statuses"] == clean["statuses"]
     assert after["vectors"] == clean["vectors"]
-    assert after["thumbs_match"] and after["faiss_matches_sql"]
+    assert after["thumbs_match"] and after["faiss_matches_sql"] and after["columns_match_sql"]
 
     again = _run(index, footage)
     out = again.communicate(timeout=600)[0].decode()

@@ -17,6 +17,7 @@ import pytest
 from realdata import tiny_jpeg
 from forensic.detections import Detections
 from forensic.errors import ForensicError
+from forensic.index import vectorstore
 from forensic.index.store import DB_NAME, SCHEMA_VERSION, IndexStore
 from forensic.video import VideoInfo
 
@@ -74,9 +75,13 @@ def new_store(root: Path) -> IndexStore:
 
 
 def faiss_ids(index) -> set[int]:
-    import faiss
+    return set(index.ids().tolist())
 
-    return set(faiss.vector_to_array(index.id_map).tolist()) if index.ntotal else set()
+
+def stored_ids(root: Path) -> set[int]:
+    """Ids in the FAISS files as they are on disk (no repair)."""
+    stored = vectorstore.stored_ids(root, "appearance", DIM)
+    return set(stored[0].tolist()) if stored else set()
 
 
 def sql_ids(root: Path, status: str = "done") -> set[int]:
@@ -105,8 +110,8 @@ def test_write_finish_and_read_back(tmp_path):
         index = store.vector_index("appearance")
         assert faiss_ids(index) == set(vectors)
         for det_id, vec in vectors.items():  # FAISS ids are detection ids
-            sims, found = index.search(vec[None], 1)
-            assert found[0][0] == det_id and sims[0][0] == pytest.approx(1.0, abs=1e-5)
+            found, sims = index.search(vec, 1)
+            assert found[0] == det_id and sims[0] == pytest.approx(1.0, abs=1e-5)
 
 
 def test_unfinished_video_is_not_searchable(tmp_path):
@@ -193,18 +198,39 @@ def test_crash_after_replacing_a_done_video_leaves_no_stale_vectors(tmp_path):
         _, old, _ = add_video(store, changed, rng)
         _, other, _ = add_video(store, video_file(tmp_path, "cam1/other.mp4"), rng)
     crash_while_indexing(root, changed)
-    import faiss
-
-    on_disk = faiss_ids(faiss.read_index(str(root / "vectors-appearance.faiss")))
-    assert set(old) <= on_disk  # stale ids really are in the file
+    assert set(old) <= stored_ids(root)  # stale ids really are in the files
     with IndexStore(root) as reader:
         assert faiss_ids(reader.vector_index("appearance")) == set(other) == sql_ids(root)
     with IndexStore(root, writer=True) as store:
         store.open_vectors()
-    assert faiss_ids(faiss.read_index(str(root / "vectors-appearance.faiss"))) == set(other)
+    assert stored_ids(root) == set(other)
 
 
-@pytest.mark.parametrize("damage", ["delete", "garbage", "other-dimension"])
+def test_a_reader_during_a_run_sees_finished_videos_without_writing(tmp_path):
+    """While a writer runs (it holds the lock), a search masks removed videos and reads new ones from
+    SQLite; it writes nothing. When no writer runs, a search brings the files in line itself."""
+    rng = np.random.default_rng(9)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        _, first, _ = add_video(store, video_file(tmp_path, "cam1/first.mp4"), rng)
+        _, gone, _ = add_video(store, video_file(tmp_path, "cam1/gone.mp4"), rng)
+    with new_store(root) as store:
+        _, second, _ = add_video(store, video_file(tmp_path, "cam1/second.mp4"), rng)
+        store.delete_video(store.video_by_path(tmp_path / "footage/cam1/gone.mp4")["id"])
+        store.commit()
+        files = {p.name: p.stat().st_mtime_ns for p in root.iterdir() if p.is_file() and p.name != "write.lock"}
+        with IndexStore(root) as reader:
+            index = reader.vector_index("appearance")
+            assert faiss_ids(index) == set(first) | set(second) == set(reader.columns().id.tolist())
+            vec = store.get_vectors("appearance", [next(iter(second))])[0]
+            assert index.search(vec, 1)[0][0] == next(iter(second))
+            assert set(index.search(vec, 100)[0].tolist()) == set(first) | set(second)  # nothing of the deleted video
+        assert files == {p.name: p.stat().st_mtime_ns for p in root.iterdir() if p.is_file() and p.name in files}
+        assert stored_ids(root) == set(first) | set(gone)  # the files still lag: the writer has not folded yet
+    assert stored_ids(root) == set(first) | set(second)
+
+
+@pytest.mark.parametrize("damage", ["delete-segment", "delete-manifest", "garbage-segment", "garbage-manifest", "other-dimension"])
 def test_faiss_file_is_rebuilt_from_sqlite(tmp_path, damage):
     import faiss
 
@@ -212,18 +238,25 @@ def test_faiss_file_is_rebuilt_from_sqlite(tmp_path, damage):
     root = tmp_path / "idx"
     with new_store(root) as store:
         _, vectors, _ = add_video(store, video_file(tmp_path), rng)
-    path = root / "vectors-appearance.faiss"
-    if damage == "delete":
-        path.unlink()
-    elif damage == "garbage":
-        path.write_bytes(b"\x00garbage" * 100)
+    (segment,) = root.glob("vectors-appearance-*.faiss")
+    manifest = root / "vectors-appearance.json"
+    if damage == "delete-segment":
+        segment.unlink()
+    elif damage == "delete-manifest":
+        manifest.unlink()
+    elif damage == "garbage-segment":
+        segment.write_bytes(b"\x00garbage" * 100)
+    elif damage == "garbage-manifest":
+        manifest.write_bytes(b"{\"format\": 1, \"dim\"")
     else:
-        faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM + 1)), str(path))
+        faiss.write_index(faiss.IndexIDMap(faiss.IndexFlatIP(DIM + 1)), str(segment))
     with IndexStore(root) as store:
         index = store.vector_index("appearance")
         assert faiss_ids(index) == set(vectors) and index.d == DIM
         det_id, vec = next(iter(vectors.items()))
-        assert index.search(vec[None], 1)[1][0][0] == det_id
+        assert index.search(vec, 1)[0][0] == det_id
+        assert store.verify() == []  # the search (no writer running) rewrote the files
+    assert stored_ids(root) == set(vectors)
 
 
 def test_refuses_to_mix_embedders(tmp_path):
@@ -262,8 +295,9 @@ def test_files_are_private(tmp_path, umask_022):
         assert wal.exists()
         assert stat.S_IMODE(wal.stat().st_mode) & 0o077 == 0
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
-    files = [root / DB_NAME, root / "vectors-appearance.faiss", *root.glob("thumbs/*/*.jpg")]
-    assert len(files) == 14
+    files = [root / DB_NAME, root / "search-columns.bin", root / "vectors-appearance.json", *root.glob("vectors-appearance-*.faiss"),
+             *root.glob("thumbs/*/*.jpg")]
+    assert len(files) == 16
     for f in files + [p for p in root.iterdir() if p.is_file()]:
         assert stat.S_IMODE(f.stat().st_mode) & 0o077 == 0, f"{f} is readable by others: {oct(f.stat().st_mode)}"
     for d in root.glob("thumbs/*"):

@@ -1,0 +1,173 @@
+"""The search columns: what they hold equals SQLite, ranking from them gives the row-by-row rules'
+exact scores, and a stale, deleted or damaged columns file is brought back in line."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forensic.colors import PALETTE
+from forensic.index import columns
+from forensic.index.store import IndexStore
+from forensic.query import Query
+from forensic.search.filters import Filters
+from forensic.search.text import attribute_scores, colour_match
+from realdata import tiny_jpeg
+from test_store import DIM, MODEL, detections, info, unit, video_file
+
+START = "2026-11-21T20:30:00+07:00"
+
+
+def random_colours(rng, is_person: bool) -> dict:
+    def shares():
+        names = rng.choice(PALETTE, size=int(rng.integers(1, 4)), replace=False)
+        v = rng.dirichlet(np.ones(len(names)))
+        return {str(n): round(float(s), 3) for n, s in zip(names, v) if s >= 0.02}
+
+    if is_person:
+        up, lo = shares(), shares()
+        return {"whole": {k: round(0.6 * up.get(k, 0) + 0.4 * lo.get(k, 0), 3) for k in set(up) | set(lo)}, "upper": up, "lower": lo}
+    return {"whole": shares()}
+
+
+def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_frame: int = 5, start: str | None = START) -> int:
+    """A finished video whose detection slots keep their tracker id from frame to frame (tracks of `frames` detections)."""
+    vid = store.begin_video(path, path.parent.name, info(path), 2.0, "fp-" + path.name, start_time=start, time_source="filename" if start else None)
+    for f in range(frames):
+        d = detections(rng, per_frame)
+        d.tracker_id = np.arange(per_frame)
+        if f == frames - 1:
+            d.tracker_id[0] = -1  # one untracked detection: a track of its own
+        colors = [random_colours(rng, c == "person") for c in d.class_name]
+        quality = np.round(rng.uniform(0.1, 0.9, per_frame), 4).astype(np.float32)
+        store.add_detections(vid, f * 12, f * 0.5, d, colors, quality, [tiny_jpeg(f * 10 + k) for k in range(per_frame)],
+                             {"appearance": unit(rng, per_frame)})
+        store.commit()
+    store.finish_video(vid)
+    return vid
+
+
+def build(tmp_path: Path, videos: int = 3, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    root = tmp_path / "idx"
+    with IndexStore(root, writer=True) as store:
+        store.register_embedder("appearance", MODEL, DIM)
+        for k in range(videos):
+            add_tracked_video(store, video_file(tmp_path, f"cam{k % 2}/v{k}.mp4"), rng, start=START if k else None)
+    return root
+
+
+def assert_matches_sqlite(store: IndexStore, cols: columns.Columns) -> None:
+    rows = store.db.execute(
+        "SELECT d.*, v.camera, v.start_epoch, t.n AS track_n, t.colors AS track_colors FROM detections d JOIN videos v ON v.id=d.video_id "
+        "LEFT JOIN tracks t ON t.id=d.track WHERE v.status='done' ORDER BY d.id").fetchall()
+    assert cols.id.tolist() == [r["id"] for r in rows]
+    for k, r in enumerate(rows):
+        assert cols.classes[cols.cls[k]] == r["cls"]
+        assert (cols.t[k], cols.frame[k], cols.conf[k], cols.quality[k], cols.track[k]) == (r["t"], r["frame"], r["conf"], r["quality"], r["track"])
+        assert cols.box[k].tolist() == [r["x1"], r["y1"], r["x2"], r["y2"]]
+        v = cols.video[k]
+        assert cols.video_id[v] == r["video_id"] and cols.cameras[cols.video_camera[v]] == r["camera"]
+        assert cols.video_start[v] == r["start_epoch"] or (np.isnan(cols.video_start[v]) and r["start_epoch"] is None)
+        assert cols.track_n[cols.track_row[k]] == r["track_n"]
+        for part, shares in json.loads(r["colors"]).items():
+            for name in PALETTE:
+                assert cols.share(part, name)[k] == round(1000 * shares.get(name, 0.0))
+        for part, shares in json.loads(r["track_colors"]).items():
+            for name in PALETTE:
+                assert cols.share(part, name, tracks=True)[cols.track_row[k]] == round(1000 * shares.get(name, 0.0))
+
+
+def test_columns_hold_what_sqlite_holds(tmp_path):
+    root = build(tmp_path)
+    with IndexStore(root) as store:
+        cols = store.columns()
+        assert len(cols) == 60 and len(cols.video_id) == 3 and set(cols.cameras) == {"cam0", "cam1"}
+        assert_matches_sqlite(store, cols)
+    assert isinstance(columns.load(root / columns.FILE_NAME).id, np.memmap)  # the file maps, it is not read
+
+
+def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple[list, list]:
+    """The ranking rules applied row by row from SQLite (how search worked before the columns)."""
+    where, params = filters.where(store)
+    ids, scores = [], []
+    for det_id, cls, conf, quality, colors, track_colors, track_n in store.db.execute(
+            "SELECT d.id, d.cls, d.conf, d.quality, d.colors, t.colors, t.n FROM detections d JOIN videos v ON v.id=d.video_id "
+            f"LEFT JOIN tracks t ON t.id=d.track WHERE {where} ORDER BY d.id", params):
+        colour = colour_match(json.loads(colors), query, cls == "person")
+        if colour and track_colors and track_n > 1:
+            colour = 0.5 * colour + 0.5 * (colour_match(json.loads(track_colors), query, cls == "person") or 0.0)
+        if colour is None:
+            score = 0.6 * conf + 0.4 * quality
+        elif colour == 0.0:
+            continue
+        else:
+            score = 0.65 * colour + 0.2 * conf + 0.15 * quality
+        ids.append(det_id)
+        scores.append(score)
+    return ids, np.array(scores, np.float32).tolist()
+
+
+@pytest.mark.parametrize("query", [
+    Query("red", colors=[("red",)]),
+    Query("red or grey car", classes=("car",), colors=[("red", "grey")]),
+    Query("white shirt black trousers", classes=("person",), upper=[("white",)], lower=[("black",)]),
+    Query("blue top, any class", upper=[("blue", "green")]),
+    Query("two colours", colors=[("red",), ("black",)]),
+    Query("motorbike", classes=("motorcycle",)),
+])
+def test_ranking_from_the_columns_equals_the_row_by_row_rules(tmp_path, query):
+    root = build(tmp_path, videos=4, seed=3)
+    with IndexStore(root) as store:
+        for filters in (Filters(classes=query.classes), Filters(classes=query.classes, cameras=("cam1",))):
+            ids, scores = attribute_scores(store, query, filters)
+            want_ids, want_scores = reference_scores(store, query, filters)
+            assert ids.tolist() == want_ids and scores.tolist() == want_scores  # exactly: same ids, same float32 scores
+            assert len(want_ids) > 0
+
+
+def test_stale_columns_follow_the_database(tmp_path):
+    rng = np.random.default_rng(5)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        store.delete_video(store.video_by_path(tmp_path / "footage/cam0/v0.mp4")["id"])
+        add_tracked_video(store, video_file(tmp_path, "cam1/new.mp4"), rng)
+        before = path.stat().st_mtime_ns
+        with IndexStore(root) as reader:  # a writer runs: the reader reads what the file lacks, writes nothing
+            assert_matches_sqlite(reader, reader.columns())
+            assert len(reader.columns()) == 60
+        assert path.stat().st_mtime_ns == before
+    with IndexStore(root) as reader:  # the writer folded the change in when it closed
+        cols = columns.load(path)
+        assert np.array_equal(cols.video_id, columns.done_videos(reader.db))
+        assert_matches_sqlite(reader, cols)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated", "other-palette", "unsorted"])
+def test_damaged_columns_are_rebuilt(tmp_path, damage):
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    good = path.read_bytes()
+    if damage == "deleted":
+        path.unlink()
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(len(good)))
+    elif damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "other-palette":
+        cols = columns.load(path)
+        columns.save(replace(cols, palette=tuple(reversed(cols.palette))), path)
+    else:
+        cols = columns.load(path)
+        columns.save(replace(cols, id=cols.id[::-1].copy()), path)
+    assert (columns.load(path) is None) == (damage != "other-palette")
+    with IndexStore(root) as store:
+        assert_matches_sqlite(store, store.columns())
+    fixed = columns.load(path)  # no writer was running: the search rewrote the file
+    assert fixed is not None and fixed.palette == PALETTE and len(fixed) == 60
