@@ -159,7 +159,8 @@ class KeyframeReader:
     """Streams keyframes only (no other frame is decoded), at most `sample_fps` of them per second.
 
     For recordings with a keyframe every 1-2 s this reads several times faster than decoding every
-    frame; objects seen between keyframes only are missed. Needs PyAV (`pip install av`).
+    frame; objects seen between keyframes only are missed. Frame numbers count the packets before
+    each keyframe, as a decoder reading every frame would number it. Needs PyAV (`pip install av`).
     """
 
     def __init__(self, info: VideoInfo, sample_fps: float, start_t: float = 0.0):
@@ -187,19 +188,30 @@ class KeyframeReader:
             stream.thread_type = "AUTO"
             stream.codec_context.skip_frame = "NONKEY"
             origin = stream.start_time if stream.start_time is not None else 0
+            position: dict[int, int] = {}  # keyframe pts -> frames before it (its frame number)
             next_t = self.start_t
+            packets = 0
             try:
-                for image in container.decode(stream):
-                    if image.pts is None:
+                for packet in container.demux(stream):  # only keyframes go to the decoder
+                    if packet.size and not packet.is_keyframe:
+                        packets += 1
                         continue
-                    t = max(0.0, float((image.pts - origin) * stream.time_base))
-                    self.decoded += 1
-                    self.last_t = t
-                    if t + 0.5 / self.info.fps < next_t:
-                        continue
-                    while next_t <= t + 0.5 / self.info.fps:
-                        next_t += 1.0 / self.sample_fps
-                    yield Frame(index=int(round(t * self.info.fps)), t=t, image=image.to_ndarray(format="bgr24"))
+                    if packet.size:
+                        if packet.pts is not None:
+                            position[packet.pts] = packets
+                        packets += 1
+                    for image in packet.decode():
+                        if image.pts is None:
+                            continue
+                        t = max(0.0, float((image.pts - origin) * stream.time_base))
+                        self.decoded += 1
+                        self.last_t = t
+                        if t + 0.5 / self.info.fps < next_t:
+                            continue
+                        while next_t <= t + 0.5 / self.info.fps:
+                            next_t += 1.0 / self.sample_fps
+                        index = position.pop(image.pts, int(round(t * self.info.fps)))
+                        yield Frame(index=index, t=t, image=image.to_ndarray(format="bgr24"))
             except av.FFmpegError as e:  # corrupt data: keep what was read, like FrameReader
                 log.warning("%s: decoding stopped at %.1f s: %s", self.info.path, self.last_t, e)
         finally:
