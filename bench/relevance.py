@@ -469,6 +469,8 @@ def run_queries(settings, models, footage: Path, top: int, only: set[int] | None
                     subject, hits = search_photo(store, models, footage / "photos" / text, limit=5000,
                                                  **_per_frame_kwargs(search_photo))
                     understood = {"subject": subject.cls or "whole photo"}
+                    if getattr(subject, "classes", None):
+                        understood["searched"] = list(subject.classes)
                     exclude = (target.clip, target.photo[1])
                 else:
                     query = parse_query(text)
