@@ -13,6 +13,7 @@ from the columns gives exactly the scores it gave from the database.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -55,8 +56,11 @@ class Columns:
     track_id: np.ndarray  # (T,) int64, ascending
     track_n: np.ndarray  # (T,) int32 detections in the track
     track_shares: np.ndarray  # (3 * P, T) uint16: colours voted over the track
+    rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
+    ridden: tuple[str, ...] = ()
+    riding_version: str = ""  # of forensic.search.riding, which computed `rides`
 
-    _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row", "shares",
+    _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row", "shares", "rides",
                "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares")
 
     def __len__(self) -> int:
@@ -85,7 +89,7 @@ def empty(palette: tuple[str, ...] = PALETTE) -> Columns:
                    np.zeros((0, 4), np.float32), np.zeros(0, np.uint8),
                    np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((p, 0), np.uint16),
                    np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32),
-                   np.zeros((p, 0), np.uint16))
+                   np.zeros((p, 0), np.uint16), rides=np.zeros(0, np.uint8))
 
 
 # -- file --------------------------------------------------------------------------------
@@ -97,6 +101,7 @@ def save(columns: Columns, path: Path) -> None:
         layout[name] = [a.dtype.str, list(a.shape), offset]
         offset += -(-a.nbytes // _ALIGN) * _ALIGN
     header = json.dumps({"palette": list(columns.palette), "classes": columns.classes, "cameras": columns.cameras,
+                         "ridden": list(columns.ridden), "riding_version": columns.riding_version,
                          "arrays": layout, "size": offset}).encode()
     start = -(-(len(MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
     tmp = path.with_name(path.name + ".tmp")
@@ -133,7 +138,8 @@ def load(path: Path) -> Columns | None:
             count = int(np.prod(shape)) if shape else 1
             dt = np.dtype(dtype)
             out[name] = buf[start + offset:start + offset + count * dt.itemsize].view(dt).reshape(shape)
-        cols = Columns(tuple(header["palette"]), list(header["classes"]), list(header["cameras"]), **out)
+        cols = Columns(tuple(header["palette"]), list(header["classes"]), list(header["cameras"]), **out,
+                       ridden=tuple(header["ridden"]), riding_version=header["riding_version"])
         _check(cols)
         return cols
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
@@ -143,7 +149,7 @@ def load(path: Path) -> Columns | None:
 
 def _check(c: Columns) -> None:
     n, v, t, p = len(c.id), len(c.video_id), len(c.track_id), 3 * len(c.palette)
-    for name in ("video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row"):
+    for name in ("video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row", "rides"):
         if len(getattr(c, name)) != n:
             raise ValueError(f"column {name} has {len(getattr(c, name))} rows, not {n}")
     if c.shares.shape != (p, n) or c.track_shares.shape != (p, t) or len(c.track_n) != t:
@@ -164,7 +170,47 @@ def done_videos(db) -> np.ndarray:
 
 def is_current(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> bool:
     """Whether `columns` hold exactly the database's finished videos (cheap: video ids only)."""
-    return columns is not None and tuple(columns.palette) == tuple(palette) and np.array_equal(columns.video_id, done_videos(db))
+    return (columns is not None and tuple(columns.palette) == tuple(palette) and columns.riding_version == riding_version()
+            and np.array_equal(columns.video_id, done_videos(db)))
+
+
+def riding_version() -> str:
+    """Identity of the riding rules (forensic.search.riding): `rides` is recomputed when they change."""
+    from forensic.search import riding
+
+    return hashlib.sha1(Path(riding.__file__).read_bytes()).hexdigest()[:16]
+
+
+def _rides(video: np.ndarray, t: np.ndarray, cls: np.ndarray, classes: list[str], box: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """The vehicle each person detection rides, judged per track (forensic.search.riding): 0 none, k + 1 = RIDDEN[k].
+    Computed a few videos at a time (pairs are only looked for within a video)."""
+    from forensic.search.riding import RIDDEN, over_tracks, riding
+
+    out = np.zeros(len(video), np.uint8)
+    names = np.asarray(classes + [""], dtype="<U16")[np.minimum(cls, len(classes))] if len(classes) else np.full(len(video), "", "<U16")
+    rows = np.flatnonzero(np.isin(names, ("person",) + tuple(RIDDEN)))
+    rows = rows[np.argsort(video[rows], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, video[rows][1:] != video[rows][:-1]])
+    for a, b in _groups(starts, len(rows), _RIDING_ROWS):
+        g = rows[a:b]
+        r = over_tracks(track[g], riding(video[g], t[g], names[g], box[g]))
+        r[names[g] != "person"] = ""
+        for k, vehicle in enumerate(RIDDEN):
+            out[g[r == vehicle]] = k + 1
+    return out
+
+
+_RIDING_ROWS = 50_000
+
+
+def _groups(starts: np.ndarray, n: int, size: int):
+    """(start, end) runs of whole videos (`starts`: where each begins) of about `size` rows."""
+    a = 0
+    while a < n:
+        k = np.searchsorted(starts, a + size, "right")
+        b = int(starts[k]) if k < len(starts) and starts[k] > a else n
+        yield a, b
+        a = b
 
 
 def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> tuple[Columns, int]:
@@ -173,7 +219,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     if columns is not None and tuple(columns.palette) != tuple(palette):
         log.info("the colour palette changed: rebuilding the search columns")
         columns = None
-    if columns is not None and np.array_equal(columns.video_id, done_videos(db)):
+    if is_current(columns, db, palette):
         return columns, 0
     own = not db.in_transaction
     if own:
@@ -201,6 +247,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
             "box": np.concatenate([old.box[keep], fresh["box"]]), "cls": np.concatenate([old.cls[keep], fresh["cls"]]),
             "conf": np.concatenate([old.conf[keep], fresh["conf"]]), "quality": np.concatenate([old.quality[keep], fresh["quality"]]),
             "shares": np.concatenate([old.shares[:, keep], fresh["shares"]], axis=1)}
+    order = None
     if len(ids) and np.any(np.diff(ids) <= 0):
         order = np.argsort(ids, kind="stable")
         ids, row_video, track = ids[order], row_video[order], track[order]
@@ -211,9 +258,21 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track_n = np.concatenate([old.track_n[kept_tracks], fresh["track_n"]])[t_order]
     track_shares = np.concatenate([old.track_shares[:, kept_tracks], fresh["track_shares"]], axis=1)[:, t_order]
     track_row = _rows(track_id, track)
-    out = Columns(tuple(palette), fresh["classes"], cameras, id=ids, video=_rows(video_id, row_video),
-                  track=np.where(track_row >= 0, track, 0), track_row=track_row, video_id=video_id, video_start=video_start,
-                  video_camera=video_camera, track_id=track_id, track_n=track_n, track_shares=track_shares, **cols)
+    track = np.where(track_row >= 0, track, 0)
+    version = riding_version()
+    if old.riding_version == version and old.rides is not None:  # only the new videos' riders are to be found
+        rides = np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])[order] if order is not None else \
+            np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])
+        new = ~_member(row_video, old.video_id)
+    else:
+        rides, new = np.zeros(len(ids), np.uint8), np.ones(len(ids), bool)
+    if new.any():
+        rides[new] = _rides(row_video[new], cols["t"][new], cols["cls"][new], fresh["classes"], cols["box"][new], track[new])
+    from forensic.search.riding import RIDDEN
+
+    out = Columns(tuple(palette), fresh["classes"], cameras, id=ids, video=_rows(video_id, row_video), track=track,
+                  track_row=track_row, video_id=video_id, video_start=video_start, video_camera=video_camera, track_id=track_id,
+                  track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version)
     return out, int(len(old) - keep.sum()) + len(fresh["id"])
 
 

@@ -4,6 +4,7 @@ fused with CLIP text-to-image similarity when the index holds CLIP vectors of th
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -34,13 +35,33 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> float | None:
     return float(np.mean(scores))
 
 
-def attribute_scores(store, query: Query, filters: Filters, cameras=None) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, scores) of detections passing the filters, scored by attributes alone; ids ascending.
+def candidate_rows(store, query: Query, filters: Filters, cameras=None) -> np.ndarray:
+    """Rows of the search columns a query ranks: those passing the filters. A rider query ("motorbike
+    rider in a red jacket", "người đi xe máy") also takes the people riding one of its vehicles (of
+    people, only those), and, when it asks for clothing colours, leaves out the vehicles themselves:
+    a motorbike's box mixes the rider's clothes with its cargo."""
+    cols = store.columns()
+    if query.riding:
+        classes = tuple(dict.fromkeys((*(filters.classes or query.riding), "person")))
+        if query.upper or query.lower:
+            classes = tuple(c for c in classes if c not in query.riding)
+        filters = replace(filters, classes=classes)
+    keep = filters.mask(store, cameras)
+    rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
+    if query.riding:
+        person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
+        rides = np.isin(cols.rides[rows], [k + 1 for k, vehicle in enumerate(cols.ridden) if vehicle in query.riding])
+        rows = rows[~person | rides]
+    return rows
+
+
+def attribute_scores(store, query: Query, filters: Filters, cameras=None, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, scores) of the candidate detections (`candidate_rows`), scored by attributes alone; ids ascending.
 
     The rules of `colour_match` and the scores below, computed over the search columns at once."""
     cols = store.columns()
-    keep = filters.mask(store, cameras)
-    rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
+    if rows is None:
+        rows = candidate_rows(store, query, filters, cameras)
     colour = colour_scores(cols, rows, query)
     if colour is None:
         score = 0.6 * cols.conf[rows] + 0.4 * cols.quality[rows]
@@ -123,10 +144,12 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
     if not query.understood and not use_clip and not filters.active:
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
                             "name a class (person, motorbike, car, bus, truck, bicycle) and/or a colour")
-    ids, scores = attribute_scores(store, query, filters, cameras)
+    rows = candidate_rows(store, query, filters, cameras)
+    ids, scores = attribute_scores(store, query, filters, cameras, rows)
     if use_clip:
         text = query.text if clip.multilingual or not query.understood else query.caption()
-        sim_ids, sims = clip_scores(store, clip, text, max(1000, 50 * limit), filters.allowed_ids(store, cameras))
+        allowed = store.columns().id[rows] if filters.active or query.riding else None
+        sim_ids, sims = clip_scores(store, clip, text, max(1000, 50 * limit), allowed)
         if len(sim_ids):
             if query.understood:
                 fused = np.zeros(len(ids), np.float32)  # detections CLIP did not return get 0

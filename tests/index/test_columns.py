@@ -16,6 +16,7 @@ from forensic.index import columns
 from forensic.index.store import IndexStore
 from forensic.query import Query
 from forensic.search.filters import Filters
+from forensic.search.riding import riding_of
 from forensic.search.text import attribute_scores, colour_match
 from realdata import tiny_jpeg
 from test_store import DIM, MODEL, detections, info, unit, video_file
@@ -40,6 +41,8 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
     vid = store.begin_video(path, path.parent.name, info(path), 2.0, "fp-" + path.name, start_time=start, time_source="filename" if start else None)
     for f in range(frames):
         d = detections(rng, per_frame)
+        d.class_name[:2] = ["person", "motorcycle"]  # slot 0 rides slot 1
+        d.xyxy[:2] = [[200 + 8 * f, 100, 260 + 8 * f, 260], [190 + 8 * f, 180, 270 + 8 * f, 300]]
         d.tracker_id = np.arange(per_frame)
         if f == frames - 1:
             d.tracker_id[0] = -1  # one untracked detection: a track of its own
@@ -89,6 +92,9 @@ def test_columns_hold_what_sqlite_holds(tmp_path):
         cols = store.columns()
         assert len(cols) == 60 and len(cols.video_id) == 3 and set(cols.cameras) == {"cam0", "cam1"}
         assert_matches_sqlite(store, cols)
+        rides = {i: cols.ridden[r - 1] if r else "" for i, r in zip(cols.id.tolist(), cols.rides.tolist())}
+        assert rides == riding_of(store, cols.id.tolist())  # the riding rules, applied once when the rows came in
+        assert sum(r == "motorcycle" for r in rides.values()) >= 9
     assert isinstance(columns.load(root / columns.FILE_NAME).id, np.memmap)  # the file maps, it is not read
 
 
@@ -149,7 +155,7 @@ def test_stale_columns_follow_the_database(tmp_path):
         assert_matches_sqlite(reader, cols)
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated", "other-palette", "unsorted"])
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated", "other-palette", "unsorted", "old-riding-rules"])
 def test_damaged_columns_are_rebuilt(tmp_path, damage):
     root = build(tmp_path)
     path = root / columns.FILE_NAME
@@ -163,11 +169,15 @@ def test_damaged_columns_are_rebuilt(tmp_path, damage):
     elif damage == "other-palette":
         cols = columns.load(path)
         columns.save(replace(cols, palette=tuple(reversed(cols.palette))), path)
+    elif damage == "old-riding-rules":  # forensic.search.riding changed since the riders were found
+        cols = columns.load(path)
+        columns.save(replace(cols, rides=np.zeros_like(cols.rides), riding_version="older"), path)
     else:
         cols = columns.load(path)
         columns.save(replace(cols, id=cols.id[::-1].copy()), path)
-    assert (columns.load(path) is None) == (damage != "other-palette")
+    assert (columns.load(path) is None) == (damage not in ("other-palette", "old-riding-rules"))
     with IndexStore(root) as store:
         assert_matches_sqlite(store, store.columns())
+        assert store.columns().rides.sum() > 0
     fixed = columns.load(path)  # no writer was running: the search rewrote the file
     assert fixed is not None and fixed.palette == PALETTE and len(fixed) == 60

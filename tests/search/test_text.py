@@ -29,6 +29,40 @@ def test_colour_match(query, colors, is_person, expected):
     assert colour_match(colors, parse_query(query), is_person) == expected
 
 
+def test_a_rider_query_ranks_the_riding_person(tmp_path):
+    """'motorbike rider in a red jacket': the person on the motorbike (not the one walking, not the
+    motorbike, whose box mixes the rider's clothes with cargo); 'red motorbike': the motorbike."""
+    import numpy as np
+
+    from forensic.detections import Detections
+    from forensic.video import VideoInfo
+    from realdata import tiny_jpeg
+
+    video = tmp_path / "cam" / "a.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"0" * 64)
+    boxes = np.array([[100, 100, 160, 260], [90, 180, 170, 300], [500, 100, 560, 260]], np.float32)  # rider, motorbike, walker
+    red_top = {"whole": {"red": 0.6, "black": 0.4}, "upper": {"red": 0.9}, "lower": {"black": 0.9}}
+    colours = [red_top, {"whole": {"red": 0.7, "black": 0.3}}, red_top]
+    with IndexStore(tmp_path / "idx", writer=True) as s:
+        s.register_embedder("appearance", "test", 2)
+        vid = s.begin_video(video, "cam", VideoInfo(video, fps=25.0, frames=100, width=640, height=480), 2.0, "fp")
+        for f in range(4):
+            shift = np.array([8 * f, 0, 8 * f, 0], np.float32)
+            dets = Detections(boxes + shift, np.full(3, 0.8, np.float32), np.array(["person", "motorcycle", "person"]))
+            dets.tracker_id = np.arange(3)
+            s.add_detections(vid, 12 * f, 0.5 * f, dets, colours, np.full(3, 0.5, np.float32), [tiny_jpeg(k) for k in range(3)],
+                             {"appearance": np.eye(2, dtype=np.float32)[[0, 1, 0]]})
+            s.commit()
+        s.finish_video(vid)
+    with IndexStore(tmp_path / "idx") as s:
+        rider = search(s, "motorbike rider in a red jacket", limit=10)
+        assert [(h.cls, h.bbox[0]) for h in rider] == [("person", 100.0)]
+        assert {h.cls for h in search(s, "người đi xe máy mặc áo đỏ", limit=10)} == {"person"}
+        assert {(h.cls, h.bbox[0]) for h in search(s, "red motorbike", limit=10)} == {("motorcycle", 90.0)}
+        assert {h.bbox[0] for h in search(s, "person in a red top", limit=10)} == {100.0, 500.0}
+
+
 @pytest.fixture(scope="module")
 def store(real_index):
     s = IndexStore(real_index.root)
