@@ -2,8 +2,8 @@
 
 Frames are sampled sparsely (2 per second by default), so motion alone matches poorly: the
 tracker also compares our appearance vectors (its "auto" ReID mode takes per-detection features),
-and it associates enlarged boxes, so an object that moved more than its own size since the last
-sample still overlaps where it was and its appearance can decide.
+and it associates enlarged boxes of people and two-wheelers, so one that moved about its own width
+since the last sample still overlaps where it was and its appearance can decide.
 Every tracked detection gets the tracker's id, including tracks not yet confirmed; detections the
 tracker leaves out get -1 and become single-detection appearances when the video is finished.
 """
@@ -17,13 +17,19 @@ import numpy as np
 CLASS_IDS = {"person": 0, "bicycle": 1, "car": 2, "motorcycle": 3, "bus": 5, "truck": 7}
 
 
-def association_scale_for(sample_fps: float) -> float:
-    """How much the tracker's boxes are enlarged: 2.5x at 2 samples per second, less when denser.
+def association_scale_for(sample_fps: float, cls: str = "person") -> float:
+    """How much the tracker enlarges this class's boxes at this sampling rate (ENLARGE at 2 fps,
+    proportionally less when denser, never below 1)."""
+    return float(min(3.0, max(1.0, 1.0 + (ENLARGE.get(cls, 1.0) - 1.0) * 2.0 / sample_fps)))
 
-    Measured on the dev footage (docs/benchmarks.md, "Tracks"): at 2 fps and plain boxes a walking
-    person split into 15-34 appearances; enlarged 2.5x, 4-8, as many as at 4 fps with plain boxes,
-    with the main appearance of each described object 87-100 % its own detections."""
-    return float(min(3.0, max(1.0, 5.0 / sample_fps)))
+
+# Measured on the dev footage at 2 fps (docs/benchmarks.md, "Tracks"): people and two-wheelers move
+# more than their own width between samples and split into many appearances with plain boxes (52
+# appearances to cover the described objects; 18 at 4 fps); enlarged 1.5x, 23, with the cleanest
+# appearances of all settings tried; 2x and 2.5x pass from one motorbike to its neighbour in dense
+# traffic. Cars, buses and trucks already keep one appearance with plain boxes, and enlarging them
+# swaps a crossing car with a parked one.
+ENLARGE = {"person": 1.5, "bicycle": 1.5, "motorcycle": 1.5}
 
 
 def tracker_settings(sample_fps: float) -> SimpleNamespace:
@@ -41,18 +47,22 @@ class ObjectTracker:
     """Trackers for one video, fed the sampled frames in order: one per class, because a rider's box
     and its motorbike's overlap almost entirely and a class-blind tracker swaps between them."""
 
-    def __init__(self, sample_fps: float, association_scale: float | None = None):
+    def __init__(self, sample_fps: float, association_scale: float | dict[str, float] | None = None):
         from ultralytics.trackers.bot_sort import BOTSORT
 
         self._trackers = {name: BOTSORT(tracker_settings(sample_fps)) for name in CLASS_IDS}
-        self.association_scale = association_scale if association_scale is not None else association_scale_for(sample_fps)
+        if association_scale is None:
+            association_scale = {name: association_scale_for(sample_fps, name) for name in CLASS_IDS}
+        elif not isinstance(association_scale, dict):
+            association_scale = dict.fromkeys(CLASS_IDS, float(association_scale))
+        self.association_scale = association_scale
 
     def update(self, image: np.ndarray, detections, features: np.ndarray) -> np.ndarray:
         """Tracker id per detection (-1 when none); ids are unique across classes within the video."""
         ids = np.full(len(detections), -1, np.int64)
         for k, (name, tracker) in enumerate(self._trackers.items()):
             rows = np.flatnonzero(detections.class_name == name)
-            local = _update(tracker, image, _enlarged(detections[rows], self.association_scale), features[rows])
+            local = _update(tracker, image, _enlarged(detections[rows], self.association_scale[name]), features[rows])
             ids[rows] = np.where(local >= 0, local * len(CLASS_IDS) + k, -1)
         return ids
 

@@ -10,10 +10,11 @@ from forensic.detections import Detections
 from forensic.index.tracking import ObjectTracker, _enlarged, association_scale_for
 
 
-def test_association_scale_follows_the_sampling_rate():
-    assert association_scale_for(2.0) == 2.5
-    assert association_scale_for(4.0) == 1.25
-    assert association_scale_for(10.0) == 1.0 and association_scale_for(0.5) == 3.0
+def test_association_scale_follows_the_sampling_rate_and_class():
+    assert association_scale_for(2.0, "motorcycle") == association_scale_for(2.0, "person") == 1.5
+    assert association_scale_for(4.0, "person") == 1.25 and association_scale_for(1.0, "person") == 2.0
+    assert association_scale_for(10.0, "person") == 1.1 and association_scale_for(0.1, "person") == 3.0
+    assert association_scale_for(2.0, "car") == association_scale_for(0.5, "truck") == 1.0
 
 
 def test_enlarged_keeps_centres_and_scales_sizes():
@@ -35,8 +36,8 @@ def moving_motorbike(step: float, n: int = 6):
                                 np.array(["motorcycle"])), feature
 
 
-@pytest.mark.parametrize("scale, tracks", [(1.0, 6), (2.5, 1)])
+@pytest.mark.parametrize("scale, tracks", [(1.0, 6), (None, 1)])
 def test_a_fast_mover_is_one_appearance_only_with_enlarged_boxes(scale, tracks):
-    tracker = ObjectTracker(2.0, association_scale=scale)
-    ids = [int(tracker.update(image, dets, feats)[0]) for image, dets, feats in moving_motorbike(step=60)]  # 1.5 widths
+    tracker = ObjectTracker(2.0, association_scale=scale)  # None: the default for motorbikes at 2 fps
+    ids = [int(tracker.update(image, dets, feats)[0]) for image, dets, feats in moving_motorbike(step=40)]  # one width
     assert min(ids) >= 0 and len(set(ids)) == tracks, ids
