@@ -103,13 +103,9 @@ class Query:
     upper: list[tuple[str, ...]] = field(default_factory=list)
     lower: list[tuple[str, ...]] = field(default_factory=list)
     # A rider ("motorbike rider", "cyclist", "người đi xe máy", "man riding a motorbike"): the vehicle
-    # classes ridden. `classes` holds those vehicles (plus "person" when a person word was typed).
-    # NOTE for the ranking (forensic/search/text.py, owned elsewhere; not applied there yet): when
-    # `riding` is set, person detections that ride one of these vehicles answer the query too, and
-    # only those: add "person" to the candidate classes, drop person detections whose
-    # forensic.search.riding.riding(...) (spread over their track) is not in `riding`, and, when the
-    # query has clothing colours (upper/lower), drop the vehicle detections (their box mixes the
-    # rider's clothes with cargo), so the clothing is judged on the riding person's upper/lower parts.
+    # classes ridden. `classes` holds those vehicles (plus "person" when a person word was typed); the
+    # ranking (forensic.search.text.candidate_rows) also takes the people who ride one of them
+    # (forensic.search.riding) and no other people, and judges clothing colours on those people.
     riding: tuple[str, ...] = ()
     nouns: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
