@@ -524,10 +524,13 @@ class IndexStore:
             params.append(camera)
         ids = [r[0] for r in self.db.execute(sql, params).fetchall()]
         detections = 0
-        self.open_vectors()
-        for video_id in ids:
-            detections += self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0]
-            self.delete_video(video_id)
+        self._pending = -(1 << 62)  # the search files are written once, after the last removal
+        try:
+            for video_id in ids:
+                detections += self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0]
+                self.delete_video(video_id)
+        finally:
+            self._pending = 0
         if ids:
             self.save()
             self.db.execute("VACUUM")
