@@ -1,5 +1,5 @@
 """The indexing run: reader (sampled frames, decoded in a thread) -> motion gate -> detector ->
-tracker -> attributes and embedders (in a worker, beside the next batch's detection) -> store.
+tracker, attributes and embedders -> store.
 
 `index_videos` is a generator of progress events so the CLI can draw a progress bar (or log lines
 under cron) while the library stays free of any UI. Each stage's time is summed in the summary.
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,8 @@ from forensic.video import Frame, find_videos, open_reader, prefetch, probe
 
 log = logging.getLogger(__name__)
 
-# Stage times in seconds. "decode" runs in its own thread ("wait" is the time the pipeline waited for
-# it), and "attributes" (with CLIP's share of "embed") in a worker beside the next batch's detection,
-# so the stages can add up to more than the wall time.
+# Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
+# the pipeline waited for it), so the stages can add up to more than the wall time.
 STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "write")
 
 
@@ -135,10 +133,8 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     gate = MotionGate(settings.min_motion, settings.max_skip)
     tracker = ObjectTracker(settings.fps)
     count = sampled = 0
-    describer = ThreadPoolExecutor(1, thread_name_prefix="forensic-describe")
     try:
         batch: list[Frame] = []
-        described = None  # the previous batch, being described while this one is detected
         while True:
             with summary.timed("wait"):
                 frame = next(frames, None)
@@ -148,16 +144,12 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
                     if gate.needs_detection(frame.t, frame.image):
                         batch.append(frame)
             if batch and (len(batch) == settings.batch or frame is None):
-                found = _detect(batch, models, tracker, summary)
-                if described is not None:
-                    count += _write(described, video_id, store, summary)
-                    yield IndexEvent("progress", path, t=batch[0].t, duration=info.duration, detections=count)
-                described = describer.submit(_describe, found, models)
+                count += _process(batch, video_id, store, models, tracker, summary)
+                store.commit()
+                yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
                 batch = []
             if frame is None:
                 break
-        if described is not None:
-            count += _write(described, video_id, store, summary)
     except (VideoError, OSError, ForensicError) as e:
         reason = str(e) if not isinstance(e, OSError) else f"{path}: {e.strerror or e}"
         store.fail_video(video_id, reason)
@@ -165,7 +157,6 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         yield IndexEvent("failed", path, message=reason)
         return
     finally:
-        describer.shutdown(wait=True, cancel_futures=True)
         frames.close()
         summary.stage_seconds["decode"] += frames.busy
         summary.frames_sampled += sampled
@@ -182,52 +173,32 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     yield IndexEvent("failed" if note else "done", path, t=reader.last_t, duration=info.duration, detections=count, message=note or "")
 
 
-def _detect(batch: list[Frame], models: Models, tracker: ObjectTracker, summary: IndexSummary) -> list[tuple]:
-    """Detect a batch of frames, then embed and track each frame's objects in order (the tracker
-    compares appearance vectors). Returns (frame, detections, appearance vectors) per frame."""
+def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker,
+             summary: IndexSummary) -> int:
+    """Detect a batch of frames, then track, describe, embed and store each frame's objects."""
     with summary.timed("detect"):
         found = models.detector.detect([f.image for f in batch])
-    out = []
+    described = []
     for frame, dets in zip(batch, found):
         with summary.timed("embed"):
             appearance = models.appearance.embed(frame.image, dets)
         with summary.timed("track"):
             dets.tracker_id = tracker.update(frame.image, dets, appearance)  # every detected frame, even empty ones
-        if len(dets):
-            out.append((frame, dets, appearance))
-    return out
-
-
-def _describe(found: list[tuple], models: Models) -> tuple[list[tuple], dict[str, float]]:
-    """Colours, quality and thumbnails (and CLIP vectors, one batch) of a batch's objects.
-
-    Runs in a worker thread beside the next batch's detection (OpenCV, numpy and the models release
-    the GIL); returns the rows to store and the seconds it spent per stage."""
-    seconds = {"attributes": 0.0, "embed": 0.0}
-    start = time.perf_counter()
-    described = [(frame, dets, *attributes(frame.image, dets), {"appearance": appearance}) for frame, dets, appearance in found]
-    seconds["attributes"] = time.perf_counter() - start
+        if len(dets) == 0:
+            continue
+        with summary.timed("attributes"):
+            described.append((frame, dets, *attributes(frame.image, dets), {"appearance": appearance}))
     if models.clip is not None and described:
-        start = time.perf_counter()
-        crops = [crop(frame.image, b, 0.05) for frame, dets, *_ in described for b in dets.xyxy]
-        vectors = models.clip.embed_images(crops)
-        first = 0
-        for frame, dets, *_, vecs in described:
-            vecs["clip"] = vectors[first:first + len(dets)]
-            first += len(dets)
-        seconds["embed"] = time.perf_counter() - start
-    return described, seconds
-
-
-def _write(pending, video_id: int, store: IndexStore, summary: IndexSummary) -> int:
-    """Store a described batch (waiting for its description) and commit it; returns its detections."""
-    described, seconds = pending.result()
-    for stage, value in seconds.items():
-        summary.stage_seconds[stage] += value
+        with summary.timed("embed"):  # one CLIP batch for the whole frame batch
+            crops = [crop(frame.image, b, 0.05) for frame, dets, *_ in described for b in dets.xyxy]
+            vectors = models.clip.embed_images(crops)
+            start = 0
+            for frame, dets, *_, vecs in described:
+                vecs["clip"] = vectors[start:start + len(dets)]
+                start += len(dets)
     n = 0
     with summary.timed("write"):
         for frame, dets, colors, quality, thumbs, vecs in described:
             store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
             n += len(dets)
-        store.commit()
     return n
