@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forensic.images import sample
+
 PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "brown")
 # Names a user may type for a palette colour.
 COLOR_ALIASES = {"gray": "grey", "silver": "grey", "pink": "purple", "violet": "purple", "magenta": "purple", "beige": "brown", "tan": "brown", "cream": "brown", "gold": "yellow"}
@@ -142,9 +144,7 @@ def describe_colors(image: np.ndarray, box, is_person: bool) -> Colors:
     ex1, ey1 = int(max(0, x1 - mx)), int(max(0, y1 - my))
     ex2, ey2 = int(min(W, x2 + mx)), int(min(H, y2 + my))
     patch = image[ey1:ey2, ex1:ex2]
-    scale = min(1.0, 96.0 / max(patch.shape[:2]))
-    if scale < 1.0:
-        patch = cv2.resize(patch, (max(1, int(patch.shape[1] * scale)), max(1, int(patch.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    patch = sample(patch, 96)
     hsv = cv2.cvtColor(patch, cv2.COLOR_BGR2HSV)
     labels = classify_pixels(hsv)
     fine = _fine_bins(hsv, labels)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from forensic.colors import describe_colors
+from forensic.images import shrink
 
 THUMB_MAX = 224  # longest side of a stored thumbnail, pixels
 THUMB_MARGIN = 0.08
@@ -38,9 +39,7 @@ def thumbnail(image: np.ndarray, box) -> bytes:
     import cv2
 
     patch = crop(image, box, THUMB_MARGIN)
-    scale = THUMB_MAX / max(patch.shape[:2])
-    if scale < 1:
-        patch = cv2.resize(patch, (max(1, int(patch.shape[1] * scale)), max(1, int(patch.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    patch = shrink(patch, THUMB_MAX)
     ok, buf = cv2.imencode(".jpg", patch, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return buf.tobytes()
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-WIDTH = 320  # analysis width: enough for a person 30 px wide in the source to cover a few pixels
+from forensic.images import shrink
+
+WIDTH = 320  # analysis size (longest side): enough for a person 30 px wide in a 1080p source to cover a few pixels
 LEVEL = 20  # grey-level change that counts as a changed pixel (after blur: above sensor noise)
 
 
@@ -40,9 +42,9 @@ class MotionGate:
     def _small(image: np.ndarray) -> np.ndarray:
         import cv2
 
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        h = max(1, int(round(gray.shape[0] * WIDTH / gray.shape[1])))
-        return cv2.GaussianBlur(cv2.resize(gray, (WIDTH, h), interpolation=cv2.INTER_AREA), (5, 5), 0)
+        small = shrink(image, WIDTH)  # before the grey conversion: it then converts 1/30 of the pixels
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        return cv2.GaussianBlur(gray, (5, 5), 0)
 
     @staticmethod
     def _share(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from forensic.images import sample
+
 HUE_BINS = 12
 STRIPES = 3
 HIST_DIM = STRIPES * (HUE_BINS + 3)
@@ -25,9 +27,7 @@ def stripe_histograms(image: np.ndarray, box) -> np.ndarray:
     out = np.zeros(HIST_DIM, np.float32)
     if crop.size == 0:
         return out
-    scale = min(1.0, 64.0 / max(crop.shape[:2]))
-    if scale < 1.0:
-        crop = cv2.resize(crop, (max(1, int(crop.shape[1] * scale)), max(1, int(crop.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    crop = sample(crop, 64)
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV).reshape(crop.shape[0], crop.shape[1], 3).astype(np.int32)
     bins = HUE_BINS + 3
     for s, rows in enumerate(np.array_split(np.arange(hsv.shape[0]), STRIPES)):
