@@ -25,7 +25,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shlex
 import shutil
 import sys
@@ -35,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, SHARED, git_state, machine  # noqa: E402
 TOP = 50  # ranks looked at for the reciprocal rank
 PHOTO_EXCLUDE_S = 1.0  # photo queries: hits this close to the crop moment (same clip) are dropped
 META = "relevance-bench.json"  # written into the index folder: settings and index time, for --reuse
@@ -302,41 +301,6 @@ GROUND_TRUTH: list[Target] = [
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "cpu": cpu, "python": platform.python_version(), "gpu": None}
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-    except Exception:  # noqa: BLE001 - machine info is best effort
-        pass
-    return info
-
-
-def git_state() -> str:
-    """Commit of the checkout, with '+dirty' when forensic/ has uncommitted changes."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "forensic"], cwd=ROOT, capture_output=True, text=True,
-                               timeout=10).stdout.strip()
-        return (head or "unknown") + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def sample_times(fps: float, frames: int, sample_fps: float) -> list[float]:
     """The video times FrameReader samples (same clock rule)."""
     out, step, next_t = [], 1.0 / sample_fps, 0.0

@@ -155,20 +155,13 @@ class FrameReader:
             raise VideoError(f"{self.info.path}: no frame could be decoded (corrupt or unsupported codec)")
 
 
-class KeyframeReader:
+class KeyframeReader(FrameReader):
     """Streams keyframes only (no other frame is decoded), at most `sample_fps` of them per second.
 
     For recordings with a keyframe every 1-2 s this reads several times faster than decoding every
     frame; objects seen between keyframes only are missed. Frame numbers count the packets before
     each keyframe, as a decoder reading every frame would number it. Needs PyAV (`pip install av`).
     """
-
-    def __init__(self, info: VideoInfo, sample_fps: float, start_t: float = 0.0):
-        self.info = info
-        self.sample_fps = sample_fps
-        self.start_t = start_t
-        self.decoded = 0
-        self.last_t = 0.0
 
     @property
     def truncated(self) -> bool:
