@@ -443,7 +443,10 @@ def _clip_for_search(settings: Settings, store):
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=200)  # a log or a pipe: wide rows, not 80-column wrapping
 
 
 def _mmss(t: float) -> str:

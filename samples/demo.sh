@@ -14,7 +14,11 @@ run search "red motorbike" --limit 5
 run search "xe máy màu đỏ gần ngã tư Trực Cát" --limit 5
 run search "white car" --limit 5
 run search "người mặc áo trắng" --limit 5
-if [ -f "$footage/photos/rider_red_jacket_blue_helmet.png" ]; then
-  run search --image "$footage/photos/rider_red_jacket_blue_helmet.png" --limit 5
-fi
+for photo in white_suv_everest.png man_red_navy_jacket.png; do   # where else do they appear?
+  if [ -f "$footage/photos/$photo" ]; then
+    run search --image "$footage/photos/$photo" --limit 5
+  fi
+done
+report="${FORENSIC_INDEX:-forensic-index}/demo-report.html"
+run search "xe máy màu đỏ" --limit 12 --html "$report"
 run cameras
