@@ -19,12 +19,12 @@ from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
+from forensic.index.motion import MotionGate
 from forensic.index.store import IndexStore
 from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
 from forensic.settings import Settings
 from forensic.timestamps import recording_start
-from forensic.index.motion import MotionGate
 from forensic.video import Frame, find_videos, open_reader, prefetch, probe
 
 log = logging.getLogger(__name__)
