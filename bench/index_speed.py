@@ -13,7 +13,7 @@ temporary folder, then for each input, each measurement in its own process (for 
 Each measurement is repeated (`--repeat`), interleaved with the others so that a machine slowing down
 for a while (shared hosts do) hurts them alike, and the median is reported. Prints real-time factors
 (seconds of video per second of wall time), time per stage, detections per second, peak memory,
-and the ratios index/floor and index/peer. Never run on ../shared/holdout.
+and the ratios index/floor and index/peer. Its inputs are made from the dev clips only.
 
     .venv/bin/python bench/index_speed.py                 # 5 minutes per input, 3 interleaved runs (~35 min on 2 cores)
     .venv/bin/python bench/index_speed.py --minutes 1 --repeat 1     # quick look

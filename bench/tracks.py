@@ -74,11 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=2.0)
     p.add_argument("--enlarge", type=float, help="association box scale for people and two-wheelers at 2 fps [the code's]")
     p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--footage", type=Path, default=SHARED / "footage")
     p.add_argument("--models", type=Path, default=SHARED / "models")
     args = p.parse_args(argv)
-    if "holdout" in str(args.footage.resolve()):
-        raise SystemExit("bench/tracks.py: the holdout recordings are for acceptance only")
 
     from forensic.index import tracking
     from forensic.index.pipeline import IndexSummary, index_videos
@@ -94,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                                      clip="off")
         summary = IndexSummary()
         with IndexStore(settings.index, writer=True) as store:
-            for _ in index_videos([args.footage / c for c in CLIPS], store, build_models(settings), settings, summary):
+            for _ in index_videos([SHARED / "footage" / c for c in CLIPS], store, build_models(settings), settings, summary):
                 pass
         result = measure(settings.index)
     finally:
