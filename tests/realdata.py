@@ -102,3 +102,21 @@ def build_real_index(folder: Path, footage: Path, settings, models) -> RealIndex
     with IndexStore(settings.index, writer=True) as store:
         events = list(index_videos([folder], store, models, settings, summary))
     return RealIndex(settings.index, settings, models, videos, events, summary)
+
+
+def run_cli(*args: str, env: dict | None = None):
+    """Invoke the CLI in-process; an exception other than the CLI's own exit is a test failure (never a traceback)."""
+    from click.testing import CliRunner
+
+    from forensic.cli import cli
+
+    result = CliRunner().invoke(cli, list(args), env=env or {})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"unexpected {result.exception!r}\n{result.output}") from result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def error_lines(result) -> list[str]:
+    """The CLI's one-line errors on stderr."""
+    return [line for line in result.stderr.splitlines() if line.startswith("forensic: error:")]

@@ -9,32 +9,19 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from forensic.cli import cli
 from forensic.index.store import IndexStore
 from forensic.models import base
-from realdata import DELIVERY_RIDER, RED_JACKET_RIDER, TRUCCAT, WHITE_SUV
+from realdata import DELIVERY_RIDER, RED_JACKET_RIDER, TRUCCAT, WHITE_SUV, error_lines
+from realdata import run_cli as run
 
 FAST = ["--fps", "1", "--imgsz", "320", "--device", "cpu"]  # index options: a few frames, small input
-
-
-def run(*args: str, env: dict | None = None):
-    """Invoke the CLI in-process; an exception other than the CLI's own exit is a test failure."""
-    result = CliRunner().invoke(cli, list(args), env=env or {})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected {result.exception!r}\n{result.output}") from result.exception
-    assert "Traceback" not in result.output
-    return result
 
 
 def failed_lines(result) -> list[str]:
     """The summary's '  failed: ...' lines (log lines carry a timestamp first)."""
     return [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("failed:")]
 
-
-def error_lines(result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("forensic: error:")]
 
 
 def test_click_separates_stderr():

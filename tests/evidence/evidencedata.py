@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
-from realdata import REPO
+from realdata import REPO, error_lines  # noqa: F401  (the evidence tests take them from here)
+from realdata import run_cli as cli  # noqa: F401
 
 CAMERAS = REPO / "samples" / "cameras.toml"
 SHOTS = REPO / "test-output" / "evidence"
@@ -53,21 +53,6 @@ def decode_myself(video: Path, indices: list[int]) -> dict[int, np.ndarray]:
 
 def mean_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def cli(*args: str, env: dict | None = None):
-    """The CLI in-process; anything but its own exit is a test failure (never a traceback)."""
-    from forensic.cli import cli as forensic
-
-    result = CliRunner().invoke(forensic, list(args), env=env or {})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"unexpected {result.exception!r}\n{result.output}") from result.exception
-    assert "Traceback" not in result.output
-    return result
-
-
-def error_lines(result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("forensic: error:")]
 
 
 def no_ffmpeg_path(tmp_path: Path) -> str:
