@@ -559,16 +559,14 @@ def _query_picture(path: Path, box) -> bytes | None:
     import cv2
 
     from forensic.evidence.frames import draw_box, encode_jpeg
+    from forensic.images import shrink
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         return None
     if box:
         draw_box(image, box)
-    k = min(1.0, 360 / max(image.shape[:2]))
-    if k < 1:
-        image = cv2.resize(image, (int(image.shape[1] * k), int(image.shape[0] * k)), interpolation=cv2.INTER_AREA)
-    return encode_jpeg(image, 85)
+    return encode_jpeg(shrink(image, 360), 85)
 
 
 def _thumb_bytes(hit) -> bytes | None:
@@ -672,17 +670,16 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
         if top < 1:
             raise ForensicError("--top must be at least 1")
         captured: dict = {}
+        params = {"text": " ".join(hits) or None, "image": image, "classes": classes, "colors": colors, "camera": camera,
+                  "since": since, "until": until, "min_score": min_score, "limit": top, "per_frame": per_frame, "any_class": any_class}
         ctx.meta["forensic.capture"] = captured
         try:
-            ctx.invoke(search, text=" ".join(hits) or None, image=image, classes=classes, colors=colors, camera=camera, since=since,
-                       until=until, min_score=min_score, limit=top, per_frame=per_frame, any_class=any_class, **options)
+            ctx.invoke(search, **params, **options)
         finally:
             ctx.meta.pop("forensic.capture", None)
         chosen = captured.get("hits", [])
         search_ctx = click.Context(search, parent=ctx)
-        search_ctx.params = {"text": " ".join(hits) or None, "image": image, "classes": classes, "colors": colors, "camera": camera,
-                             "since": since, "until": until, "min_score": min_score, "limit": top, "per_frame": per_frame,
-                             "any_class": any_class}
+        search_ctx.params = params
         query, filters = _search_query(search_ctx, captured.get("understood", {}))
         if not chosen:
             raise ForensicError("the search found nothing to export")

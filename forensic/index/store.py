@@ -427,15 +427,6 @@ class IndexStore:
         return self._vectors_for(key, np.asarray(ids, np.int64))
 
     # -- reading -------------------------------------------------------------------------
-    def tracks_of(self, ids) -> dict[int, int]:
-        """Track id of each detection id (detections of finished videos only)."""
-        out: dict[int, int] = {}
-        ids = [int(i) for i in ids]
-        for chunk in range(0, len(ids), 900):
-            part = ids[chunk:chunk + 900]
-            out.update(self.db.execute(f"SELECT id, track FROM detections WHERE track > 0 AND id IN ({','.join('?' * len(part))})", part).fetchall())
-        return out
-
     def rows(self, ids) -> dict[int, sqlite3.Row]:
         """Detection rows with their video's path and camera, by id."""
         out = {}

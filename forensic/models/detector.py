@@ -133,19 +133,20 @@ class Detector(LazyModel):
         preds, maps = self._infer(batch)
         return batch.shape[2], [b[1] for b in boxed], preds, maps
 
-    def detect(self, images: list[np.ndarray]) -> list[Detections]:
-        """Detect people and vehicles in BGR images; boxes in source pixels, with pooled features."""
+    def detect(self, images: list[np.ndarray], conf: float | None = None) -> list[Detections]:
+        """Detect people and vehicles in BGR images; boxes in source pixels, with pooled features.
+        `conf`: another confidence threshold than the detector's (a photo's subject may be fainter)."""
         if not images:
             return []
         self.model
         if len({im.shape for im in images}) > 1:  # mixed sizes: one at a time
-            return [d for im in images for d in self.detect([im])]
+            return [d for im in images for d in self.detect([im], conf)]
         if len(images) > self.max_batch:
-            return [d for i in range(0, len(images), self.max_batch) for d in self.detect(images[i:i + self.max_batch])]
+            return [d for i in range(0, len(images), self.max_batch) for d in self.detect(images[i:i + self.max_batch], conf)]
         input_h, ratios, preds, maps = self._forward(images)
         results = []
         for b, r in enumerate(ratios):
-            det = non_max_suppression(preds[b], self.conf, self.iou, COCO_KEEP)
+            det = non_max_suppression(preds[b], self.conf if conf is None else conf, self.iou, COCO_KEEP)
             feats = pool_features([m[b] for m in maps], det[:, :4], input_h)
             h, w = images[b].shape[:2]
             xyxy = det[:, :4] / r

@@ -104,26 +104,22 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     ph, pw = photo.shape[:2]
     candidates = []  # (score, box in canvas coordinates, confidence, class, Detections on `canvas` or None)
     base_conf = detector.conf
-    detector.conf = min(base_conf, SUBJECT_CONF)
-    try:
-        for view, scale, (ox, oy) in _views(canvas, region, detector.imgsz):
-            if candidates and scale > 1.0:
-                break  # the enlarged view is the last resort
-            dets = detector.detect([view])[0]
-            for k in range(len(dets)):
-                bx1, by1, bx2, by2 = dets.xyxy[k]
-                tol = 4 * scale
-                if bx1 < ox - tol or by1 < oy - tol or bx2 > ox + pw * scale + tol or by2 > oy + ph * scale + tol:
-                    continue  # not inside the photo
-                share = float(dets.area[k]) / (pw * ph * scale * scale)
-                conf = float(dets.confidence[k])
-                if conf < base_conf and share < SUBJECT_MIN_SHARE:
-                    continue
-                box = np.clip((dets.xyxy[k] - [ox, oy, ox, oy]) / scale, 0, [pw, ph, pw, ph]) + [x1, y1, x1, y1]
-                own = dets[k:k + 1] if view is canvas else None
-                candidates.append((conf * np.sqrt(min(1.0, share)), box.astype(np.float32), conf, str(dets.class_name[k]), own))
-    finally:
-        detector.conf = base_conf
+    for view, scale, (ox, oy) in _views(canvas, region, detector.imgsz):
+        if candidates and scale > 1.0:
+            break  # the enlarged view is the last resort
+        dets = detector.detect([view], conf=min(base_conf, SUBJECT_CONF))[0]
+        for k in range(len(dets)):
+            bx1, by1, bx2, by2 = dets.xyxy[k]
+            tol = 4 * scale
+            if bx1 < ox - tol or by1 < oy - tol or bx2 > ox + pw * scale + tol or by2 > oy + ph * scale + tol:
+                continue  # not inside the photo
+            share = float(dets.area[k]) / (pw * ph * scale * scale)
+            conf = float(dets.confidence[k])
+            if conf < base_conf and share < SUBJECT_MIN_SHARE:
+                continue
+            box = np.clip((dets.xyxy[k] - [ox, oy, ox, oy]) / scale, 0, [pw, ph, pw, ph]) + [x1, y1, x1, y1]
+            own = dets[k:k + 1] if view is canvas else None
+            candidates.append((conf * np.sqrt(min(1.0, share)), box.astype(np.float32), conf, str(dets.class_name[k]), own))
     if not candidates:
         box = np.array([region], np.float32)
         return Detections(box, np.zeros(1, np.float32), np.array(["object"]), detector.pool_boxes(canvas, box)), ()
