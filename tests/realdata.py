@@ -120,3 +120,34 @@ def run_cli(*args: str, env: dict | None = None):
 def error_lines(result) -> list[str]:
     """The CLI's one-line errors on stderr."""
     return [line for line in result.stderr.splitlines() if line.startswith("forensic: error:")]
+
+
+def riding_of(store, ids) -> dict[int, str]:
+    """Vehicle class ridden by each of these detection ids ('' when none), judged per track: the riding
+    rules applied straight to SQLite, to check what the search columns computed."""
+    from forensic.search.riding import over_tracks, riding
+
+    ids = np.asarray(list(ids), np.int64)
+    if len(ids) == 0:
+        return {}
+    videos = set()
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900].tolist()
+        videos.update(r[0] for r in store.db.execute(
+            f"SELECT DISTINCT video_id FROM detections WHERE id IN ({','.join('?' * len(part))})", part))
+    rows = []
+    videos = sorted(videos)
+    for chunk in range(0, len(videos), 900):
+        part = videos[chunk:chunk + 900]
+        rows += store.db.execute(
+            "SELECT id, video_id, t, cls, x1, y1, x2, y2, track FROM detections "
+            f"WHERE cls IN ('person', 'motorcycle', 'bicycle') AND video_id IN ({','.join('?' * len(part))})", part).fetchall()
+    if not rows:
+        return {int(i): "" for i in ids}
+    det = np.array([r[0] for r in rows], np.int64)
+    rides = riding(np.array([r[1] for r in rows]), np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
+                   np.array([r[4:8] for r in rows], np.float64))
+    rides = over_tracks(np.array([r[8] if r[8] is not None else -1 for r in rows], np.int64), rides)
+    rides[np.array([r[3] for r in rows]) != "person"] = ""
+    found = dict(zip(det.tolist(), rides.tolist()))
+    return {int(i): found.get(int(i), "") for i in ids}

@@ -16,7 +16,7 @@ from forensic.index import columns
 from forensic.index.store import IndexStore
 from forensic.query import Query
 from forensic.search.filters import Filters
-from forensic.search.riding import riding_of
+from realdata import riding_of
 from forensic.search.text import attribute_scores, colour_match
 from realdata import tiny_jpeg
 from test_store import DIM, MODEL, detections, info, unit, video_file

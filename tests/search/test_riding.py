@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forensic.search.riding import over_tracks, riding, riding_of
-from realdata import DELIVERY_RIDER
+from forensic.search.riding import over_tracks, riding
+from realdata import DELIVERY_RIDER, riding_of
 
 RIDER = (100, 50, 140, 150)  # person box: x1, y1, x2, y2
 BIKE = (95, 100, 145, 170)  # the motorbike under the rider: it covers the rider's lower half
