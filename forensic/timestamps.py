@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
-import subprocess
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -102,16 +100,16 @@ def from_filename(name: str, tz: str = DEFAULT_TZ) -> datetime | None:
 def from_container(path: Path | str, tz: str = DEFAULT_TZ) -> datetime | None:
     """The container's creation time (format, else first stream tag), in `tz`; None when ffprobe is
     missing, fails, or the file carries none (or an unset one: before 2000)."""
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
-        return None
-    cmd = [ffprobe, "-v", "error", "-print_format", "json", "-show_entries", "format_tags=creation_time:stream_tags=creation_time",
-           "--", str(path)]
+    from forensic.errors import ForensicError
+    from forensic.evidence.media import LOCAL_ONLY, file_url, run_tool  # the one way forensic runs ffprobe
+
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=FFPROBE_TIMEOUT, check=False)
-        data = json.loads(out.stdout or "{}") if out.returncode == 0 else {}
-    except (OSError, subprocess.SubprocessError, ValueError) as e:
-        log.debug("ffprobe could not read %s: %s", path, e)
+        out = run_tool("ffprobe", ["-v", "error", *LOCAL_ONLY, "-print_format", "json", "-show_entries",
+                                   "format_tags=creation_time:stream_tags=creation_time", file_url(path)],
+                       str(path), timeout=FFPROBE_TIMEOUT)
+        data = json.loads(out.stdout or b"{}")
+    except (ForensicError, OSError, ValueError) as e:  # no ffprobe, or it cannot read the file: use the file time
+        log.debug("no container time for %s: %s", path, e)
         return None
     tags = [data.get("format", {}).get("tags", {})] + [s.get("tags", {}) for s in data.get("streams", [])]
     for t in tags:
