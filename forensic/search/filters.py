@@ -20,28 +20,9 @@ class Filters:
     def active(self) -> bool:
         return bool(self.classes or self.cameras or self.since or self.until)
 
-    def where(self, store, camera_config=None) -> tuple[str, list]:
-        """SQL condition on detections `d` joined with videos `v`."""
-        sql, params = ["v.status='done'"], []
-        if self.classes:
-            sql.append(f"d.cls IN ({','.join('?' * len(self.classes))})")
-            params += list(self.classes)
-        if self.cameras:
-            wanted = [c for c in (camera_config.cameras if camera_config else []) if c.id in self.cameras]
-            videos = [r["id"] for r in store.videos("done") if r["camera"] in self.cameras or any(c.owns(r["path"]) for c in wanted)]
-            sql.append(f"d.video_id IN ({','.join('?' * len(videos))})" if videos else "0")
-            params += videos
-        if self.since is not None:
-            sql.append("v.start_epoch + d.t >= ?")
-            params.append(self.since.timestamp())
-        if self.until is not None:
-            sql.append("v.start_epoch + d.t < ?")
-            params.append(self.until.timestamp())
-        return " AND ".join(sql), params
-
     def mask(self, store, camera_config=None) -> np.ndarray | None:
-        """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered.
-        The same rules as `where`, as numpy operations over the columns."""
+        """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered:
+        classes, cameras (by the video's camera, or claimed by the cameras file) and the wall-clock window."""
         if not self.active:
             return None
         cols = store.columns()

@@ -96,9 +96,3 @@ def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: 
     picked = list(zip(ids[best].tolist(), scores[best].tolist()))
     rows = store.rows([i for i, _ in picked])
     return [Hit.from_row(rows[i], s, store.root) for i, s in picked if i in rows]
-
-
-def hits_from_scores(store, scored: list[tuple[int, float]], limit: int, per_frame: bool = False) -> list[Hit]:
-    """`top_hits` for (detection id, score) pairs."""
-    ids = np.fromiter((i for i, _ in scored), np.int64, count=len(scored))
-    return top_hits(store, ids, np.array([s for _, s in scored], np.float64), limit, per_frame)

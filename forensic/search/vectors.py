@@ -40,9 +40,3 @@ def vector_scores(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np
     for got, sims in found:
         total[order[np.searchsorted(ids[order], got)]] += sims.astype(np.float64)
     return ids, total / len(found)
-
-
-def search_vectors(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np.ndarray | None) -> list[tuple[int, float]]:
-    """`vector_scores` as (id, score) pairs."""
-    ids, scores = vector_scores(store, queries, allowed)
-    return list(zip(ids.tolist(), scores.tolist()))

@@ -98,9 +98,29 @@ def test_columns_hold_what_sqlite_holds(tmp_path):
     assert isinstance(columns.load(root / columns.FILE_NAME).id, np.memmap)  # the file maps, it is not read
 
 
+def sql_where(filters: Filters, store, camera_config=None) -> tuple[str, list]:
+    """The filters as an SQL condition on detections `d` joined with videos `v` (how search filtered before the columns)."""
+    sql, params = ["v.status='done'"], []
+    if filters.classes:
+        sql.append(f"d.cls IN ({','.join('?' * len(filters.classes))})")
+        params += list(filters.classes)
+    if filters.cameras:
+        wanted = [c for c in (camera_config.cameras if camera_config else []) if c.id in filters.cameras]
+        videos = [r["id"] for r in store.videos("done") if r["camera"] in filters.cameras or any(c.owns(r["path"]) for c in wanted)]
+        sql.append(f"d.video_id IN ({','.join('?' * len(videos))})" if videos else "0")
+        params += videos
+    if filters.since is not None:
+        sql.append("v.start_epoch + d.t >= ?")
+        params.append(filters.since.timestamp())
+    if filters.until is not None:
+        sql.append("v.start_epoch + d.t < ?")
+        params.append(filters.until.timestamp())
+    return " AND ".join(sql), params
+
+
 def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple[list, list]:
     """The ranking rules applied row by row from SQLite (how search worked before the columns)."""
-    where, params = filters.where(store)
+    where, params = sql_where(filters, store)
     ids, scores = [], []
     for det_id, cls, conf, quality, colors, track_colors, track_n in store.db.execute(
             "SELECT d.id, d.cls, d.conf, d.quality, d.colors, t.colors, t.n FROM detections d JOIN videos v ON v.id=d.video_id "
