@@ -82,7 +82,7 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
         store.register_embedder("clip", models.clip.name, models.clip.dim)
     elif store.embedder("clip"):
         log.warning("this index has CLIP vectors but no CLIP model is loaded: new videos get none")
-    store.open_vectors()
+    store.sync_search_files()  # folds in what a killed run left
     named = {Path(os.path.abspath(p)) for p in paths if Path(p).is_file()}
     cameras = load_cameras(settings.cameras, store.root)
     for path in videos:

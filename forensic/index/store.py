@@ -184,7 +184,7 @@ class IndexStore:
     def close(self) -> None:
         try:
             if self.writer:
-                self.save()
+                self.sync_search_files()
         finally:
             self._release()
 
@@ -415,14 +415,6 @@ class IndexStore:
         finally:
             os.close(fd)
 
-    def open_vectors(self) -> None:
-        """Bring the search files in line before a run (folds in what a killed run left)."""
-        self.sync_search_files()
-
-    def save(self) -> None:
-        """Write what the writer has finished into the search files."""
-        self.sync_search_files()
-
     def get_vectors(self, key: str, ids) -> np.ndarray:
         return self._vectors_for(key, np.asarray(ids, np.int64))
 
@@ -523,7 +515,7 @@ class IndexStore:
         finally:
             self._pending = 0
         if ids:
-            self.save()
+            self.sync_search_files()
             self.db.execute("VACUUM")
         return len(ids), detections
 

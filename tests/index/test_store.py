@@ -70,7 +70,7 @@ def add_video(store: IndexStore, path: Path, rng, frames: int = 3, per_frame: in
 def new_store(root: Path) -> IndexStore:
     store = IndexStore(root, writer=True)
     store.register_embedder("appearance", MODEL, DIM)
-    store.open_vectors()
+    store.sync_search_files()
     return store
 
 
@@ -202,7 +202,7 @@ def test_crash_after_replacing_a_done_video_leaves_no_stale_vectors(tmp_path):
     with IndexStore(root) as reader:
         assert faiss_ids(reader.vector_index("appearance")) == set(other) == sql_ids(root)
     with IndexStore(root, writer=True) as store:
-        store.open_vectors()
+        store.sync_search_files()
     assert stored_ids(root) == set(other)
 
 
