@@ -204,7 +204,7 @@ def _filters(settings: Settings, store, camera, since, until, limit):
 
     from forensic.cameras import load_cameras
     from forensic.search.filters import Filters
-    from forensic.search.when import TimeError, parse_datetime
+    from forensic.query.when import TimeError, parse_datetime
 
     if limit < 1:
         raise ForensicError("--limit must be at least 1")

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from forensic.images import sample
+from forensic.query.vocabulary import COLOR_ALIASES, PALETTE  # noqa: F401  (COLOR_ALIASES: for callers of this module)
 
-PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "brown")
-# Names a user may type for a palette colour.
-COLOR_ALIASES = {"gray": "grey", "silver": "grey", "pink": "purple", "violet": "purple", "magenta": "purple", "beige": "brown", "tan": "brown", "cream": "brown", "gold": "yellow"}
 MIN_REPORTED = 0.12  # colours below this share are not listed for display
 WHITE_BAND = (115, 190)  # HSV value: achromatic pixels go from all grey to all white across this band
 

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-log = logging.getLogger(__name__)
+from forensic.query.vocabulary import DEFAULT_TZ
 
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+log = logging.getLogger(__name__)
 
 # 2026-11-21 08:30:15 written as 20261121083015, 20261121_083015, 2026-11-21_08-30-15,
 # 2026-11-21.08.30.15 (Dahua), 2026-11-21 08.30.15, 2026-11-21T08:30:15 ...

@@ -20,6 +20,7 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.evidence.media import MediaTimes, file_url, have_tools, probe_times, run_tool
+from forensic.query import fold
 
 log = logging.getLogger(__name__)
 
@@ -274,8 +275,6 @@ def _font(size: int):
 def caption(image: np.ndarray, lines: list[str], scale: float = 1.0) -> np.ndarray:
     """The image with a dark bar of text lines under it (the picture itself is not covered)."""
     from PIL import Image, ImageDraw
-
-    from forensic.query import fold
 
     h, w = image.shape[:2]
     size = int(np.clip(w / 58 * scale, 13, 30))

@@ -19,10 +19,10 @@ import numpy as np
 from forensic.detections import Detections
 from forensic.errors import ModelUnavailable
 from forensic.models.base import USER_MODELS, LazyModel, configure_offline, find_model_file, pick_device
+from forensic.query.vocabulary import COCO_KEEP
 
 log = logging.getLogger(__name__)
 
-COCO_KEEP = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
 OPENVINO_SUFFIXES = ("_int8_openvino_model", "_openvino_model")  # Ultralytics' export folder names
 
 

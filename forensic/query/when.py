@@ -1,8 +1,8 @@
 """Time phrases in a query, English and Vietnamese: "yesterday", "hôm qua", "last night", "đêm qua",
 "this morning", "sáng nay", "from 20:00 to 22:00", "20h-22h", "từ 20h đến 22h", "2026-11-21", "21/11".
 
-`extract_time` finds them in a folded text (see query.fold_chars), returns the time window and the
-character spans it used, so the rest of the query can be parsed without them.
+`extract_time` finds them in a folded text (see forensic.query.parse.fold_chars), returns the time
+window and the character spans it used, so the rest of the query can be parsed without them.
 """
 
 from __future__ import annotations

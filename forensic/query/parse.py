@@ -12,11 +12,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from forensic.colors import COLOR_ALIASES, PALETTE
-
-VEHICLES = ("bicycle", "car", "motorcycle", "bus", "truck")
-CLASSES = ("person",) + VEHICLES
-CAPTION_NOUN = {"person": "person", "bicycle": "bicycle", "car": "car", "motorcycle": "motorbike", "bus": "bus", "truck": "truck"}
+from forensic.errors import ForensicError
+from forensic.query.vocabulary import CAPTION_NOUN, COLOR_ALIASES, DEFAULT_TZ, PALETTE, VEHICLES
+from forensic.query.when import TimeError, extract_time
 
 
 def fold(text: str) -> str:
@@ -179,8 +177,6 @@ def _cut(text: str, spans) -> str:
 
 def _extract_place(raw: str, cameras) -> tuple[list, list[tuple[int, int]]]:
     """Cameras named in the text and the character spans used (place word + name)."""
-    from forensic.errors import ForensicError
-
     folded = fold_chars(raw.lower())
     lowered = raw.lower()
     found, spans = [], []
@@ -299,12 +295,9 @@ def _understand(query: Query, items: list[tuple]) -> None:
         query.colors = []
 
 
-def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = "Asia/Ho_Chi_Minh") -> Query:
+def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = DEFAULT_TZ) -> Query:
     """Parse a description; `cameras` (forensic.cameras.Cameras) resolves place names, `now` anchors
     relative times ("last night")."""
-    from forensic.errors import ForensicError
-    from forensic.search.when import TimeError, extract_time
-
     query = Query(text=text)
     raw = unicodedata.normalize("NFC", text)
     try:

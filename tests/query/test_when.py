@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from forensic.query import fold_chars
-from forensic.search.when import TimeError, extract_time, parse_datetime
+from forensic.query.when import TimeError, extract_time, parse_datetime
 
 TZ = "Asia/Ho_Chi_Minh"
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=ZoneInfo(TZ))
