@@ -81,11 +81,16 @@ def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -
     return np.zeros(0, np.int64)
 
 
-def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: bool = False) -> list[Hit]:
+def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: bool = False, min_score: float = 0.0) -> list[Hit]:
     """Hits for the best `limit` detections (ids with their scores), best first; one per track (its
-    best-scoring detection) unless `per_frame`. Only those few rows are read from SQLite."""
+    best-scoring detection) unless `per_frame`. Only those few rows are read from SQLite.
+
+    Scores below `min_score` are dropped here, before the limit: the one place every search (text,
+    photo, similar) applies --min-score, so a threshold never shortens a list that had more to give."""
     ids = np.asarray(ids, np.int64)
     scores = np.asarray(scores)
+    keep = scores >= min_score
+    ids, scores = ids[keep], scores[keep]
     group = None
     if not per_frame and len(ids):
         cols = store.columns()

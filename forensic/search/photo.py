@@ -163,7 +163,7 @@ def _views(canvas: np.ndarray, region: tuple[int, int, int, int], imgsz: int):
 
 
 def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_class: bool = False, per_frame: bool = False,
-                 filters: Filters | None = None, cameras=None) -> tuple[Subject, list[Hit]]:
+                 filters: Filters | None = None, cameras=None, min_score: float = 0.0) -> tuple[Subject, list[Hit]]:
     """`photo`: a path, or an image already read with `read_photo` (BGR)."""
     if not isinstance(photo, np.ndarray):
         photo = read_photo(photo)
@@ -179,4 +179,4 @@ def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_c
     if models.clip is not None and store.embedder("clip") is not None:
         queries["clip"] = (models.clip.name, models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)])[0])
     ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
-    return subject, top_hits(store, ids, scores, limit, per_frame)
+    return subject, top_hits(store, ids, scores, limit, per_frame, min_score)

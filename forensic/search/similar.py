@@ -17,7 +17,7 @@ from forensic.search.vectors import vector_scores
 
 
 def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False, per_frame: bool = False,
-                   filters: Filters | None = None, cameras=None) -> tuple[Hit, list[Hit]]:
+                   filters: Filters | None = None, cameras=None, min_score: float = 0.0) -> tuple[Hit, list[Hit]]:
     rows = store.rows([hit_id])
     if hit_id not in rows:
         raise ForensicError(f"no hit with id {hit_id} in {store.root} (ids are the 'id' of search results)")
@@ -37,4 +37,4 @@ def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False,
         raise ForensicError(f"hit {hit_id} has no stored vectors")
     filters = replace(filters or Filters(), classes=() if any_class else (row["cls"],))
     ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
-    return Hit.from_row(row, 1.0, store.root), top_hits(store, ids, scores, limit, per_frame)
+    return Hit.from_row(row, 1.0, store.root), top_hits(store, ids, scores, limit, per_frame, min_score)

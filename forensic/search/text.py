@@ -160,5 +160,4 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
                 scores = (1 - CLIP_WEIGHT) * scores + CLIP_WEIGHT * fused
             else:
                 ids, scores = sim_ids, sims
-    keep = scores >= min_score
-    return top_hits(store, ids[keep], scores[keep], limit, per_frame)
+    return top_hits(store, ids, scores, limit, per_frame, min_score)
