@@ -1,4 +1,5 @@
-"""Command line: `forensic index` and `forensic search`. Only this module knows click and rich."""
+"""Command line: `forensic index` and `forensic search`. Only this module knows click, and rich only here and in
+forensic.render (its output). Commands parse their arguments, call forensic.api, and show the result."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -115,47 +117,61 @@ def index(ctx, paths, wait, **options):
 
     Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error.
     """
-    from forensic.index.pipeline import IndexSummary, index_videos
-    from forensic.index.store import IndexStore
+    from forensic.api import index_paths
     from forensic.models import build_models
 
     settings = _settings(ctx, **options)
-    models = build_models(settings)
-    summary = IndexSummary()
-    with IndexStore(settings.index, writer=True, wait=wait) as store:
-        events = index_videos(list(paths), store, models, settings, summary)
-        _show_progress(events, quiet=ctx.meta["quiet"])
+    models = build_models(settings)  # missing weights are reported before any progress is shown
+    with _progress(quiet=ctx.meta["quiet"]) as on_event:
+        summary = index_paths(list(paths), settings, models=models, wait=wait, on_event=on_event)
     _print_summary(summary, settings.index)
     sys.exit(EXIT_FAILED_FILES if summary.failed else EXIT_OK)
 
 
-def _show_progress(events, quiet: bool = False) -> None:
-    """A rich progress bar on a terminal; plain log lines otherwise (cron, pipes)."""
-    if sys.stderr.isatty() and not quiet:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
-                      console=_console(stderr=True), transient=False) as bar:
-            task = None
-            for ev in events:
-                name = ev.path.name
-                if ev.kind == "start":
-                    task = bar.add_task(name, total=max(ev.duration, 0.1), info="")
-                elif ev.kind == "progress" and task is not None:
-                    bar.update(task, completed=ev.t, info=f"{ev.detections} objects")
-                elif ev.kind == "done" and task is not None:
-                    bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
-                elif ev.kind in ("failed", "skipped"):
-                    bar.console.print(f"[{'red' if ev.kind == 'failed' else 'dim'}]{ev.kind}: {ev.message or name}")
+@contextmanager
+def _progress(quiet: bool = False):
+    """A callback for index events: a rich progress bar on a terminal (shown from the first event); plain
+    log lines otherwise (cron, pipes)."""
+    if not sys.stderr.isatty() or quiet:
+        yield _log_event
         return
-    for ev in events:
-        fields = {"event": ev.kind, "path": str(ev.path), "detections": ev.detections, "reason": ev.message}
-        if ev.kind == "done":
-            log.info("indexed %s (%.1f s, %d objects)", ev.path, ev.t, ev.detections, extra={"fields": fields})
-        elif ev.kind in ("skipped", "pending"):
-            log.info("%s %s (%s)", ev.kind, ev.path, ev.message, extra={"fields": fields})
-        elif ev.kind == "failed":
-            log.error("failed: %s", ev.message, extra={"fields": fields})
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from forensic.render import console
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                   console=console(stderr=True), transient=False)
+    state = {"started": False, "task": None}
+
+    def on_event(ev) -> None:
+        if not state["started"]:
+            bar.start()
+            state["started"] = True
+        name, task = ev.path.name, state["task"]
+        if ev.kind == "start":
+            state["task"] = bar.add_task(name, total=max(ev.duration, 0.1), info="")
+        elif ev.kind == "progress" and task is not None:
+            bar.update(task, completed=ev.t, info=f"{ev.detections} objects")
+        elif ev.kind == "done" and task is not None:
+            bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
+        elif ev.kind in ("failed", "skipped"):
+            bar.console.print(f"[{'red' if ev.kind == 'failed' else 'dim'}]{ev.kind}: {ev.message or name}")
+
+    try:
+        yield on_event
+    finally:
+        if state["started"]:
+            bar.stop()
+
+
+def _log_event(ev) -> None:
+    fields = {"event": ev.kind, "path": str(ev.path), "detections": ev.detections, "reason": ev.message}
+    if ev.kind == "done":
+        log.info("indexed %s (%.1f s, %d objects)", ev.path, ev.t, ev.detections, extra={"fields": fields})
+    elif ev.kind in ("skipped", "pending"):
+        log.info("%s %s (%s)", ev.kind, ev.path, ev.message, extra={"fields": fields})
+    elif ev.kind == "failed":
+        log.error("failed: %s", ev.message, extra={"fields": fields})
 
 
 def _print_summary(summary, index_root: Path) -> None:
@@ -198,33 +214,6 @@ def html_option(f):
                         help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera).")(wrapper)
 
 
-def _filters(settings: Settings, store, camera, since, until, limit):
-    """Flags to Filters; camera names resolve through the cameras file."""
-    from datetime import datetime
-
-    from forensic.cameras import load_cameras
-    from forensic.search.filters import Filters
-    from forensic.query.when import TimeError, parse_datetime
-
-    if limit < 1:
-        raise ForensicError("--limit must be at least 1")
-    cameras = load_cameras(settings.cameras, store.root)
-    ids = []
-    for name in camera:
-        cam = next((c for c in cameras.cameras if c.id == name), None) or cameras.find_place(name)
-        known = {r["camera"] for r in store.videos("done")}
-        if cam is None and name not in known:
-            raise ForensicError(f"unknown camera {name!r}; known: {', '.join(sorted(known | {c.id for c in cameras.cameras})) or 'none'}")
-        ids.append(cam.id if cam else name)
-    now = datetime.now().astimezone()
-    try:
-        start = parse_datetime(since, now, "Asia/Ho_Chi_Minh") if since else None
-        end = parse_datetime(until, now, "Asia/Ho_Chi_Minh", end=True) if until else None
-    except TimeError as e:
-        raise ForensicError(str(e)) from None
-    return cameras, Filters(cameras=tuple(ids), since=start, until=end)
-
-
 @cli.command()
 @click.argument("text", required=False)
 @click.option("--image", "image", type=click.Path(path_type=Path, readable=False), help="Find the person or vehicle in this photo.")
@@ -244,66 +233,11 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
       forensic search "người mặc áo trắng" --since 2026-11-21T20:00 --until 2026-11-21T22:00
       forensic search --image suspect.jpg --camera truccat
     """
-    from dataclasses import replace
+    from forensic.api import SearchRequest
 
-    from forensic.index.store import IndexStore
-
-    if (text is None or not text.strip()) and image is None and not (classes or colors):
-        raise ForensicError("empty query: give a description (e.g. \"red motorbike\") or --image PHOTO")
-    if text is not None and image is not None:
-        raise ForensicError("give either a description or --image, not both")
-    settings = _settings(ctx, **options)
-    store = IndexStore(settings.index)
-    try:
-        cameras, filters = _filters(settings, store, camera, since, until, limit)
-        if image is not None:
-            from forensic.models import build_models
-            from forensic.search.photo import read_photo, search_photo
-
-            photo = read_photo(image)  # a bad photo is reported before any model is loaded
-            subject, hits = search_photo(store, build_models(settings), photo, limit, any_class, per_frame, filters, cameras)
-            understood = {"photo": str(image), "subject": subject.cls or "whole photo (no person or vehicle found)",
-                          "box": [round(v) for v in subject.box],
-                          "class filter": "none" if any_class or not subject.classes else "/".join(subject.classes)}
-        else:
-            from forensic.colors import COLOR_ALIASES, PALETTE
-            from forensic.query import CLASSES, parse_query
-            from forensic.search.text import search_text
-
-            query = parse_query(text or " ".join(colors + classes), cameras)
-            for c in classes:
-                if c not in CLASSES:
-                    raise ForensicError(f"unknown class {c!r}; use one of {', '.join(CLASSES)}")
-            for c in colors:
-                name = COLOR_ALIASES.get(c.lower(), c.lower())
-                if name not in PALETTE:
-                    raise ForensicError(f"unknown colour {c!r}; use one of {', '.join(PALETTE)}")
-                query.colors.append((name,))
-            query = replace(query, classes=tuple(classes) or query.classes, cameras=query.cameras + filters.cameras,
-                            since=filters.since or query.since, until=filters.until or query.until)
-            clip = _clip_for_search(settings, store)
-            hits = search_text(store, query, clip, limit, per_frame, cameras, min_score)
-            understood = query.describe() | ({"clip": clip.name} if clip else {})
-            min_score = 0.0
-        hits = [h for h in hits if h.score >= min_score]
-    finally:
-        store.close()
-    _output(understood, hits, sort, as_json)
-
-
-def _output(understood: dict, hits, sort: str, as_json: bool) -> None:
-    ctx = click.get_current_context()
-    if ctx.meta.get("forensic.capture") is not None:  # export --top: the hits go to the export, not the screen
-        ctx.meta["forensic.capture"].update(understood=understood, hits=hits)
-        return
-    if sort == "time":
-        hits = sorted(hits, key=lambda h: (h.time or "", h.video, h.t))
-    _report_and_audit(ctx, understood, hits, sort)
-    if as_json:
-        click.echo("understood: " + json.dumps(understood, ensure_ascii=False, default=str), err=True)
-        click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=1))
-    else:
-        _print_hits(understood, hits)
+    request = SearchRequest(text=text, image=image, classes=classes, colors=colors, cameras=camera, since=since, until=until,
+                            limit=limit, per_frame=per_frame, any_class=any_class, min_score=min_score, sort=sort)
+    _search_and_show(ctx, request, as_json, options)
 
 
 @cli.command()
@@ -314,16 +248,27 @@ def _output(understood: dict, hits, sort: str, as_json: bool) -> None:
 @click.pass_context
 def similar(ctx, hit_id, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
     """Use a hit (its whole appearance) as the query: the same object first, then look-alikes."""
-    from forensic.index.store import IndexStore
-    from forensic.search.similar import search_similar
+    from forensic.api import SearchRequest
 
+    request = SearchRequest(similar_to=hit_id, cameras=camera, since=since, until=until, limit=limit, per_frame=per_frame,
+                            any_class=any_class, min_score=min_score, sort=sort)
+    _search_and_show(ctx, request, as_json, options)
+
+
+def _search_and_show(ctx, request, as_json: bool, options: dict) -> None:
+    """search/similar: run the request, write the --html report and the audit entry, then show the hits."""
+    from forensic import render
+    from forensic.api import run_search
+
+    request.validate()  # a malformed request is one line, before settings are read or models loaded
     settings = _settings(ctx, **options)
-    with IndexStore(settings.index) as store:
-        cameras, filters = _filters(settings, store, camera, since, until, limit)
-        source, hits = search_similar(store, hit_id, limit, any_class, per_frame, filters, cameras)
-    hits = [h for h in hits if h.score >= min_score]
-    understood = {"similar to": f"hit {hit_id} ({source.cls}, {source.camera}, {Path(source.video).name} at {_mmss(source.t)})"}
-    _output(understood, hits, sort, as_json)
+    result = run_search(request, settings)
+    _report_and_audit(ctx, settings, result)
+    if as_json:
+        click.echo(render.understood_json(result.understood), err=True)
+        click.echo(render.hits_json(result.hits))
+    else:
+        render.print_hits(result.understood, result.hits)
 
 
 @cli.command()
@@ -431,78 +376,7 @@ def stats(ctx, as_json):
         click.echo(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
 
 
-def _clip_for_search(settings: Settings, store):
-    """CLIP only when the index has CLIP vectors (loading it otherwise would be wasted time)."""
-    if settings.clip == "off" or store.embedder("clip") is None:
-        return None
-    from forensic.models import build_models
-
-    return build_models(settings).clip
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    if stream.isatty() or os.environ.get("COLUMNS"):
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, width=200)  # a log or a pipe: wide rows, not 80-column wrapping
-
-
-def _mmss(t: float) -> str:
-    return f"{int(t // 60):02d}:{t % 60:04.1f}"
-
-
-def _print_hits(understood: dict, hits) -> None:
-    from rich.table import Table
-
-    console = _console()
-    console.print("understood: " + "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v}"
-                                          for k, v in understood.items()), highlight=False)
-    if not hits:
-        console.print("no matches")
-        return
-    table = Table(show_lines=False)
-    for col in ("#", "score", "class", "colours", "camera", "video", "time", "bbox", "thumbnail"):
-        table.add_column(col, overflow="fold")
-    for n, h in enumerate(hits, 1):
-        colours = ", ".join(h.colors)
-        if h.clothing:
-            colours = f"top: {', '.join(h.clothing['upper']) or '?'}; bottom: {', '.join(h.clothing['lower']) or '?'}"
-        when = _mmss(h.t) + (f" ({_mmss(h.track['first_seen'])}-{_mmss(h.track['last_seen'])}, {h.track['detections']}x)" if h.track and h.track["detections"] > 1 else "")
-        when += f"\n{h.time[:19]}" if h.time else ""
-        table.add_row(str(n), f"{h.score:.3f}", h.cls, colours, h.camera, Path(h.video).name, when,
-                      ",".join(str(round(v)) for v in h.bbox), h.thumb or "")
-    console.print(table)
-
-
 # -- evidence: show, export, audit, and search --html ----------------------------------------------
-SEARCH_FILTERS = ("classes", "colors", "camera", "since", "until", "min_score", "limit", "sort", "per_frame", "any_class")
-
-
-def _jsonable(value):
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return str(value) if isinstance(value, Path) else value
-
-
-def _search_query(ctx, understood: dict) -> tuple[dict, dict]:
-    """(query, filters) of a search/similar/export --top invocation, for the audit log and the manifest."""
-    from forensic.evidence.export import sha256_file
-
-    p = ctx.params
-    if p.get("hit_id") is not None:
-        query = {"similar_to": p["hit_id"]}
-    elif p.get("image") is not None:
-        image = Path(p["image"])
-        query = {"image": str(image.resolve()), "image_sha256": sha256_file(image) if image.is_file() else None}
-    else:
-        query = {"text": p.get("text")}
-    query["understood"] = understood
-    filters = {k: _jsonable(p[k]) for k in SEARCH_FILTERS if p.get(k) not in (None, (), False, "relevance")}
-    return query, filters
-
-
 def _audit(settings: Settings, record: dict) -> dict:
     from forensic.evidence.audit import AuditLog
 
@@ -515,43 +389,35 @@ def _exported(path: Path) -> dict:
     return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
 
 
-def _report_and_audit(ctx, understood: dict, hits, sort: str) -> None:
+def _report_and_audit(ctx, settings: Settings, result) -> None:
     """search/similar: write the --html report, then the audit entry (before the hits are shown)."""
-    settings = _settings(ctx)
-    query, filters = _search_query(ctx, understood)
+    record = result.record()
     exported = []
     html = ctx.params.get("html")
     if html is not None:
-        _write_html(settings, Path(html), ctx, understood, filters, hits, sort)
+        _write_html(settings, Path(html), result, record["filters"])
         exported.append(_exported(html))
-    _audit(settings, {"command": ctx.command.name, "query": query, "filters": filters, "hits": len(hits),
-                      "hit_ids": [h.id for h in hits], "exported": exported})
+    _audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
+                      "hit_ids": [h.id for h in result.hits], "exported": exported})
     if html is not None:
         click.echo(f"report: {html}", err=True)
 
 
-def _write_html(settings: Settings, path: Path, ctx, understood: dict, filters: dict, hits, sort: str) -> None:
+def _write_html(settings: Settings, path: Path, result, filters: dict) -> None:
     from datetime import datetime
 
     from forensic.cameras import load_cameras
     from forensic.evidence.audit import whoami
     from forensic.evidence.report import ReportInfo, prepare, render, write_report
 
-    p = ctx.params
-    picture = None
-    if p.get("hit_id") is not None:
-        title = f"similar to hit {p['hit_id']}"
-    elif p.get("image") is not None:
-        title = f"photo {Path(p['image']).name}"
-        picture = _query_picture(Path(p["image"]), understood.get("box"))
-    else:
-        title = p.get("text") or " ".join((*p.get("colors", ()), *p.get("classes", ())))
+    request, understood = result.request, result.understood
+    picture = _query_picture(request.image, understood.get("box")) if request.kind == "photo" else None
     who = whoami()
-    info = ReportInfo(title=title, command=ctx.command.name, understood={k: v for k, v in understood.items() if k != "box"},
-                      filters={k.replace("_", " "): v for k, v in filters.items()}, sort=sort, index=str(settings.index.resolve()),
+    info = ReportInfo(title=request.title, command=request.command, understood={k: v for k, v in understood.items() if k != "box"},
+                      filters={k.replace("_", " "): v for k, v in filters.items()}, sort=request.sort, index=str(settings.index.resolve()),
                       generated_at=datetime.now().astimezone().isoformat(sep=" ", timespec="minutes"), generated_by=f"{who['user']}@{who['host']}",
                       version=__version__, query_picture=picture)
-    cards = prepare(hits, load_cameras(settings.cameras, settings.index))
+    cards = prepare(result.hits, load_cameras(settings.cameras, settings.index))
     write_report(path, render(cards, info))
 
 
@@ -569,10 +435,6 @@ def _query_picture(path: Path, box) -> bytes | None:
     return encode_jpeg(shrink(image, 360), 85)
 
 
-def _thumb_bytes(hit) -> bytes | None:
-    return Path(hit.thumb).read_bytes() if hit.thumb and Path(hit.thumb).is_file() else None
-
-
 @cli.command()
 @click.argument("hit_id", type=int)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Image to write: .jpg, .png or .webp. [hit-ID.jpg]")
@@ -588,30 +450,10 @@ def show(ctx, hit_id, out, context, step):
       forensic show 1234 --out frame.png
       forensic show 1234 --context 3           # frames from 3 s before to 3 s after: hit-1234-context.jpg
     """
-    from forensic.cameras import load_cameras
-    from forensic.evidence import frames as fr
-    from forensic.files import write_private
-    from forensic.index.store import IndexStore
+    from forensic.api import show_hit
 
-    if context is not None and (context < 0 or step <= 0 or context / step > 30):
-        raise ForensicError("--context must be 0 to 30 steps of --step seconds (e.g. --context 3 --step 1)")
-    out = out or Path(f"hit-{hit_id}{'-context' if context is not None else ''}.jpg")
-    if out.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
-        raise ForensicError(f"--out {out}: use a .jpg, .png or .webp file name")
-    if not out.parent.resolve().is_dir():
-        raise ForensicError(f"--out {out}: folder {out.parent} does not exist")
     settings = _settings(ctx)
-    with IndexStore(settings.index) as store:
-        hit = fr.load_hit(store, hit_id)
-        boxes = fr.track_boxes(store, hit) if context is not None else {}
-    place = fr.place_of(load_cameras(settings.cameras, settings.index), hit.camera, hit.video)
-    source = fr.FrameSource(hit.video)
-    hit.frame, image, _ = fr.locate(source, hit, _thumb_bytes(hit))
-    if context is None:
-        picture = fr.annotated_frame(image, hit, place)
-    else:
-        picture = fr.strip_image(fr.strip_frames(source, hit, boxes, context, step), hit, place, step)
-    write_private(out, fr.encode_image(picture, out.suffix))
+    out = show_hit(hit_id, out, settings, context=context, step=step)
     _audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
                       "hits": 1, "hit_ids": [hit_id], "exported": [_exported(out)]})
     click.echo(str(out))
@@ -653,60 +495,41 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     if verify_dir is not None:
         _verify_export(ctx, verify_dir, as_json)
         return
-    from forensic.cameras import load_cameras
-    from forensic.evidence import frames as fr
-    from forensic.evidence.audit import AuditLog
-    from forensic.evidence.export import MANIFEST, ExportItem, export_hits
+    from forensic.api import SearchRequest, export_hits, run_search
+    from forensic.evidence.export import MANIFEST
     from forensic.evidence.media import find_tool
-    from forensic.index.store import IndexStore
 
     if out is None:
         raise ForensicError("--out FOLDER is required (a new folder for the export), or use --verify FOLDER")
     find_tool("ffmpeg")  # before any search or model loading
     find_tool("ffprobe")
     settings = _settings(ctx, **options)
-    query, filters = None, {}
+    found_by, query, filters = None, None, {}
     if top is not None:
         if top < 1:
             raise ForensicError("--top must be at least 1")
-        captured: dict = {}
-        params = {"text": " ".join(hits) or None, "image": image, "classes": classes, "colors": colors, "camera": camera,
-                  "since": since, "until": until, "min_score": min_score, "limit": top, "per_frame": per_frame, "any_class": any_class}
-        ctx.meta["forensic.capture"] = captured
-        try:
-            ctx.invoke(search, **params, **options)
-        finally:
-            ctx.meta.pop("forensic.capture", None)
-        chosen = captured.get("hits", [])
-        search_ctx = click.Context(search, parent=ctx)
-        search_ctx.params = params
-        query, filters = _search_query(search_ctx, captured.get("understood", {}))
-        if not chosen:
+        request = SearchRequest(text=" ".join(hits) or None, image=image, classes=classes, colors=colors, cameras=camera, since=since,
+                                until=until, min_score=min_score, limit=top, per_frame=per_frame, any_class=any_class)
+        found_by = run_search(request, settings)
+        if not found_by.hits:
             raise ForensicError("the search found nothing to export")
+        chosen = [h.id for h in found_by.hits]
+        record = found_by.record()
+        query, filters = record["query"], record["filters"]
     else:
         if not hits:
             raise ForensicError("give the HIT_ID(s) to export (the 'id' of search results), or --top N with a description")
         if image or classes or colors or camera or since or until:
             raise ForensicError("search options (--image, --class, --camera, ...) go with --top N")
         try:
-            ids = list(dict.fromkeys(int(h) for h in hits))
+            chosen = list(dict.fromkeys(int(h) for h in hits))
         except ValueError:
             raise ForensicError(f"HIT_ID must be a number, got {' '.join(hits)!r} (to export a search's best hits use --top N)") from None
-        with IndexStore(settings.index) as store:
-            chosen = [fr.load_hit(store, i) for i in ids]
-    cameras = load_cameras(settings.cameras, settings.index)
-    log_ = AuditLog(settings.index)
-    items = []
-    for hit in chosen:
-        found = None
-        if top is None:
-            found = log_.find_last(lambda e, i=hit.id: e.get("command") in ("search", "similar") and i in (e.get("hit_ids") or []))
-            found = {k: found.get(k) for k in ("seq", "time", "user", "command", "query", "filters", "hash")} if found else None
-        items.append(ExportItem(hit, fr.place_of(cameras, hit.camera, hit.video), _thumb_bytes(hit), found))
-    manifest = export_hits(items, out, before, after, exact, query, settings.index)
+    manifest = export_hits(found_by.hits if found_by else chosen, out, settings, before=before, after=after, exact=exact,
+                           found_by=found_by)
     files = [_exported(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [_exported(out / MANIFEST)]
-    entry = _audit(settings, {"command": "export", "query": query or {"hits": [h.id for h in chosen]}, "filters": filters,
-                              "hits": len(chosen), "hit_ids": [h.id for h in chosen], "folder": str(out.resolve()),
+    entry = _audit(settings, {"command": "export", "query": query or {"hits": chosen}, "filters": filters,
+                              "hits": len(chosen), "hit_ids": chosen, "folder": str(out.resolve()),
                               "exact": exact, "before": before, "after": after, "exported": files})
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=1))
