@@ -405,18 +405,9 @@ def build_or_reuse(args, settings, clips: list[Path]) -> dict:
 
 
 # --- queries ----------------------------------------------------------------------------------
-def _per_frame_kwargs(fn) -> dict:
-    """Ask for every detection (the bench groups by track itself, after dropping excluded hits)."""
-    import inspect
-
-    return {"per_frame": True} if "per_frame" in inspect.signature(fn).parameters else {}
-
-
 def run_queries(settings, models, footage: Path, top: int, only: set[int] | None, per_frame: bool):
+    from forensic.api import SearchRequest, run_search
     from forensic.index.store import IndexStore
-    from forensic.query import parse_query
-    from forensic.search.photo import search_photo
-    from forensic.search.text import search_text
 
     results = []
     with IndexStore(settings.index) as store:
@@ -429,18 +420,15 @@ def run_queries(settings, models, footage: Path, top: int, only: set[int] | None
                 queries.append(("photo", target.photo[0]))
             for kind, text in queries:
                 start = time.perf_counter()
+                # every detection (per_frame): the bench groups by track itself, after dropping excluded hits
                 if kind == "photo":
-                    subject, hits = search_photo(store, models, footage / "photos" / text, limit=5000,
-                                                 **_per_frame_kwargs(search_photo))
-                    understood = {"subject": subject.cls or "whole photo"}
-                    if getattr(subject, "classes", None):
-                        understood["searched"] = list(subject.classes)
+                    request = SearchRequest(image=footage / "photos" / text, limit=5000, per_frame=True)
                     exclude = (target.clip, target.photo[1])
                 else:
-                    query = parse_query(text)
-                    hits = search_text(store, query, models.clip, limit=5000, **_per_frame_kwargs(search_text))
-                    understood = query.describe()
+                    request = SearchRequest(text=text, limit=5000, per_frame=True)
                     exclude = None
+                result = run_search(request, settings, store=store, models=models)
+                hits, understood = result.hits, result.understood
                 seconds = time.perf_counter() - start
                 judged, rank, dropped = judge_hits(target, hits, sizes, exclude, top, per_frame)
                 results.append({"object": target.n, "description": target.description, "type": kind, "query": text,
