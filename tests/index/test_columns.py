@@ -44,6 +44,9 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
         d.class_name[:2] = ["person", "motorcycle"]  # slot 0 rides slot 1
         d.xyxy[:2] = [[200 + 8 * f, 100, 260 + 8 * f, 260], [190 + 8 * f, 180, 270 + 8 * f, 300]]
         d.tracker_id = np.arange(per_frame)
+        d.class_name2 = np.array(rng.choice(["", "car", "truck", "bus", "bicycle", "motorcycle", "person"], per_frame), dtype="<U16")
+        d.class_name2[d.class_name2 == d.class_name] = ""
+        d.confidence2 = np.where(d.class_name2 != "", np.round(rng.uniform(0.0, 0.3, per_frame), 4), 0.0).astype(np.float32)
         if f == frames - 1:
             d.tracker_id[0] = -1  # one untracked detection: a track of its own
         colors = [random_colours(rng, c == "person") for c in d.class_name]
@@ -72,6 +75,8 @@ def assert_matches_sqlite(store: IndexStore, cols: columns.Columns) -> None:
     assert cols.id.tolist() == [r["id"] for r in rows]
     for k, r in enumerate(rows):
         assert cols.classes[cols.cls[k]] == r["cls"]
+        assert (cols.classes[cols.cls2[k]] if cols.cls2[k] != columns.NO_CLASS else None) == r["cls2"]
+        assert cols.conf2[k] == (r["conf2"] if r["cls2"] is not None else 0.0)
         assert (cols.t[k], cols.frame[k], cols.conf[k], cols.quality[k], cols.track[k]) == (r["t"], r["frame"], r["conf"], r["quality"], r["track"])
         assert cols.box[k].tolist() == [r["x1"], r["y1"], r["x2"], r["y2"]]
         v = cols.video[k]
@@ -175,7 +180,7 @@ def test_stale_columns_follow_the_database(tmp_path):
         assert_matches_sqlite(reader, cols)
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated", "other-palette", "unsorted", "old-riding-rules"])
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "truncated", "other-palette", "unsorted", "old-riding-rules", "old-layout"])
 def test_damaged_columns_are_rebuilt(tmp_path, damage):
     root = build(tmp_path)
     path = root / columns.FILE_NAME
@@ -189,6 +194,8 @@ def test_damaged_columns_are_rebuilt(tmp_path, damage):
     elif damage == "other-palette":
         cols = columns.load(path)
         columns.save(replace(cols, palette=tuple(reversed(cols.palette))), path)
+    elif damage == "old-layout":  # written by an earlier forensic (no cls2 / conf2)
+        path.write_bytes(b"FRNSCOL1" + good[8:])
     elif damage == "old-riding-rules":  # forensic.search.riding changed since the riders were found
         cols = columns.load(path)
         columns.save(replace(cols, rides=np.zeros_like(cols.rides), riding_version="older"), path)
