@@ -229,7 +229,7 @@ def _filters(settings: Settings, store, camera, since, until, limit):
 @click.argument("text", required=False)
 @click.option("--image", "image", type=click.Path(path_type=Path, readable=False), help="Find the person or vehicle in this photo.")
 @click.option("--class", "classes", multiple=True, help="Only this class (person, bicycle, car, motorcycle, bus, truck); repeatable.")
-@click.option("--color", "colors", multiple=True, help="Only objects of this colour; repeatable.")
+@click.option("--color", "colors", multiple=True, help="Only objects of this colour (all of them when repeated).")
 @filter_options
 @model_options
 @html_option
@@ -274,15 +274,18 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
             for c in classes:
                 if c not in CLASSES:
                     raise ForensicError(f"unknown class {c!r}; use one of {', '.join(CLASSES)}")
+            names = []
             for c in colors:
                 name = COLOR_ALIASES.get(c.lower(), c.lower())
                 if name not in PALETTE:
                     raise ForensicError(f"unknown colour {c!r}; use one of {', '.join(PALETTE)}")
                 query.colors.append((name,))
+                names.append(name)
             query = replace(query, classes=tuple(classes) or query.classes, cameras=query.cameras + filters.cameras,
                             since=filters.since or query.since, until=filters.until or query.until)
+            filters = replace(filters, classes=tuple(classes), colors=tuple(names))  # the flags filter; the text ranks
             clip = _clip_for_search(settings, store)
-            hits = search_text(store, query, clip, limit, per_frame, cameras, min_score)
+            hits = search_text(store, query, clip, limit, per_frame, cameras, min_score, filters=filters)
             understood = query.describe() | ({"clip": clip.name} if clip else {})
             min_score = 0.0
         hits = [h for h in hits if h.score >= min_score]
