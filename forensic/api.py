@@ -224,7 +224,8 @@ def run_search(request: SearchRequest, settings: Settings | None = None, *, stor
             query = text_query(request, cameras, filters, now)
             clip = None if settings.clip == "off" or store.embedder("clip") is None else loaded_models().clip
             t0 = time.perf_counter()
-            hits = search_text(store, query, clip, request.limit, request.per_frame, cameras, request.min_score)
+            flags = replace(filters, classes=tuple(request.classes), colors=request.palette_colors())  # the flags filter; the text ranks
+            hits = search_text(store, query, clip, request.limit, request.per_frame, cameras, request.min_score, filters=flags)
             understood = query.describe() | ({"clip": clip.name} if clip else {})
         timings["search"] = _ms(time.perf_counter() - t0)
         timings["prepare"] = round(_ms(t0 - started) - timings.get("models", 0.0), 1)  # index, cameras, filters, parsing

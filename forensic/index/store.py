@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS detections(
     quality REAL NOT NULL,                 -- 0..1: size, sharpness, not cut off
     track INTEGER,                         -- tracks.id (while a video is being indexed: -(tracker id + 1))
     colors TEXT NOT NULL,                  -- JSON: {"whole": {...}, "upper": {...}, "lower": {...}}
-    thumb TEXT                             -- relative to the index folder
+    thumb TEXT,                            -- relative to the index folder
+    cls2 TEXT, conf2 REAL                  -- the detector's second-best class and its score (NULL: unknown)
 );
 CREATE INDEX IF NOT EXISTS det_video ON detections(video_id);
 CREATE INDEX IF NOT EXISTS det_cls ON detections(cls);
@@ -85,6 +86,10 @@ CREATE TABLE IF NOT EXISTS vectors(
     PRIMARY KEY(det_id, key)
 ) WITHOUT ROWID;
 """
+
+# Columns added to a table after schema version 1 came out: an older index gains them in place when
+# opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
+ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -174,6 +179,30 @@ class IndexStore:
         version = int(row[0]) if row else None
         if version != SCHEMA_VERSION:
             raise ForensicError(f"index {self.root} has schema version {version}, this forensic reads version {SCHEMA_VERSION}")
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Give an index made before ADDED_COLUMNS its new columns (in place, one short transaction)."""
+        for table, wanted in ADDED_COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            missing = [(name, kind) for name, kind in wanted if name not in have]
+            if not missing:
+                continue
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}  # another process may have added them
+                for name, kind in missing:
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                self.db.execute("COMMIT")
+                log.info("index %s: added %s to its %s table", self.root, ", ".join(n for n, _ in missing), table)
+            except sqlite3.OperationalError as e:  # a read-only index: searched without them (read as NULL)
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if self.writer:
+                    raise ForensicError(f"cannot upgrade index {self.root} ({e})") from None
+                log.warning("index %s predates the %s columns and cannot be upgraded (%s): searching without them",
+                            self.root, ", ".join(n for n, _ in missing), e)
 
     def _recover(self) -> None:
         """Remove what a crashed run left half-written, so the video is indexed again cleanly."""
@@ -258,10 +287,13 @@ class IndexStore:
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
+            cls2 = None if detections.class_name2 is None or not detections.class_name2[k] else str(detections.class_name2[k])
+            conf2 = None if cls2 is None or detections.confidence2 is None else float(detections.confidence2[k])
             cur = self.db.execute(
-                "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors, cls2, conf2) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (video_id, frame, t, x1, y1, x2, y2, str(detections.class_name[k]), float(detections.confidence[k]),
-                 float(quality[k]), track, json.dumps(colors[k], separators=(",", ":"))))
+                 float(quality[k]), track, json.dumps(colors[k], separators=(",", ":")), cls2, conf2))
             det_id = int(cur.lastrowid)
             rel = f"thumbs/{video_id}/{det_id}.jpg"
             write_private(self.root / rel, thumbs[k])

@@ -28,6 +28,8 @@ class Hit:
     frame: int
     clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower colours
     track: dict | None = None  # the appearance this detection belongs to: id, first_seen, last_seen, detections, thumb
+    cls2: str | None = None  # the detector's second-best class, when known
+    confidence2: float | None = None  # its score
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -37,6 +39,9 @@ class Hit:
             out["clothing"] = self.clothing
         if self.track:
             out["track"] = self.track
+        if self.cls2:
+            out["class2"] = self.cls2
+            out["confidence2"] = round(self.confidence2 or 0.0, 4)
         return out
 
     @classmethod
@@ -57,7 +62,8 @@ class Hit:
         return cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"], time=wall,
                    bbox=[row["x1"], row["y1"], row["x2"], row["y2"]], cls=row["cls"], score=float(score),
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
-                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track)
+                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track,
+                   cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None)
 
 
 def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:
