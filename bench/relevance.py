@@ -731,7 +731,7 @@ def print_report(header: dict, results: list[dict], cover: dict, show: int) -> d
     print(f"{'#':>2} {'type':5} {'S@1':>3} {'S@5':>3} {'RR':>5} {'rank':>4} {'any':>4} {'hits':>5}  query -> understood | top hit")
     for r in results:
         und = r["understood"]
-        und_s = "; ".join(f"{k}: {'/'.join(v) if isinstance(v, list) else v}" for k, v in und.items())
+        und_s = "; ".join(f"{k}: {'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in und.items())
         top1 = r["top"][0] if r["top"] else None
         top_s = f"{top1.verdict} {top1.cls} {top1.clip.split('.')[0]} {top1.t:.1f}s [{top1.colours}]" if top1 else "no hits"
         any_s = (r["rank_any"] or "-") if r["set"] == "fresh" else ""
