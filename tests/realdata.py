@@ -78,6 +78,14 @@ WHITE_SUV = Landmark(TRUCCAT, {
     0.5: (0, 198, 151, 273), 1.0: (22, 196, 219, 276), 2.5: (234, 190, 416, 269), 4.5: (536, 186, 708, 258),
     6.0: (791, 185, 951, 254)}, ("car", "truck"))
 
+# OpenCV's campus clip (vtest.avi): three walkers, each at two moments seconds apart in other places of
+# the scene (other size, pose and light); boxes from bench/relevance.py's ground truth (checked by eye),
+# only meant for the listed moments.
+CAMPUS = "uk_campus_pedestrians_vtest.avi"
+RED_NAVY_MAN = Landmark(CAMPUS, {54.0: (237, 383, 283, 526), 58.0: (230, 337, 279, 470)}, ("person",))
+RED_TOP_WOMAN = Landmark(CAMPUS, {45.0: (558, 243, 594, 336), 70.0: (475, 137, 495, 202)}, ("person",))
+BLACK_COAT_WOMAN = Landmark(CAMPUS, {55.0: (233, 375, 289, 511), 61.0: (346, 427, 400, 576)}, ("person",))
+
 
 @dataclass
 class RealIndex:

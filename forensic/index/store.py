@@ -240,7 +240,7 @@ class IndexStore:
         elif (row["model"], row["dim"]) != (model, dim):
             raise ForensicError(
                 f"index {self.root} holds {key} vectors from {row['model']} ({row['dim']}-d); refusing to mix in {model} ({dim}-d). "
-                "Use the same model, or a new --index folder")
+                "Index into a new --index folder: an index keeps the models it was built with")
 
     def embedder(self, key: str) -> tuple[str, int] | None:
         row = self.db.execute("SELECT model, dim FROM embedders WHERE key=?", (key,)).fetchone()
