@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,15 +62,22 @@ def model_options(f):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one JSON object per line, for log collectors.")
+@click.option("--force", is_flag=True, help="Replace existing output files (--html, --out; here also a --log-file that is not a forensic log).")
 @click.version_option(__version__, prog_name="forensic")
 @click.pass_context
-def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format):
-    """Search recorded CCTV footage by description or by photo, on this machine, offline."""
+def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format, force):
+    """Search recorded CCTV footage by description or by photo, on this machine, offline.
+
+    Outputs never replace an existing file without --force, and are never written inside the index
+    folder (exit 2, one line)."""
     os.umask(0o077)  # index files and thumbnails are for their owner only
     # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if log_file is not None:
+        _check_log_file(log_file, _index_root(index), force)
     _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), log_file, log_format)
     ctx.obj = {"index": index, "models": models, "download": download, "cameras": cameras}
+    ctx.meta["force"] = force
     ctx.meta["quiet"] = quiet
     ctx.meta["json_log"] = log_format == "json"
 
@@ -80,6 +88,47 @@ class _JsonFormatter(logging.Formatter):
                "logger": record.name, "message": record.getMessage()}
         out.update(getattr(record, "fields", {}))
         return json.dumps(out, ensure_ascii=False)
+
+
+def _index_root(index: Path | None) -> Path:
+    """The index folder as Settings will name it (--index, $FORENSIC_INDEX or the default)."""
+    return Path(index or os.environ.get("FORENSIC_INDEX") or Settings.index).expanduser()
+
+
+_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
+
+
+def _check_log_file(path: Path, index_root: Path, force: bool) -> None:
+    """--log-file appends, so a forensic log of earlier runs (text or JSON lines) is continued; any other
+    existing file is refused unless --force, and a file inside the index folder always."""
+    from forensic.files import inside
+
+    if inside(path, index_root):
+        raise ForensicError(f"--log-file {path} is inside the index folder {index_root}: only the index writes there; "
+                            "keep the log elsewhere")
+    if path.is_dir():
+        raise ForensicError(f"--log-file {path} is a folder: give a file name")
+    if force or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(65536).decode("utf-8").rstrip("\n")
+    except (OSError, UnicodeDecodeError):
+        first = ""
+    if _LOG_LINE.match(first):
+        return
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and {"time", "level", "logger", "message"} <= record.keys()):
+        raise ForensicError(f"--log-file {path} already exists and is not a forensic log: give a new file name, "
+                            "or --force to append to it")
+
+
+def _force(ctx) -> bool:
+    """--force, given before the command (forensic --force show ...) or after it (show ... --force)."""
+    return bool(ctx.params.get("force") or ctx.find_root().meta.get("force"))
 
 
 def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format: str) -> None:
@@ -207,11 +256,13 @@ def html_option(f):
     import functools
 
     @functools.wraps(f)
-    def wrapper(*args, html=None, **kwargs):
+    def wrapper(*args, html=None, force=False, **kwargs):
         return f(*args, **kwargs)
 
+    wrapper = click.option("--force", is_flag=True, help="Replace an existing --html file.")(wrapper)
     return click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
-                        help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera).")(wrapper)
+                        help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera); "
+                             "an existing file is replaced only with --force.")(wrapper)
 
 
 @cli.command()
@@ -262,6 +313,11 @@ def _search_and_show(ctx, request, as_json: bool, options: dict) -> None:
 
     request.validate()  # a malformed request is one line, before settings are read or models loaded
     settings = _settings(ctx, **options)
+    html = ctx.params.get("html")
+    if html is not None:  # before the search: a report that cannot be written is refused at once
+        from forensic.files import check_output
+
+        check_output(Path(html), settings.index, force=_force(ctx), option="--html")
     result = run_search(request, settings)
     _report_and_audit(ctx, settings, result)
     if as_json:
@@ -395,7 +451,7 @@ def _report_and_audit(ctx, settings: Settings, result) -> None:
     exported = []
     html = ctx.params.get("html")
     if html is not None:
-        _write_html(settings, Path(html), result, record["filters"])
+        _write_html(settings, Path(html), result, record["filters"], force=_force(ctx))
         exported.append(_exported(html))
     _audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
                       "hit_ids": [h.id for h in result.hits], "exported": exported})
@@ -403,7 +459,7 @@ def _report_and_audit(ctx, settings: Settings, result) -> None:
         click.echo(f"report: {html}", err=True)
 
 
-def _write_html(settings: Settings, path: Path, result, filters: dict) -> None:
+def _write_html(settings: Settings, path: Path, result, filters: dict, force: bool = False) -> None:
     from datetime import datetime
 
     from forensic.cameras import load_cameras
@@ -418,7 +474,7 @@ def _write_html(settings: Settings, path: Path, result, filters: dict) -> None:
                       generated_at=datetime.now().astimezone().isoformat(sep=" ", timespec="minutes"), generated_by=f"{who['user']}@{who['host']}",
                       version=__version__, query_picture=picture)
     cards = prepare(result.hits, load_cameras(settings.cameras, settings.index))
-    write_report(path, render(cards, info))
+    write_report(path, render(cards, info), force=force, index_root=settings.index)
 
 
 def _query_picture(path: Path, box) -> bytes | None:
@@ -440,8 +496,9 @@ def _query_picture(path: Path, box) -> bytes | None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Image to write: .jpg, .png or .webp. [hit-ID.jpg]")
 @click.option("--context", type=float, help="Seconds before and after the hit: a strip of frames instead of one frame.")
 @click.option("--step", type=float, default=1.0, show_default=True, help="Seconds between the frames of the --context strip.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.pass_context
-def show(ctx, hit_id, out, context, step):
+def show(ctx, hit_id, out, context, step, force):
     """The full frame of a hit (an 'id' from search) with its box and a caption: camera, time, class, colours.
 
     \b
@@ -453,7 +510,7 @@ def show(ctx, hit_id, out, context, step):
     from forensic.api import show_hit
 
     settings = _settings(ctx)
-    out = show_hit(hit_id, out, settings, context=context, step=step)
+    out = show_hit(hit_id, out, settings, context=context, step=step, force=_force(ctx))
     _audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
                       "hits": 1, "hit_ids": [hit_id], "exported": [_exported(out)]})
     click.echo(str(out))
@@ -504,6 +561,11 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     find_tool("ffmpeg")  # before any search or model loading
     find_tool("ffprobe")
     settings = _settings(ctx, **options)
+    from forensic.files import inside
+
+    if inside(out, settings.index):
+        raise ForensicError(f"--out {out} is inside the index folder {settings.index}: only the index writes there; "
+                            "export into a new folder elsewhere")
     found_by, query, filters = None, None, {}
     if top is not None:
         if top < 1:

@@ -26,7 +26,7 @@ from forensic.evidence.audit import whoami
 from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
-from forensic.files import write_private
+from forensic.files import inside, write_private
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
         if not Path(it.hit.video).is_file():
             raise ForensicError(f"hit {it.hit.id}: source video {it.hit.video} is not there any more (moved or deleted?)")
     out = Path(out)
+    if index_root is not None and inside(out, index_root):
+        raise ForensicError(f"--out {out} is inside the index folder {index_root}: only the index writes there; "
+                            "export into a new folder elsewhere")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ForensicError(f"{out} already exists and is not empty: export into a new folder")
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
