@@ -15,6 +15,7 @@ import click
 
 from forensic import __version__
 from forensic.errors import ForensicError
+from forensic.printable import printable
 from forensic.settings import Settings
 
 log = logging.getLogger("forensic")
@@ -29,8 +30,13 @@ class ForensicGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ForensicError as e:
-            click.echo(f"forensic: error: {e}", err=True)
+            _say(f"forensic: error: {e}", err=True)
             sys.exit(EXIT_USAGE)
+
+
+def _say(text, err: bool = False) -> None:
+    """One line of output: names from outside (files, cameras, queries) cannot break it or forge another."""
+    click.echo(printable(text), err=err)
 
 
 def _settings(ctx, **overrides) -> Settings:
@@ -83,11 +89,28 @@ def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_for
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; control characters in the message and fields shown as escapes (\\n, \\x1b),
+    as in the text format, so a file name reads the same in both."""
+
     def format(self, record):
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
-               "logger": record.name, "message": record.getMessage()}
-        out.update(getattr(record, "fields", {}))
+               "logger": record.name, "message": printable(record.getMessage())}
+        out.update({k: printable(v) if isinstance(v, str) else v for k, v in getattr(record, "fields", {}).items()})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
+
+
+class _TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`, one line per record: a newline or escape sequence in the message (a
+    file name) is shown as \\n, \\x1b and cannot forge another record. A traceback keeps its lines."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record):
+        record.message = printable(record.message)
+        return super().formatMessage(record)
 
 
 def _index_root(index: Path | None) -> Path:
@@ -132,7 +155,7 @@ def _force(ctx) -> bool:
 
 
 def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format: str) -> None:
-    formatter = _JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = _JsonFormatter() if log_format == "json" else _TextFormatter()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         try:
@@ -184,7 +207,9 @@ def _progress(quiet: bool = False):
     if not sys.stderr.isatty() or quiet:
         yield _log_event
         return
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
     from forensic.render import console
 
@@ -196,7 +221,7 @@ def _progress(quiet: bool = False):
         if not state["started"]:
             bar.start()
             state["started"] = True
-        name, task = ev.path.name, state["task"]
+        name, task = escape(printable(ev.path.name)), state["task"]
         if ev.kind == "start":
             state["task"] = bar.add_task(name, total=max(ev.duration, 0.1), info="")
         elif ev.kind == "progress" and task is not None:
@@ -204,7 +229,7 @@ def _progress(quiet: bool = False):
         elif ev.kind == "done" and task is not None:
             bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
         elif ev.kind in ("failed", "skipped"):
-            bar.console.print(f"[{'red' if ev.kind == 'failed' else 'dim'}]{ev.kind}: {ev.message or name}")
+            bar.console.print(Text(f"{ev.kind}: {printable(ev.message or ev.path.name)}", style="red" if ev.kind == "failed" else "dim"))
 
     try:
         yield on_event
@@ -226,13 +251,13 @@ def _log_event(ev) -> None:
 def _print_summary(summary, index_root: Path) -> None:
     rtf = summary.video_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    click.echo(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
+    _say(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
                f"{len(summary.failed)} failed; "
                f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
                f"({rtf:.1f}x real time; {summary.frames_sampled - summary.frames_skipped} of {summary.frames_sampled} sampled frames "
                f"detected, the others unchanged; {stages}) -> {index_root}", err=True)
     for path, reason in summary.failed:
-        click.echo(f"  failed: {reason}", err=True)
+        _say(f"  failed: {reason}", err=True)
 
 
 def filter_options(f):
@@ -354,12 +379,12 @@ def cameras(ctx, as_json):
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
-    click.echo(f"cameras file: {config.source or 'none'}")
+    _say(f"cameras file: {config.source or 'none'}")
     for cam in out:
         places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
-        click.echo(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
+        _say(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
         for v in cam["videos"]:
-            click.echo(f"    {v}")
+            _say(f"    {v}")
 
 
 @cli.command()
@@ -373,9 +398,9 @@ def verify(ctx, repair):
     with IndexStore(settings.index, writer=repair) as store:
         problems = store.verify(repair=repair)
     for problem, fixed in problems:
-        click.echo(f"{'fixed' if fixed else 'problem'}: {problem}")
+        _say(f"{'fixed' if fixed else 'problem'}: {problem}")
     if not problems:
-        click.echo(f"{settings.index}: ok")
+        _say(f"{settings.index}: ok")
     sys.exit(EXIT_FAILED_FILES if any(not fixed for _, fixed in problems) else EXIT_OK)
 
 
@@ -395,7 +420,7 @@ def prune(ctx, older_than, before, camera, wait):
         raise ForensicError(f"no index at {settings.index}")
     with IndexStore(settings.index, writer=True, wait=wait) as store:
         videos, detections = store.prune(cutoff, camera)
-    click.echo(f"removed {videos} videos and {detections} detections recorded before {cutoff}" + (f" on camera {camera}" if camera else ""))
+    _say(f"removed {videos} videos and {detections} detections recorded before {cutoff}" + (f" on camera {camera}" if camera else ""))
 
 
 def _cutoff(older_than: str | None, before: str | None) -> str:
@@ -429,7 +454,7 @@ def stats(ctx, as_json):
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     for key, value in info.items():
-        click.echo(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
+        _say(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
 
 
 # -- evidence: show, export, audit, and search --html ----------------------------------------------
@@ -456,7 +481,7 @@ def _report_and_audit(ctx, settings: Settings, result) -> None:
     _audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
                       "hit_ids": [h.id for h in result.hits], "exported": exported})
     if html is not None:
-        click.echo(f"report: {html}", err=True)
+        _say(f"report: {html}", err=True)
 
 
 def _write_html(settings: Settings, path: Path, result, filters: dict, force: bool = False) -> None:
@@ -513,7 +538,7 @@ def show(ctx, hit_id, out, context, step, force):
     out = show_hit(hit_id, out, settings, context=context, step=step, force=_force(ctx))
     _audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
                       "hits": 1, "hit_ids": [hit_id], "exported": [_exported(out)]})
-    click.echo(str(out))
+    _say(str(out))
 
 
 @cli.command()
@@ -598,9 +623,9 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
         return
     for it in manifest["items"]:
         c, r = it["clip"], it["requested"]
-        click.echo(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
+        _say(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
                    f"(asked {r['start']:.3f}-{r['end']:.3f} s; {c['mode']}, {c['frames']} frames)")
-    click.echo(f"manifest: {out / MANIFEST} (sha256 {files[-1]['sha256']}; audit entry {entry['seq']})")
+    _say(f"manifest: {out / MANIFEST} (sha256 {files[-1]['sha256']}; audit entry {entry['seq']})")
 
 
 def _verify_export(ctx, folder: Path, as_json: bool) -> None:
@@ -626,10 +651,10 @@ def _verify_export(ctx, folder: Path, as_json: bool) -> None:
                                "manifest_sha256": result.manifest_sha256}, ensure_ascii=False, indent=1))
     else:
         for line in result.problems:
-            click.echo(f"problem: {line}")
+            _say(f"problem: {line}")
         for line in result.notes:
-            click.echo(f"note: {line}")
-        click.echo(f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
+            _say(f"note: {line}")
+        _say(f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
                    + (f", {len(result.problems)} problems" if result.problems else ""))
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED_FILES)
 
@@ -650,9 +675,9 @@ def audit(ctx, check, tail, as_json):
     if check:
         result = log_.verify()
         if result.ok:
-            click.echo(f"audit log ok: {result.entries} entries, head {result.head or 'none'}")
+            _say(f"audit log ok: {result.entries} entries, head {result.head or 'none'}")
             sys.exit(EXIT_OK)
-        click.echo(f"audit log BROKEN: {result.reason} (the {result.bad_line - 1} entries before it chain correctly)"
+        _say(f"audit log BROKEN: {result.reason} (the {result.bad_line - 1} entries before it chain correctly)"
                    if result.bad_line else f"audit log BROKEN: {result.reason}")
         sys.exit(EXIT_FAILED_FILES)
     entries = list(log_.entries())
@@ -668,11 +693,11 @@ def audit(ctx, check, tail, as_json):
                 f"hits {', '.join(map(str, q['hits']))}" if q.get("hits") else "")
         flt = " ".join(f"--{k.replace('_', '-')} {_value_text(v)}" for k, v in (e.get("filters") or {}).items())
         files = e.get("exported") or []
-        click.echo(f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
+        _say(f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
                    f"{' ' + flt if flt else ''} -> {e.get('hits')} hits" + (f", {len(files)} files" if files else "")
                    + (f" in {e['folder']}" if e.get("folder") else f": {files[0]['path']}" if len(files) == 1 else ""))
     if not as_json:
-        click.echo(f"{len(entries)} entries in {log_.path}" if entries else f"no audit entries in {settings.index}")
+        _say(f"{len(entries)} entries in {log_.path}" if entries else f"no audit entries in {settings.index}")
 
 
 def _value_text(v) -> str:
