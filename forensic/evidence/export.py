@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,7 +64,7 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
 
     Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export.
     """
-    if before < 0 or after < 0 or before + after <= 0:
+    if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after < 0 or before + after <= 0:
         raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
     if not items:
         raise ForensicError("nothing to export (no hits)")

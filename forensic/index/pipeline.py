@@ -156,6 +156,15 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
         return
+    except Exception as e:  # noqa: BLE001 - describing or embedding one picture went wrong (a bug, a strange crop):
+        # this file fails with one line naming the exception, and the batch goes on with the next file
+        log.debug("indexing %s failed", path, exc_info=True)  # the traceback, for a bug report (-vv)
+        at = f" at {batch[0].t:.1f} s" if batch else ""
+        reason = f"{path}: failed{at} describing its objects ({type(e).__name__}: {e})"
+        store.fail_video(video_id, reason)
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
     finally:
         frames.close()
         summary.stage_seconds["decode"] += frames.busy
