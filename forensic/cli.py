@@ -405,22 +405,50 @@ def verify(ctx, repair):
 
 
 @cli.command()
-@click.option("--older-than", help="Age such as 30d, 12h or 2w (of the footage, by its recording time).")
+@click.option("--older-than", help="Age such as 30d, 12h or 2w (since the footage was indexed; see --by).")
 @click.option("--before", help="Date or date-time (YYYY-MM-DD[THH:MM]).")
 @click.option("--camera", help="Only this camera's footage.")
+@click.option("--by", type=click.Choice(["indexed", "recorded"]), default="indexed", show_default=True,
+              help="Judge age by when the footage was indexed, or by its recorded time (the recorder's clock, which may be years off).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("-y", "--yes", is_flag=True, help="Remove without asking (for cron). Without it a terminal is asked to confirm, "
+              "and anywhere else nothing is removed (a dry run).")
 @click.option("--wait", is_flag=True, help="If an index run is writing, wait for it.")
 @click.pass_context
-def prune(ctx, older_than, before, camera, wait):
-    """Remove old footage from the index: rows, vectors and thumbnails, reclaiming their space."""
+def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
+    """Remove old footage from the index: rows, vectors and thumbnails, reclaiming their space.
+
+    Lists each video it removes (or would remove); removes only with --yes or when confirmed on a terminal.
+    """
     from forensic.index.store import IndexStore
 
     cutoff = _cutoff(older_than, before)
     settings = _settings(ctx)
     if not (settings.index / "index.sqlite").exists():
         raise ForensicError(f"no index at {settings.index}")
-    with IndexStore(settings.index, writer=True, wait=wait) as store:
-        videos, detections = store.prune(cutoff, camera)
-    _say(f"removed {videos} videos and {detections} detections recorded before {cutoff}" + (f" on camera {camera}" if camera else ""))
+    what = f"{'indexed' if by == 'indexed' else 'recorded'} before {cutoff}" + (f" on camera {camera}" if camera else "")
+    ask = not dry_run and not yes and _interactive()
+    with IndexStore(settings.index, writer=not dry_run, wait=wait) as store:
+        candidates = store.prune_candidates(cutoff, camera, by)
+        doing = "removing" if yes and not dry_run else "would remove"
+        for r in candidates:
+            _say(f"{doing}: {r['path']} (camera {r['camera']}, recorded {(r['start_time'] or '?')[:19]}, "
+                 f"indexed {(r['indexed_at'] or 'never')[:19]}, {r['detections']} detections)")
+        total = sum(r["detections"] for r in candidates)
+        if not candidates:
+            _say(f"nothing to remove: no videos {what}")
+            return
+        if dry_run or not (yes or (ask and click.confirm(f"remove these {len(candidates)} videos?", default=False, err=True))):
+            _say(f"dry run: {len(candidates)} videos and {total} detections {what} would be removed; nothing removed"
+                 + ("" if dry_run or ask else " (add --yes to remove)"))
+            return
+        videos, detections = store.prune(cutoff, camera, by)
+    _say(f"removed {videos} videos and {detections} detections {what}")
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 def _cutoff(older_than: str | None, before: str | None) -> str:
