@@ -18,7 +18,7 @@ FAST = ["--fps", "1", "--imgsz", "320", "--device", "cpu", "--backend", "torch"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["attributes", "crop_vectors"])
+@pytest.mark.parametrize("stage", ["attributes", "crop_vectors", "track_colours"])
 def test_an_exception_describing_one_file_fails_it_alone(tmp_path, footage, models_dir, monkeypatch, stage):
     folder = tmp_path / "cam1"
     folder.mkdir()
@@ -42,6 +42,17 @@ def test_an_exception_describing_one_file_fails_it_alone(tmp_path, footage, mode
             return real(image, dets)
 
         monkeypatch.setattr(pipeline, "attributes", attributes)
+    elif stage == "track_colours":
+        from forensic.index import store as store_module
+
+        real_vote = store_module.vote_colors
+
+        def vote_colors(colors, weights):
+            if current["video"] == bad.name:
+                raise KeyError("whole")
+            return real_vote(colors, weights)
+
+        monkeypatch.setattr(store_module, "vote_colors", vote_colors)
     else:
         from forensic.models.appearance import AppearanceEmbedder
 
@@ -58,7 +69,8 @@ def test_an_exception_describing_one_file_fails_it_alone(tmp_path, footage, mode
     assert result.exit_code == 1, result.output
     failed = [line.strip() for line in result.stderr.splitlines() if line.strip().startswith("failed:")]
     assert len(failed) == 1 and bad.name in failed[0], failed
-    assert ("ValueError: no dominant colour" if stage == "attributes" else "FloatingPointError: vector of NaN") in failed[0]
+    assert {"attributes": "ValueError: no dominant colour", "crop_vectors": "FloatingPointError: vector of NaN",
+            "track_colours": "KeyError: 'whole'"}[stage] in failed[0]
     assert "1 indexed" in result.stderr and "1 failed" in result.stderr
     with IndexStore(idx) as store:
         rows = {Path(r["path"]).name: r for r in store.videos(None)}
