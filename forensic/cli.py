@@ -118,7 +118,7 @@ def _index_root(index: Path | None) -> Path:
     return Path(index or os.environ.get("FORENSIC_INDEX") or Settings.index).expanduser()
 
 
-_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
+_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: ")
 
 
 def _check_log_file(path: Path, index_root: Path, force: bool) -> None:
