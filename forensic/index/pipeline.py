@@ -156,6 +156,15 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
         return
+    except Exception as e:  # noqa: BLE001 - describing or embedding one picture went wrong (a bug, a strange crop):
+        # this file fails with one line naming the exception, and the batch goes on with the next file
+        log.debug("indexing %s failed", path, exc_info=True)  # the traceback, for a bug report (-vv)
+        at = f" at {batch[0].t:.1f} s" if batch else ""
+        reason = f"{path}: failed{at} describing its objects ({type(e).__name__}: {e})"
+        store.fail_video(video_id, reason)
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
     finally:
         frames.close()
         summary.stage_seconds["decode"] += frames.busy
@@ -164,9 +173,18 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     note = None
     if reader.truncated:
         note = f"{path}: truncated or corrupt, decoded {reader.last_t:.1f} of {info.duration:.1f} s (the readable part is indexed)"
-        summary.failed.append((path, note))
     with summary.timed("write"):
-        store.finish_video(video_id, note)
+        try:
+            store.finish_video(video_id, note)  # its tracks: their colours are voted here
+        except Exception as e:  # noqa: BLE001 - as above: this file fails, the batch goes on
+            log.debug("finishing %s failed", path, exc_info=True)
+            reason = f"{path}: failed building its tracks ({type(e).__name__}: {e})"
+            store.fail_video(video_id, reason)
+            summary.failed.append((path, reason))
+            yield IndexEvent("failed", path, message=reason)
+            return
+    if note:
+        summary.failed.append((path, note))
     summary.indexed.append(path)
     summary.video_seconds += reader.last_t + 1.0 / info.fps
     summary.detections += count

@@ -527,17 +527,33 @@ class IndexStore:
             self.sync_search_files()
         return [(state, repair)]
 
-    def prune(self, before: str, camera: str | None = None) -> tuple[int, int]:
-        """Remove videos recorded before `before` (ISO date-time, compared with their local wall-clock start).
+    PRUNE_BY = {  # what a video's age is judged by, as local ISO text comparable with a cutoff
+        "indexed": "substr(indexed_at, 1, 19)",  # when forensic indexed it (this machine's clock)
+        "recorded": "COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))",  # the recorder's clock
+    }
 
-        Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
-        """
-        sql = ("SELECT id FROM videos WHERE COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime')) < ?")
+    def prune_candidates(self, before: str, camera: str | None = None, by: str = "indexed") -> list[sqlite3.Row]:
+        """The videos `prune` would remove: indexed (or, with by="recorded", recorded) before `before` (local
+        ISO date-time), with id, path, camera, status, start_time, indexed_at and their number of detections.
+        A video still being indexed has no indexing time and is never a candidate by indexing time."""
+        if by not in self.PRUNE_BY:
+            raise ForensicError(f"prune by {by!r}: use one of {', '.join(self.PRUNE_BY)}")
+        sql = (f"SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, "
+               f"(SELECT COUNT(*) FROM detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE {self.PRUNE_BY[by]} < ?")
         params: list = [before]
         if camera:
             sql += " AND camera=?"
             params.append(camera)
-        ids = [r[0] for r in self.db.execute(sql, params).fetchall()]
+        return self.db.execute(sql + " ORDER BY v.path", params).fetchall()
+
+    def prune(self, before: str, camera: str | None = None, by: str = "indexed") -> tuple[int, int]:
+        """Remove the videos indexed (or with by="recorded", recorded) before `before` (ISO date-time, local
+        time): see prune_candidates. Judged by indexing time unless asked, because a recorder's clock may be
+        years off.
+
+        Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
+        """
+        ids = [r["id"] for r in self.prune_candidates(before, camera, by)]
         detections = 0
         self._pending = -(1 << 62)  # the search files are written once, after the last removal
         try:
