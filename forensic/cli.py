@@ -15,23 +15,13 @@ import click
 
 from forensic import __version__
 from forensic.errors import ForensicError
+from forensic.native import quiet_native_logs
 from forensic.printable import printable
 from forensic.settings import Settings
 
 log = logging.getLogger("forensic")
 
 EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
-
-
-class ForensicGroup(click.Group):
-    """Turns ForensicError into one line on stderr and exit code 2 (no traceback for user mistakes)."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except ForensicError as e:
-            _say(f"forensic: error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
 
 
 def _say(text, err: bool = False) -> None:
@@ -59,33 +49,88 @@ def model_options(f):
     return f
 
 
+# Options every command takes, before the command's name or after it (`forensic --index X search ...` or
+# `forensic search ... --index X`); given in both places, the one after the command wins.
+SHARED_OPTIONS = {
+    "index": (["--index", "index"], dict(type=click.Path(path_type=Path), help="Index folder. [$FORENSIC_INDEX or ./forensic-index]")),
+    "models": (["--models"], dict(type=click.Path(path_type=Path), help="Offline models folder, checked before any download. [$FORENSIC_MODELS]")),
+    "download": (["--download"], dict(is_flag=True, default=None, help="Allow downloading missing model weights (otherwise every run is offline).")),
+    "cameras": (["--cameras"], dict(type=click.Path(path_type=Path, readable=False),
+                                    help="Cameras file (TOML). [$FORENSIC_CAMERAS or cameras.toml in the index folder]")),
+    "verbose": (["-v", "--verbose"], dict(count=True, help="More log output (-vv for debug).")),
+    "quiet": (["-q", "--quiet"], dict(is_flag=True, default=None, help="Only errors and the final summary.")),
+    "log_file": (["--log-file"], dict(type=click.Path(path_type=Path), help="Also append log records to this file.")),
+    "log_format": (["--log-format"], dict(type=click.Choice(["text", "json"]), help="json: one JSON object per line, for log collectors. [text]")),
+}
+
+
+def _shared_params() -> list[click.Option]:
+    return [click.Option(decls, **attrs) for decls, attrs in SHARED_OPTIONS.values()]
+
+
+def _with_shared_options(cmd: click.Command) -> click.Command:
+    """Add the shared options to a command; its callback sets up the run (logging, umask) with them first."""
+    cmd.params.extend(_shared_params())
+    inner = cmd.callback
+
+    def callback(*args, **kwargs):
+        given = {k: kwargs.pop(k) for k in SHARED_OPTIONS}
+        _setup(click.get_current_context(), given)
+        return inner(*args, **kwargs)
+
+    cmd.callback = callback
+    return cmd
+
+
+def _setup(ctx, after: dict) -> None:
+    """Merge the shared options given after the command into those given before it, then set up the run."""
+    root = ctx.find_root()
+    opts = dict(root.meta.get("shared", {}))
+    opts.update({k: v for k, v in after.items() if v not in (None, 0, False)})
+    os.umask(0o077)  # index files and thumbnails are for their owner only
+    # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
+    verbose = opts.get("verbose") or 0
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if opts.get("log_file") is not None:
+        _check_log_file(opts["log_file"], _index_root(opts.get("index")), _force(ctx))
+    quiet, log_format = bool(opts.get("quiet")), opts.get("log_format") or "text"
+    quiet_native_logs(verbose > 1)  # ffmpeg's and OpenCV's own warnings: only with -vv
+    _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), opts.get("log_file"), log_format)
+    ctx.obj = {k: opts.get(k) for k in ("index", "models", "download", "cameras")}
+    ctx.meta["quiet"] = quiet
+    ctx.meta["json_log"] = log_format == "json"
+
+
+class ForensicGroup(click.Group):
+    """Turns ForensicError into one line on stderr and exit code 2 (no traceback for user mistakes), and
+    gives every command the shared options."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ForensicError as e:
+            _say(f"forensic: error: {e}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    def add_command(self, cmd, name=None):
+        super().add_command(_with_shared_options(cmd), name)
+
+
 @click.group(cls=ForensicGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--index", "index", type=click.Path(path_type=Path), help="Index folder. [$FORENSIC_INDEX or ./forensic-index]")
-@click.option("--models", type=click.Path(path_type=Path), help="Offline models folder, checked before any download. [$FORENSIC_MODELS]")
-@click.option("--download", is_flag=True, default=None, help="Allow downloading missing model weights (otherwise every run is offline).")
-@click.option("--cameras", type=click.Path(path_type=Path, readable=False), help="Cameras file (TOML). [$FORENSIC_CAMERAS or cameras.toml in the index folder]")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
-@click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one JSON object per line, for log collectors.")
 @click.option("--force", is_flag=True, help="Replace existing output files (--html, --out; here also a --log-file that is not a forensic log).")
 @click.version_option(__version__, prog_name="forensic")
 @click.pass_context
-def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format, force):
+def cli(ctx, force, **shared):
     """Search recorded CCTV footage by description or by photo, on this machine, offline.
 
-    Outputs never replace an existing file without --force, and are never written inside the index
-    folder (exit 2, one line)."""
-    os.umask(0o077)  # index files and thumbnails are for their owner only
-    # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    if log_file is not None:
-        _check_log_file(log_file, _index_root(index), force)
-    _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), log_file, log_format)
-    ctx.obj = {"index": index, "models": models, "download": download, "cameras": cameras}
+    --index, --models, --cameras, --download, -v, -q, --log-file and --log-format go before or after
+    the command. Outputs never replace an existing file without --force, and are never written inside
+    the index folder (exit 2, one line)."""
+    ctx.meta["shared"] = shared
     ctx.meta["force"] = force
-    ctx.meta["quiet"] = quiet
-    ctx.meta["json_log"] = log_format == "json"
+
+
+cli.params[:0] = _shared_params()
 
 
 class _JsonFormatter(logging.Formatter):
@@ -180,7 +225,8 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 @click.option("--min-motion", type=float, help="Share of the picture that must change since the last detected frame for the detector "
               "to run (0: detect every sampled frame). [0.0005]")
 @click.option("--max-skip", type=float, help="Seconds: detect at least this often, motion or not. [4]")
-@click.option("--settle", type=float, help="Seconds: files in scanned folders modified more recently are left for the next run. [120]")
+@click.option("--settle", type=float, help="Seconds: a file in a scanned folder that is still growing, or incomplete and modified more recently than this, "
+              "is left for the next run (0: never). Files named on the command line are always indexed. [120]")
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
 @model_options
 @click.pass_context
@@ -230,6 +276,8 @@ def _progress(quiet: bool = False):
             bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
         elif ev.kind in ("failed", "skipped"):
             bar.console.print(Text(f"{ev.kind}: {printable(ev.message or ev.path.name)}", style="red" if ev.kind == "failed" else "dim"))
+        elif ev.kind == "pending":
+            bar.console.print(Text(printable(ev.message), style="yellow"))
 
     try:
         yield on_event
@@ -242,8 +290,10 @@ def _log_event(ev) -> None:
     fields = {"event": ev.kind, "path": str(ev.path), "detections": ev.detections, "reason": ev.message}
     if ev.kind == "done":
         log.info("indexed %s (%.1f s, %d objects)", ev.path, ev.t, ev.detections, extra={"fields": fields})
-    elif ev.kind in ("skipped", "pending"):
+    elif ev.kind == "skipped":
         log.info("%s %s (%s)", ev.kind, ev.path, ev.message, extra={"fields": fields})
+    elif ev.kind == "pending":
+        log.info("%s", ev.message, extra={"fields": fields})
     elif ev.kind == "failed":
         log.error("failed: %s", ev.message, extra={"fields": fields})
 
@@ -251,11 +301,13 @@ def _log_event(ev) -> None:
 def _print_summary(summary, index_root: Path) -> None:
     rtf = summary.video_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    _say(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
+    _say(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} still being written (left for the next run), "
                f"{len(summary.failed)} failed; "
                f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
                f"({rtf:.1f}x real time; {summary.frames_sampled - summary.frames_skipped} of {summary.frames_sampled} sampled frames "
                f"detected, the others unchanged; {stages}) -> {index_root}", err=True)
+    for path in summary.pending:
+        _say(f"  {path}: still being written: left for the next run", err=True)
     for path, reason in summary.failed:
         _say(f"  failed: {reason}", err=True)
 

@@ -26,7 +26,7 @@ class Settings:
     keyframes: bool = False  # decode keyframes only (fast mode for long-GOP recordings; needs PyAV)
     min_motion: float = 0.0005  # share of the picture that must change for a frame to be detected (0: every frame)
     max_skip: float = 4.0  # seconds: a frame is detected at least this often, motion or not
-    settle: float = 120.0  # seconds: files in scanned folders modified more recently are left for the next run
+    settle: float = 120.0  # seconds: an incomplete file in a scanned folder modified more recently is left for the next run (0: none held back)
     cameras: Path | None = None  # cameras TOML file (default: cameras.toml in the index folder)
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
     clip_model: str = "ViT-B-32"

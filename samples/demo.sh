@@ -8,6 +8,13 @@ export FORENSIC_CAMERAS="${FORENSIC_CAMERAS:-$(dirname "$0")/cameras.toml}"   # 
 
 run() { printf '\n$ forensic %s\n' "$*"; "$forensic" "$@"; }
 
+quiet_report=()
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  # said once, here, rather than as a warning in the middle of the demo
+  echo "note: ffmpeg is not installed: the demo runs without it (evidence frames decode slowly, export is off); install it with: apt install ffmpeg (Fedora: dnf install ffmpeg; macOS: brew install ffmpeg)"
+  quiet_report=(-q)
+fi
+
 run index "$footage"
 run search "xe máy màu đỏ" --limit 5
 run search "red motorbike" --limit 5
@@ -20,5 +27,5 @@ for photo in white_suv_everest.png man_red_navy_jacket.png; do   # where else do
   fi
 done
 report="${DEMO_REPORT:-demo-report.html}"   # never inside the index folder (refused there); replaced on a rerun
-run search "xe máy màu đỏ" --limit 12 --html "$report" --force
+run search "xe máy màu đỏ" --limit 12 --html "$report" --force ${quiet_report[@]+"${quiet_report[@]}"}
 run cameras

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 # the pipeline waited for it), so the stages can add up to more than the wall time.
 STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "write")
 
+# Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
+# a file whose size or modification time changed in between is still being written and is left for the next run.
+SECOND_LOOK = 1.0
+STILL_WRITTEN = "still being written: left for the next run"
+
 
 @dataclass
 class IndexEvent:
@@ -85,19 +90,54 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
     store.sync_search_files()  # folds in what a killed run left
     named = {Path(os.path.abspath(p)) for p in paths if Path(p).is_file()}
     cameras = load_cameras(settings.cameras, store.root)
+    scanned = [p for p in videos if p not in named]  # a file named on the command line is never held back
+    growing = _still_growing([p for p in scanned if _already_indexed_quick(store, p) is None], settings.settle)
     for path in videos:
+        if path in growing:
+            summary.pending.append(path)
+            yield IndexEvent("pending", path, message=f"{path}: {STILL_WRITTEN} (its size or time changed a moment ago)")
+            continue
         yield from _index_one(path, store, models, settings, summary, cameras, settle=0.0 if path in named else settings.settle)
         store.commit()
     summary.wall_seconds = time.perf_counter() - start
 
 
-def _already_indexed(store: IndexStore, path: Path) -> str | None:
-    """Why this file needs no indexing (same path, size and time; or moved here), else None."""
-    st = path.stat()
+def _look(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _still_growing(paths: list[Path], settle: float) -> set[Path]:
+    """Of these files, the ones still being written: their size or modification time changes between two
+    looks SECOND_LOOK seconds apart (one wait for all of them). `settle` 0: no file is held back."""
+    if settle <= 0 or not paths:
+        return set()
+    first = {p: _look(p) for p in paths}
+    time.sleep(SECOND_LOOK)
+    return {p for p, before in first.items() if before is not None and _look(p) != before}
+
+
+def _already_indexed_quick(store: IndexStore, path: Path) -> str | None:
+    """"already indexed" when the same path, size and time are done (no hashing), else None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
     row = store.video_by_path(path)
     if row is not None and row["status"] == "done" and row["size"] == st.st_size and abs(row["mtime"] - st.st_mtime) < 1e-6:
         return "already indexed"
-    if row is None:
+    return None
+
+
+def _already_indexed(store: IndexStore, path: Path) -> str | None:
+    """Why this file needs no indexing (same path, size and time; or moved here), else None."""
+    path.stat()  # a file gone or unreadable since it was found fails here, with its reason
+    if _already_indexed_quick(store, path):
+        return "already indexed"
+    if store.video_by_path(path) is None:
         moved = store.moved_from(path, fingerprint(path))
         if moved is not None:
             store.relocate(moved["id"], path)
@@ -108,16 +148,22 @@ def _already_indexed(store: IndexStore, path: Path) -> str | None:
 def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
                cameras: Cameras, settle: float = 0.0) -> Iterator[IndexEvent]:
     try:
-        if settle > 0 and time.time() - path.stat().st_mtime < settle:
-            summary.pending.append(path)
-            yield IndexEvent("pending", path, message=f"modified less than {settle:.0f} s ago, left for the next run")
-            return
         why = _already_indexed(store, path)
         if why:
             summary.skipped.append(path)
             yield IndexEvent("skipped", path, message=why)
             return
-        info = probe(path)
+        try:
+            info = probe(path)
+        except VideoError:
+            # an incomplete container written in the last `settle` seconds (a recorder or a copy still at
+            # work) is left for the next run; an old one that cannot be read fails
+            age = time.time() - path.stat().st_mtime
+            if settle > 0 and age < settle:
+                summary.pending.append(path)
+                yield IndexEvent("pending", path, message=f"{path}: {STILL_WRITTEN} (incomplete, modified {max(age, 0):.0f} s ago)")
+                return
+            raise
         digest = fingerprint(path)
     except (VideoError, OSError) as e:
         reason = str(e) if isinstance(e, VideoError) else f"{path}: {e.strerror or e}"

@@ -164,15 +164,6 @@ def test_second_run_indexes_nothing_and_a_changed_file_is_reindexed(tmp_path):
         assert s.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == count
 
 
-def test_settle_leaves_fresh_files_for_the_next_run(tmp_path):
-    folder = tmp_path / "export"
-    folder.mkdir()
-    shutil.copy(CLIP, folder / "cam.mp4")  # just written
-    env = {"FORENSIC_MODELS": str(SHARED / "models"), "FORENSIC_IMGSZ": "320"}
-    result = CliRunner().invoke(cli, ["--index", str(tmp_path / "idx"), "index", "--settle", "600", str(folder)], env=env)
-    assert result.exit_code == 0 and "1 left for the next run" in result.stderr
-
-
 def test_second_writer_exits_at_once(tmp_path):
     with IndexStore(tmp_path / "idx", writer=True):
         result = run(tmp_path / "idx", "index", str(CLIP))
