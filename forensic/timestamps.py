@@ -101,7 +101,7 @@ def from_container(path: Path | str, tz: str = DEFAULT_TZ) -> datetime | None:
     """The container's creation time (format, else first stream tag), in `tz`; None when ffprobe is
     missing, fails, or the file carries none (or an unset one: before 2000)."""
     from forensic.errors import ForensicError
-    from forensic.evidence.media import LOCAL_ONLY, file_url, run_tool  # the one way forensic runs ffprobe
+    from forensic.tools import LOCAL_ONLY, file_url, run_tool  # the one way forensic runs ffprobe
 
     try:
         out = run_tool("ffprobe", ["-v", "error", *LOCAL_ONLY, "-print_format", "json", "-show_entries",

@@ -14,7 +14,6 @@ the database.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from forensic.colors import PALETTE
+from forensic.index.riding import RIDDEN, RIDING_VERSION, over_tracks, riding
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Columns:
     track_shares: np.ndarray  # (3 * P, T) uint16: colours voted over the track
     rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
     ridden: tuple[str, ...] = ()
-    riding_version: str = ""  # of forensic.search.riding, which computed `rides`
+    riding_version: str = ""  # forensic.index.riding.RIDING_VERSION of the rules that computed `rides`
 
     _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "shares", "rides",
                "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares")
@@ -183,17 +183,13 @@ def is_current(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) 
 
 
 def riding_version() -> str:
-    """Identity of the riding rules (forensic.search.riding): `rides` is recomputed when they change."""
-    from forensic.search import riding
-
-    return hashlib.sha1(Path(riding.__file__).read_bytes()).hexdigest()[:16]
+    """Version of the riding rules (forensic.index.riding.RIDING_VERSION): `rides` is recomputed when it changes."""
+    return str(RIDING_VERSION)
 
 
 def _rides(video: np.ndarray, t: np.ndarray, cls: np.ndarray, classes: list[str], box: np.ndarray, track: np.ndarray) -> np.ndarray:
-    """The vehicle each person detection rides, judged per track (forensic.search.riding): 0 none, k + 1 = RIDDEN[k].
+    """The vehicle each person detection rides, judged per track (forensic.index.riding): 0 none, k + 1 = RIDDEN[k].
     Computed a few videos at a time (pairs are only looked for within a video)."""
-    from forensic.search.riding import RIDDEN, over_tracks, riding
-
     out = np.zeros(len(video), np.uint8)
     names = np.asarray(classes + [""], dtype="<U16")[np.minimum(cls, len(classes))] if len(classes) else np.full(len(video), "", "<U16")
     rows = np.flatnonzero(np.isin(names, ("person",) + tuple(RIDDEN)))
@@ -277,8 +273,6 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
         rides, new = np.zeros(len(ids), np.uint8), np.ones(len(ids), bool)
     if new.any():
         rides[new] = _rides(row_video[new], cols["t"][new], cols["cls"][new], fresh["classes"], cols["box"][new], track[new])
-    from forensic.search.riding import RIDDEN
-
     out = Columns(tuple(palette), fresh["classes"], cameras, id=ids, video=_rows(video_id, row_video), track=track,
                   track_row=track_row, video_id=video_id, video_start=video_start, video_camera=video_camera, track_id=track_id,
                   track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version)

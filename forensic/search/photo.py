@@ -155,7 +155,7 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     calls a minibus each by turns); a subject found below the indexing confidence keeps no class.
     """
     from forensic.detections import Detections
-    from forensic.search.riding import riding
+    from forensic.index.riding import riding
 
     detector = models.detector
     x1, y1, x2, y2 = region

@@ -1,0 +1,67 @@
+"""Running ffmpeg and ffprobe: found on PATH, run with argument lists (never a shell), local files only.
+
+A primitive: used by forensic.timestamps (a recording's creation time) and forensic.evidence.media
+(frame times, clips), which sit in different layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from forensic.errors import ForensicError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "install the 'ffmpeg' package (Debian/Ubuntu: apt install ffmpeg; Fedora: dnf install ffmpeg; macOS: brew install ffmpeg)"
+
+
+class ToolMissing(ForensicError):
+    """ffmpeg or ffprobe is not on PATH."""
+
+
+class MediaError(ForensicError):
+    """ffmpeg or ffprobe could not read or write a file."""
+
+
+def find_tool(name: str) -> str:
+    """Absolute path of `name` on $PATH (the seam: tests run with a PATH that lacks it)."""
+    found = shutil.which(name, path=os.environ.get("PATH", os.defpath))
+    if found is None:
+        raise ToolMissing(f"{name} not found on PATH: {INSTALL_HINT}")
+    return found
+
+
+def have_tools() -> bool:
+    try:
+        find_tool("ffmpeg")
+        find_tool("ffprobe")
+        return True
+    except ToolMissing:
+        return False
+
+
+def file_url(path: Path | str) -> str:
+    """'file:' + absolute path: ffmpeg never reads it as a protocol, an option or stdin."""
+    return "file:" + os.path.abspath(path)
+
+
+# Inputs are local files only: no network protocol, even one named inside a playlist.
+LOCAL_ONLY = ["-protocol_whitelist", "file"]
+
+
+def run_tool(name: str, args: list[str], what: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Run ffmpeg/ffprobe with an argument list; a failure becomes one line naming `what`."""
+    cmd = [find_tool(name), *args]
+    log.debug("running %s", cmd)
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise MediaError(f"{name} took longer than {timeout:.0f} s on {what}") from None
+    if done.returncode != 0:
+        lines = [ln for ln in done.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        raise MediaError(f"{name} failed on {what}: {lines[-1].strip() if lines else f'exit code {done.returncode}'}")
+    return done
