@@ -1,14 +1,25 @@
-"""How search results look on a terminal and as JSON (used by forensic.cli; rich is imported only here
-and in the CLI)."""
+"""How results look on a terminal and as JSON: search hits, index progress and summary, audit entries
+(used by forensic.cli; rich is imported only here and in the CLI)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
 from forensic.printable import printable
+
+log = logging.getLogger("forensic")
+
+
+def _say_err(text) -> None:
+    """One line on stderr: names from outside (files, cameras) cannot break it or forge another."""
+    click.echo(printable(text), err=True)
 
 
 def console(stderr: bool = False):
@@ -60,3 +71,117 @@ def print_hits(understood: dict, hits) -> None:
         table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, Text(printable(h.camera)),
                       Text(printable(Path(h.video).name)), when, ",".join(str(round(v)) for v in h.bbox), Text(printable(h.thumb or "")))
     out.print(table)
+
+
+# -- index: progress and summary ----------------------------------------------------------------------
+@contextmanager
+def index_progress(quiet: bool = False):
+    """A callback for index events: a rich progress bar on a terminal (shown from the first event); plain
+    log lines otherwise (cron, pipes)."""
+    if not sys.stderr.isatty() or quiet:
+        yield log_index_event
+        return
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                   console=console(stderr=True), transient=False)
+    state = {"started": False, "task": None}
+
+    def on_event(ev) -> None:
+        if not state["started"]:
+            bar.start()
+            state["started"] = True
+        name, task = escape(printable(ev.path.name)), state["task"]
+        if ev.kind == "start":
+            state["task"] = bar.add_task(name, total=max(ev.duration, 0.1), info="")
+        elif ev.kind == "progress" and task is not None:
+            bar.update(task, completed=ev.t, info=f"{ev.detections} objects")
+        elif ev.kind == "done" and task is not None:
+            bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
+        elif ev.kind in ("failed", "skipped"):
+            bar.console.print(Text(f"{ev.kind}: {printable(ev.message or ev.path.name)}", style="red" if ev.kind == "failed" else "dim"))
+        elif ev.kind == "pending":
+            bar.console.print(Text(printable(ev.message), style="yellow"))
+
+    try:
+        yield on_event
+    finally:
+        if state["started"]:
+            bar.stop()
+
+
+def log_index_event(ev) -> None:
+    fields = {"event": ev.kind, "path": str(ev.path), "detections": ev.detections, "reason": ev.message}
+    if ev.kind == "done":
+        log.info("indexed %s (%.1f s, %d objects)", ev.path, ev.t, ev.detections, extra={"fields": fields})
+    elif ev.kind == "skipped":
+        log.info("%s %s (%s)", ev.kind, ev.path, ev.message, extra={"fields": fields})
+    elif ev.kind == "pending":
+        log.info("%s", ev.message, extra={"fields": fields})
+    elif ev.kind == "failed":
+        log.error("failed: %s", ev.message, extra={"fields": fields})
+
+
+def print_index_summary(summary, index_root: Path) -> None:
+    rtf = summary.video_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
+    _say_err(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} still being written (left for the next run), "
+               f"{len(summary.failed)} failed; "
+               f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
+               f"({rtf:.1f}x real time; {summary.frames_sampled - summary.frames_skipped} of {summary.frames_sampled} sampled frames "
+               f"detected, the others unchanged; {stages}) -> {index_root}")
+    for path in summary.pending:
+        _say_err(f"  {path}: still being written: left for the next run")
+    for path, reason in summary.failed:
+        _say_err(f"  failed: {reason}")
+
+
+# -- the audit log -----------------------------------------------------------------------------------
+def audit_line(e: dict) -> str:
+    """One audit entry as a line: number, time, who, command, query, filters, hits and files."""
+    q = e.get("query") or {}
+    what = (f"\"{q['text']}\"" if q.get("text") else f"photo {q['image']}" if q.get("image") else
+            f"similar to {q['similar_to']}" if q.get("similar_to") else f"hit {q['hit']}" if q.get("hit") else
+            f"hits {', '.join(map(str, q['hits']))}" if q.get("hits") else "")
+    flt = " ".join(f"--{k.replace('_', '-')} {_value_text(v)}" for k, v in (e.get("filters") or {}).items())
+    files = e.get("exported") or []
+    return (f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
+            f"{' ' + flt if flt else ''} -> {e.get('hits')} hits" + (f", {len(files)} files" if files else "")
+            + (f" in {e['folder']}" if e.get("folder") else f": {files[0]['path']}" if len(files) == 1 else ""))
+
+
+def _value_text(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list) else "" if v is True else str(v)
+
+
+# -- export ----------------------------------------------------------------------------------------
+def export_lines(manifest: dict, out: Path, manifest_sha256: str, audit_seq) -> list[str]:
+    """What an export wrote: one line per hit (its clip, as cut and as asked), then the manifest."""
+    from forensic.evidence.export import MANIFEST
+
+    lines = []
+    for it in manifest["items"]:
+        c, r = it["clip"], it["requested"]
+        lines.append(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
+                     f"(asked {r['start']:.3f}-{r['end']:.3f} s; {c['mode']}, {c['frames']} frames)")
+    return lines + [f"manifest: {out / MANIFEST} (sha256 {manifest_sha256}; audit entry {audit_seq})"]
+
+
+def export_check_lines(result, folder: Path) -> list[str]:
+    """export --verify: its problems, notes, and the verdict."""
+    return ([f"problem: {line}" for line in result.problems] + [f"note: {line}" for line in result.notes]
+            + [f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
+               + (f", {len(result.problems)} problems" if result.problems else "")])
+
+
+# -- cameras ---------------------------------------------------------------------------------------
+def camera_lines(source, cameras: list[dict]) -> list[str]:
+    """`forensic cameras`: the cameras file, then each camera with its places and the videos it owns."""
+    lines = [f"cameras file: {source or 'none'}"]
+    for cam in cameras:
+        places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
+        lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
+        lines.extend(f"    {v}" for v in cam["videos"])
+    return lines

@@ -29,8 +29,8 @@ LAYERS = [
     ("index", ["forensic.index"]),
     ("search", ["forensic.search"]),
     ("evidence", ["forensic.evidence"]),
-    ("api", ["forensic.api"]),
-    ("cli", ["forensic.cli", "forensic.render", "forensic.__main__"]),
+    ("api", ["forensic.api", "forensic.maintenance"]),
+    ("cli", ["forensic.cli", "forensic.render", "forensic.options", "forensic.logsetup", "forensic.__main__"]),
 ]
 
 # Upward imports not fixed yet, each with why; the test fails on any other (and on one listed here that is
@@ -129,6 +129,12 @@ def test_no_import_cycle():
         if v not in index:
             visit(v)
     assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_command_line_only_parses_calls_and_shows():
+    """cli.py stays small: rendering is in render.py, options in options.py, logic in api/maintenance."""
+    lines = (PACKAGE / "cli.py").read_text(encoding="utf-8").count("\n")
+    assert lines < 400, f"cli.py has {lines} lines"
 
 
 def test_every_module_has_a_layer():

@@ -328,3 +328,35 @@ code{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;background:color-mi
 @media (max-width:560px){.wrap{padding:0 12px}.top{padding:16px 0 14px}.headwrap{flex-direction:column}.qpic{max-width:120px}.grid{gap:12px}.meta{grid-template-columns:1fr 1fr}}
 @media print{.bar{display:none}body{background:#fff}.card,.sheet{box-shadow:none;border:1px solid #ccc;break-inside:avoid}.top{background:#fff;color:#000}details{display:none}}
 """
+
+
+def write_search_report(path: Path, result, filters: dict, settings, *, force: bool = False) -> None:
+    """search/similar --html: a SearchResult's hits as a report, with the request, who made it and when."""
+    from forensic import __version__
+    from forensic.cameras import load_cameras
+    from forensic.evidence.audit import whoami
+
+    request, understood = result.request, result.understood
+    picture = _query_picture(request.image, understood.get("box")) if request.kind == "photo" else None
+    who = whoami()
+    info = ReportInfo(title=request.title, command=request.command, understood={k: v for k, v in understood.items() if k != "box"},
+                      filters={k.replace("_", " "): v for k, v in filters.items()}, sort=request.sort, index=str(settings.index.resolve()),
+                      generated_at=datetime.now().astimezone().isoformat(sep=" ", timespec="minutes"), generated_by=f"{who['user']}@{who['host']}",
+                      version=__version__, query_picture=picture)
+    cards = prepare(result.hits, load_cameras(settings.cameras, settings.index))
+    write_report(path, render(cards, info), force=force, index_root=settings.index)
+
+
+def _query_picture(path: Path, box) -> bytes | None:
+    """The query photo, shrunk, with the subject's box."""
+    import cv2
+
+    from forensic.evidence.frames import draw_box
+    from forensic.images import shrink
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    if box:
+        draw_box(image, box)
+    return encode_jpeg(shrink(image, 360), 85)
