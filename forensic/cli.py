@@ -110,6 +110,8 @@ def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format
 @click.option("--max-skip", type=float, help="Seconds: detect at least this often, motion or not. [4]")
 @click.option("--settle", type=float, help="Seconds: files in scanned folders modified more recently are left for the next run. [120]")
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
+@click.option("--plates/--no-plates", "plates", default=None,
+              help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]")
 @model_options
 @click.pass_context
 def index(ctx, paths, wait, **options):

@@ -32,6 +32,7 @@ class Settings:
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"
     clip_checkpoint: Path | None = None  # local open_clip checkpoint file (offline)
+    plates: bool = True  # read licence plates at index time (when the reader is installed and its weights found)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -20,6 +20,7 @@ from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.motion import MotionGate
+from forensic.index.plates import PlateCollector
 from forensic.index.store import IndexStore
 from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
 # the pipeline waited for it), so the stages can add up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "write")
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "plates", "write")
 
 
 @dataclass
@@ -132,6 +133,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
     tracker = ObjectTracker(settings.fps)
+    plates = PlateCollector(models.plates) if models.plates is not None and settings.plates else None
     count = sampled = 0
     try:
         batch: list[Frame] = []
@@ -144,7 +146,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
                     if gate.needs_detection(frame.t, frame.image):
                         batch.append(frame)
             if batch and (len(batch) == settings.batch or frame is None):
-                count += _process(batch, video_id, store, models, tracker, summary)
+                count += _process(batch, video_id, store, models, tracker, summary, plates)
                 store.commit()
                 yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
                 batch = []
@@ -165,6 +167,14 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     if reader.truncated:
         note = f"{path}: truncated or corrupt, decoded {reader.last_t:.1f} of {info.duration:.1f} s (the readable part is indexed)"
         summary.failed.append((path, note))
+    if plates is not None:
+        with summary.timed("plates"):
+            plates.flush()  # the tracks still in the picture at the end
+            found = plates.results()
+        log.info("%s: %d plates from %d views of vehicles (plate detector %.1f s, reader %.1f s in all)", path.name, len(found),
+                 plates.views_read, plates.reader.seconds["detect"], plates.reader.seconds["read"])
+        with summary.timed("write"):
+            store.add_plates(video_id, found)
     with summary.timed("write"):
         store.finish_video(video_id, note)
     summary.indexed.append(path)
@@ -174,7 +184,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
 
 
 def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker,
-             summary: IndexSummary) -> int:
+             summary: IndexSummary, plates: PlateCollector | None = None) -> int:
     """Detect a batch of frames, then track, describe, embed and store each frame's objects."""
     with summary.timed("detect"):
         found = models.detector.detect([f.image for f in batch])
@@ -199,6 +209,11 @@ def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Model
     n = 0
     with summary.timed("write"):
         for frame, dets, colors, quality, thumbs, vecs in described:
-            store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
+            ids = store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
             n += len(dets)
+            if plates is not None:  # the track's best views so far are kept for its plate
+                plates.add(frame.t, frame.image, dets, quality, ids)
+    if plates is not None:
+        with summary.timed("plates"):
+            plates.flush(batch[-1].t)
     return n

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
 from forensic.models.detector import Detector, build_detector
+from forensic.models.plates import PlateReader
 from forensic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ class Models:
     detector: Detector
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
+    plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
 
 
 def build_models(settings: Settings) -> Models:
@@ -36,4 +38,15 @@ def build_models(settings: Settings) -> Models:
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())
-    return Models(detector, AppearanceEmbedder(detector), clip)
+    return Models(detector, AppearanceEmbedder(detector), clip, build_plates(settings))
+
+
+def build_plates(settings: Settings) -> PlateReader | None:
+    """The plate reader when plates are on and it can run offline (rapidocr installed, weights found)."""
+    if not settings.plates:
+        return None
+    reader = PlateReader(settings.models, device=settings.device, allow_download=settings.download)
+    if not reader.available:
+        log.info("plates off: %s", reader.describe_missing())
+        return None
+    return reader
