@@ -317,10 +317,10 @@ class IndexStore:
                             (video_id, int(p["det_id"]), p["text"], p["norm"], p["display"], float(p["conf"]), int(p["reads"]), rel))
 
     def plates(self) -> list[sqlite3.Row]:
-        """(track, norm, conf) of every plate read in the done videos."""
+        """(track, norm, text, conf) of every plate read in the done videos."""
         if not self.has_plates:
             return []
-        return self.db.execute("SELECT p.track, p.norm, p.conf FROM plates p JOIN videos v ON v.id=p.video_id "
+        return self.db.execute("SELECT p.track, p.norm, p.text, p.conf FROM plates p JOIN videos v ON v.id=p.video_id "
                                "WHERE v.status='done' AND p.track IS NOT NULL").fetchall()
 
     def commit(self) -> None:

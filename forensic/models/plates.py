@@ -12,19 +12,15 @@ so rapidocr never downloads and never writes (it writes only when it downloads).
 (square, width < 2.6 x height: every motorbike and many cars) is split and each line read alone; the
 lines are joined with '/', as `30F/621.51`.
 
-Plate text has three forms: raw (as read, `30F/621.51`), normalised (`normalise_plate`: upper case,
-only letters and digits, `30F62151`, what is stored and matched) and display (`display_plate`:
-`30F-621.51`, motorbikes `29-B1 123.45`). Matching (`plate_distance`) is a weighted edit distance in
-which the reader's usual confusions (0/O/D, 1/I/L, 8/B, 5/S, 2/Z, 6/G) cost less, with `?` (any one
-character) and `*` (any run) wildcards.
+The text side (normalise_plate, display_plate, plate_format, plate_distance, PlatePattern: the forms of
+a plate, the Vietnamese formats and confusion-tolerant matching) lives in forensic.plates, free of
+models, and is re-exported here.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +28,8 @@ import numpy as np
 
 from forensic.errors import ModelUnavailable
 from forensic.models.base import LazyModel, configure_offline, pick_device
+from forensic.plates import (CONFUSIONS, PlatePattern, display_plate, normalise_plate, plate_distance,  # noqa: F401 (re-exported)
+                             plate_format)
 
 log = logging.getLogger(__name__)
 
@@ -47,145 +45,6 @@ DETECT_CONF = 0.35
 REC_BATCH = 16  # line images per recogniser call
 PLATE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. ")
 PLATE_CROP_MAX = 160  # longest side of a stored plate crop, pixels
-
-# --- text forms -----------------------------------------------------------------------------------
-
-
-def normalise_plate(text: str, wildcards: bool = False) -> str:
-    """Upper case, diacritics off, only letters and digits ('30f-621.51' -> '30F62151'); with
-    `wildcards`, '?' and '*' are kept (a run of '*' becomes one)."""
-    text = unicodedata.normalize("NFD", (text or "").replace("đ", "D").replace("Đ", "D").upper())
-    keep = "A-Z0-9" + (r"?*" if wildcards else "")
-    out = re.sub(f"[^{keep}]", "", "".join(c for c in text if unicodedata.category(c) != "Mn"))
-    return re.sub(r"\*+", "*", out)
-
-
-_DISPLAY = [
-    (re.compile(r"^(\d{2})([A-Z])(\d)(\d{3})(\d{2})$"), "{0}-{1}{2} {3}.{4}"),  # motorbike 29-B1 123.45
-    (re.compile(r"^(\d{2})([A-Z]{1,2})(\d{3})(\d{2})$"), "{0}{1}-{2}.{3}"),  # car 30F-621.51, 51LD-123.45
-    (re.compile(r"^(\d{2})([A-Z])(\d)(\d{4})$"), "{0}-{1}{2} {3}"),  # old motorbike 29-B1 1234 (never 30F-621.51)
-    (re.compile(r"^(\d{2})([A-Z]{1,2})(\d{4})$"), "{0}{1}-{2}"),  # car 29A-1234
-    (re.compile(r"^([A-Z]{2})(\d{2})(\d{2})$"), "{0}-{1}-{2}"),  # army TM-12-34
-]
-
-
-def display_plate(norm: str) -> str:
-    """The usual written form of a normalised plate ('30F62151' -> '30F-621.51'); as it is when unknown."""
-    for pattern, form in _DISPLAY:
-        m = pattern.match(norm)
-        if m:
-            return form.format(*m.groups())
-    return norm
-
-
-# Templates of Vietnamese plates, one character class per position: D digit, L letter, X either.
-# Cars 30F-621.51 / 29A-1234 / series of two letters 51LD-123.45, 80NG-123.45, 29KT-1234; motorbikes
-# 29-B1 123.45 / 59-V1 533.10 / 29-B1 1234; army and police letters TM-12-34.
-TEMPLATES = ("DDLDDDDD", "DDLDDDD", "DDLLDDDDD", "DDLLDDDD", "DDLDDDDDD", "LLDDDD")
-SPECIAL_SERIES = ("NG", "NN", "LD", "KT", "QT", "CV", "NT", "MK", "MD", "TD", "HC", "DA", "RM")
-_TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "7", "B": "8", "S": "5", "Z": "2",
-             "G": "6", "A": "4"}
-_TO_LETTER = {"0": "D", "1": "L", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
-
-
-def plate_format(norm: str) -> tuple[str, float]:
-    """(text fitted to the nearest Vietnamese plate template, score 0..1): 1 for a plate as read,
-    less for each character turned digit<->letter along a usual reader confusion, 0 when no template fits."""
-    best = (norm, 0.0)
-    for template in TEMPLATES:
-        if len(template) != len(norm):
-            continue
-        out, fixes = [], 0
-        for want, ch in zip(template, norm):
-            if want == "D" and not ch.isdigit():
-                ch, fixes = _TO_DIGIT.get(ch, ""), fixes + 1
-            elif want == "L" and not ch.isalpha():
-                ch, fixes = _TO_LETTER.get(ch, ""), fixes + 1
-            if not ch:
-                break
-            out.append(ch)
-        else:
-            text = "".join(out)
-            score = max(0.0, 1.0 - 0.2 * fixes)
-            if template.startswith("DDLL") and text[2:4] not in SPECIAL_SERIES:
-                score *= 0.8  # two letters: a special series, or a motorbike's 'AA'
-            if template == "LLDDDD":
-                score *= 0.8
-            if score > best[1]:
-                best = (text, score)
-    return best
-
-
-# --- matching -------------------------------------------------------------------------------------
-CONFUSIONS = ("0OD", "1IL", "8B", "5S", "2Z", "6G")
-CONFUSION_COST = 0.3
-_CONFUSE = {(a, b) for group in CONFUSIONS for a in group for b in group if a != b}
-
-
-def _sub_cost(p: str, t: str) -> float:
-    if p == t or p == "?":
-        return 0.0
-    return CONFUSION_COST if (p, t) in _CONFUSE else 1.0
-
-
-def plate_distance(pattern: str, text: str, contains: bool = False) -> float:
-    """Weighted edit distance from a normalised pattern (with '?' and '*') to a normalised plate:
-    a reader confusion costs CONFUSION_COST, other edits 1. `contains`: the pattern may match
-    anywhere in the plate (what is before and after it is free)."""
-    m, n = len(pattern), len(text)
-    prev = [0.0] * (n + 1) if contains else [float(j) for j in range(n + 1)]
-    for i in range(1, m + 1):
-        p = pattern[i - 1]
-        cur = [0.0] * (n + 1)
-        if p == "*":
-            cur[0] = prev[0]
-            for j in range(1, n + 1):
-                cur[j] = min(prev[j], cur[j - 1])
-        else:
-            cur[0] = prev[0] + 1.0
-            for j in range(1, n + 1):
-                cur[j] = min(prev[j - 1] + _sub_cost(p, text[j - 1]), prev[j] + 1.0, cur[j - 1] + 1.0)
-        prev = cur
-    return min(prev) if contains else prev[n]
-
-
-@dataclass(frozen=True)
-class PlatePattern:
-    """A plate as asked: normalised, with wildcards; a partial plate without wildcards matches anywhere."""
-
-    typed: str
-    norm: str
-    contains: bool
-
-    @classmethod
-    def parse(cls, typed: str, suffix: bool = False) -> "PlatePattern":
-        """`suffix`: the plate ends with it ("đuôi 51")."""
-        norm = normalise_plate(typed, wildcards=True)
-        if suffix and not norm.startswith("*"):
-            norm = "*" + norm
-        full = len(norm.replace("*", "")) >= 7
-        return cls(typed, norm, contains="*" not in norm and "?" not in norm and not full)
-
-    @property
-    def chars(self) -> int:
-        return len(self.norm.replace("*", ""))
-
-    @property
-    def allowed(self) -> float:
-        """Largest distance that still counts as a match: a confusion for short patterns, one wrong
-        character up to 6 characters, two for a full plate."""
-        return CONFUSION_COST + 0.05 if self.chars <= 3 else 1.0 if self.chars <= 6 else 2.0
-
-    def distance(self, norm: str) -> float:
-        return plate_distance(self.norm, norm, self.contains)
-
-    def similarity(self, norm: str | None) -> float:
-        """1 for an exact match, down to just above 0 at the allowed distance, 0 beyond or when unread."""
-        if not norm or not self.norm.replace("*", ""):
-            return 0.0
-        d = self.distance(norm)
-        return 0.0 if d > self.allowed + 1e-9 else 1.0 - d / (self.allowed + 1.0)
-
 
 # --- reading --------------------------------------------------------------------------------------
 @dataclass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from forensic.errors import ForensicError
+from forensic.plates import PlatePattern, find_plates
 from forensic.query.vocabulary import CAPTION_NOUN, COLOR_ALIASES, DEFAULT_TZ, PALETTE, VEHICLES
 from forensic.query.when import TimeError, extract_time
 
@@ -84,6 +85,8 @@ _add("garment", "pants,trousers,jeans,shorts,skirt,leggings,quần,quần dài,q
 _add("stop", "a,an,the,in,with,wearing,wears,wear,dressed,of,and,or,on,color,colour,colored,coloured,who,is,that,any,some,find,"
      "show,me,all,search,for,looking,là,màu,mặc,đang mặc,chiếc,cái,con,một,có,những,các,và,hoặc,hay,với,của,đang,tìm,kiếm,"
      "bị,được", "")
+# Plate words left without a plate after them ("biển số đuôi 51": "đuôi 51" is the plate).
+_add("stop", "biển số,biển,bks,biển kiểm soát,biển xe,plate,number plate,licence plate,license plate,đuôi,số đuôi", "")
 
 _MAX_WORDS = max(len(k.split()) for k in _VOCAB)
 _PERSON_NOUNS = {m[2] for m in _VOCAB.values() if m[0] == "class" and m[1] == ("person",)}
@@ -112,10 +115,18 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     when: str = ""  # the time phrase as typed
+    # Licence plates asked for ("biển số 30F-621.51", "đuôi 51", --plate): they add to the score of the
+    # tracks whose plate matches, and filter only when nothing else is asked (forensic.search.text).
+    plates: list[PlatePattern] = field(default_factory=list)
 
     @property
     def understood(self) -> bool:
-        """Something to rank by (class or colours); places and times only filter."""
+        """Something to rank by (class, colours or a plate); places and times only filter."""
+        return bool(self.appearance or self.plates)
+
+    @property
+    def appearance(self) -> bool:
+        """A class or colours are asked for (not only a plate)."""
         return bool(self.classes or self.colors or self.upper or self.lower)
 
     def caption(self) -> str:
@@ -146,6 +157,8 @@ class Query:
             out["upper body"] = ["/".join(c) for c in self.upper]
         if self.lower:
             out["lower body"] = ["/".join(c) for c in self.lower]
+        if self.plates:
+            out["plate"] = [p.describe() for p in self.plates]
         if self.place:
             out["camera"] = self.place
         if self.since or self.until:
@@ -300,6 +313,9 @@ def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = 
     relative times ("last night")."""
     query = Query(text=text)
     raw = unicodedata.normalize("NFC", text)
+    plates = find_plates(fold_chars(raw.lower()))  # first: "123.45" or "20" in a plate is not a time
+    query.plates = [p for p, _ in plates]
+    raw = _cut(raw, [span for _, span in plates])
     try:
         query.since, query.until, query.when, spans = extract_time(fold_chars(raw.lower()), now or datetime.now().astimezone(), tz)
     except TimeError as e:

@@ -15,6 +15,7 @@ from forensic.search.hits import Hit, top_hits
 
 log = logging.getLogger(__name__)
 
+PLATE_FLOOR = 0.5  # a track whose plate matches scores above every track whose plate does not
 FULL_SHARE = 0.5  # a colour covering half the object (after background removal) is a full match
 MIN_SHARE = 0.05  # below this the object is not of the asked colour at all
 CLIP_WEIGHT = 0.5
@@ -131,6 +132,47 @@ def clip_scores(store, clip, text: str, candidates: int, allowed: np.ndarray | N
     return ids, norm.astype(np.float32)
 
 
+def plate_similarity(store, ids: np.ndarray, patterns) -> np.ndarray:
+    """0..1 per detection: how well its track's plate matches the best of `patterns` (PlatePattern;
+    1 exact, less by weighted edit distance, 0 beyond the allowed distance or when no plate was read).
+    The stored normalised plate and the plate as read are both tried (the format fit may have
+    changed a character the reader got right)."""
+    from forensic.plates import normalise_plate
+
+    by_track: dict[int, float] = {}
+    for row in store.plates():
+        texts = {row["norm"], normalise_plate(row["text"])}
+        sim = max(p.similarity(t) for p in patterns for t in texts)
+        if sim > 0:
+            by_track[int(row["track"])] = max(sim, by_track.get(int(row["track"]), 0.0))
+    out = np.zeros(len(ids), np.float32)
+    if not by_track or not len(ids):
+        return out
+    cols = store.columns()
+    rows = cols.rows_of(ids)
+    track = np.where(rows >= 0, cols.track[np.maximum(rows, 0)], 0)
+    tracks = np.fromiter(by_track, np.int64, len(by_track))
+    sims = np.fromiter(by_track.values(), np.float32, len(by_track))
+    order = np.argsort(tracks)
+    tracks, sims = tracks[order], sims[order]
+    at = np.minimum(np.searchsorted(tracks, track), len(tracks) - 1)
+    hit = tracks[at] == track
+    out[hit] = sims[at[hit]]
+    return out
+
+
+def with_plates(store, query: Query, ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plates add to the score: tracks whose plate matches rank first (by plate similarity, then by the
+    rest of the query), the others keep their order below them; a plate never read does not block an
+    appearance match. Only when nothing but a plate was asked do the others drop out."""
+    sim = plate_similarity(store, ids, query.plates)
+    matched = sim > 0
+    if not query.appearance:
+        ids, scores, sim, matched = ids[matched], scores[matched], sim[matched], matched[matched]
+    scores = np.where(matched, PLATE_FLOOR + 0.4 * sim + 0.1 * scores, PLATE_FLOOR * scores)
+    return ids, scores.astype(np.float32)
+
+
 def filters_for(query: Query) -> Filters:
     return Filters(classes=query.classes, cameras=query.cameras, since=query.since, until=query.until)
 
@@ -139,7 +181,8 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
                 min_score: float = 0.0) -> list[Hit]:
     if not query.text.strip():
         raise ForensicError("empty query: describe what to find, e.g. 'red motorbike' or 'xe máy màu đỏ'")
-    use_clip = clip is not None and store.embedder("clip") is not None
+    # CLIP ranks appearance: a query of a plate alone has none to rank.
+    use_clip = clip is not None and store.embedder("clip") is not None and (query.appearance or not query.plates)
     filters = filters_for(query)
     if not query.understood and not use_clip and not filters.active:
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
@@ -160,4 +203,6 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
                 scores = (1 - CLIP_WEIGHT) * scores + CLIP_WEIGHT * fused
             else:
                 ids, scores = sim_ids, sims
+    if query.plates:
+        ids, scores = with_plates(store, query, ids, scores)
     return top_hits(store, ids, scores, limit, per_frame, min_score)
