@@ -73,18 +73,18 @@ def _fit(norm: str) -> tuple[str, float]:
     for template in TEMPLATES:
         if len(template) != len(norm):
             continue
-        out, fixes = [], 0
+        out, cost = [], 0.0
         for want, ch in zip(template, norm):
-            if want == "D" and not ch.isdigit():
-                ch, fixes = _TO_DIGIT.get(ch, ""), fixes + 1
-            elif want == "L" and not ch.isalpha():
-                ch, fixes = _TO_LETTER.get(ch, ""), fixes + 1
+            if want == "D" and not ch.isdigit():  # a letter read for a digit: the usual confusion
+                ch, cost = _TO_DIGIT.get(ch, ""), cost + 0.15
+            elif want == "L" and not ch.isalpha():  # a digit read for the series letter: as likely a lost letter
+                ch, cost = _TO_LETTER.get(ch, ""), cost + 0.35
             if not ch:
                 break
             out.append(ch)
         else:
             text = "".join(out)
-            score = max(0.0, 1.0 - 0.2 * fixes)
+            score = max(0.0, 1.0 - cost)
             if template.startswith("DDLL") and text[2:4] not in SPECIAL_SERIES:
                 score *= 0.8  # two letters: a special series, or a motorbike's 'AA'
             if template == "LLDDDD":

@@ -42,6 +42,7 @@ MIN_TWO_LINE_HEIGHT = 20  # px: a two-line plate needs this to be read line by l
 TWO_LINE_RATIO = 2.6  # width / height below which a plate has two lines
 DETECT_SIZE = 256  # plate detector input (the vehicle crop's longest side)
 DETECT_CONF = 0.35
+FIT_TRUST = 0.75  # a read fitted to a plate template with a lower score is stored as read
 REC_BATCH = 16  # line images per recogniser call
 PLATE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. ")
 PLATE_CROP_MAX = 160  # longest side of a stored plate crop, pixels
@@ -244,6 +245,8 @@ class PlateReader(LazyModel):
             self.plates_read += 1
             raw = "/".join(t.strip() for t, _ in parts if t.strip())
             norm, fmt = plate_format(normalise_plate(raw))
+            if fmt < FIT_TRUST:  # the fit changed too much: keep the text as read
+                norm = normalise_plate(raw)
             rec = min(s for _, s in parts) if parts else 0.0
             if fmt == 0.0:  # not a Vietnamese plate: kept, but worth less
                 fmt = 0.3 if 5 <= len(norm) <= 10 else 0.0

@@ -28,6 +28,7 @@ class Hit:
     frame: int
     clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower colours
     track: dict | None = None  # the appearance this detection belongs to: id, first_seen, last_seen, detections, thumb
+    plate: dict | None = None  # its licence plate when one was read: text (written form), raw (as read), confidence, crop
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -37,6 +38,8 @@ class Hit:
             out["clothing"] = self.clothing
         if self.track:
             out["track"] = self.track
+        if self.plate:
+            out["plate"] = self.plate
         return out
 
     @classmethod
@@ -54,10 +57,14 @@ class Hit:
         wall = None
         if row["start_time"]:
             wall = (datetime.fromisoformat(row["start_time"]) + timedelta(seconds=row["t"])).isoformat(timespec="milliseconds")
+        plate = None
+        if "plate_display" in row.keys() and row["plate_display"]:
+            plate = {"text": row["plate_display"], "raw": row["plate_text"], "confidence": round(row["plate_conf"], 3),
+                     "crop": str((index_root / row["plate_crop"]).resolve()) if row["plate_crop"] else None}
         return cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"], time=wall,
                    bbox=[row["x1"], row["y1"], row["x2"], row["y2"]], cls=row["cls"], score=float(score),
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
-                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track)
+                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track, plate=plate)
 
 
 def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:
