@@ -76,7 +76,7 @@ def _fit(norm: str) -> tuple[str, float]:
         out, cost = [], 0.0
         for want, ch in zip(template, norm):
             if want == "D" and not ch.isdigit():  # a letter read for a digit: the usual confusion
-                ch, cost = _TO_DIGIT.get(ch, ""), cost + 0.15
+                ch, cost = _TO_DIGIT.get(ch, ""), cost + 0.1
             elif want == "L" and not ch.isalpha():  # a digit read for the series letter: as likely a lost letter
                 ch, cost = _TO_LETTER.get(ch, ""), cost + 0.35
             if not ch:
