@@ -29,6 +29,7 @@ def normalise_plate(text: str, wildcards: bool = False) -> str:
 
 _DISPLAY = [
     (re.compile(r"^(\d{2})([A-Z])(\d)(\d{3})(\d{2})$"), "{0}-{1}{2} {3}.{4}"),  # motorbike 29-B1 123.45
+    (re.compile(r"^(\d{2})([A-Z]{2})(\d)(\d{3})(\d{2})$"), "{0}-{1}{2} {3}.{4}"),  # motorbike 29-MD2 729.72
     (re.compile(r"^(\d{2})([A-Z]{1,2})(\d{3})(\d{2})$"), "{0}{1}-{2}.{3}"),  # car 30F-621.51, 51LD-123.45
     (re.compile(r"^(\d{2})([A-Z])(\d)(\d{4})$"), "{0}-{1}{2} {3}"),  # old motorbike 29-B1 1234 (never 30F-621.51)
     (re.compile(r"^(\d{2})([A-Z]{1,2})(\d{4})$"), "{0}{1}-{2}"),  # car 29A-1234
@@ -47,8 +48,9 @@ def display_plate(norm: str) -> str:
 
 # Templates of Vietnamese plates, one character class per position: D digit, L letter, X either.
 # Cars 30F-621.51 / 29A-1234 / series of two letters 51LD-123.45, 80NG-123.45, 29KT-1234; motorbikes
-# 29-B1 123.45 / 59-V1 533.10 / 29-B1 1234; army and police letters TM-12-34.
-TEMPLATES = ("DDLDDDDD", "DDLDDDD", "DDLLDDDDD", "DDLLDDDD", "DDLDDDDDD", "LLDDDD")
+# 29-B1 123.45 / 59-V1 533.10 / 29-B1 1234, two-letter series 29-MD2 729.72 / 95-EA 016.24; army and
+# police letters TM-12-34.
+TEMPLATES = ("DDLDDDDD", "DDLDDDD", "DDLLDDDDD", "DDLLDDDD", "DDLDDDDDD", "DDLLDDDDDD", "LLDDDD")
 SPECIAL_SERIES = ("NG", "NN", "LD", "KT", "QT", "CV", "NT", "MK", "MD", "TD", "HC", "DA", "RM")
 _TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "7", "B": "8", "S": "5", "Z": "2",
              "G": "6", "A": "4"}
@@ -85,8 +87,6 @@ def _fit(norm: str) -> tuple[str, float]:
         else:
             text = "".join(out)
             score = max(0.0, 1.0 - cost)
-            if template.startswith("DDLL") and text[2:4] not in SPECIAL_SERIES:
-                score *= 0.8  # two letters: a special series, or a motorbike's 'AA'
             if template == "LLDDDD":
                 score *= 0.8
             if score > best[1]:
