@@ -139,3 +139,28 @@ def test_split_lines():
     square[35:52, 10:70] = 0  # bottom line
     top, bottom = split_lines(square)
     assert 25 <= top.shape[0] <= 38 and 25 <= bottom.shape[0] <= 38 and top.shape[0] + bottom.shape[0] >= 60
+
+
+def test_the_reader_runs_from_the_wheel_and_never_downloads(monkeypatch, tmp_path):
+    """rapidocr is pointed at the model file inside its wheel: loading and reading never call its
+    downloader, and write nothing (HOME and the temp folder are empty afterwards)."""
+    pytest.importorskip("rapidocr")
+    pytest.importorskip("onnxruntime")
+    import rapidocr.utils.download_file as download
+
+    from forensic.models.plates import PlateReader
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("rapidocr tried to download")
+
+    monkeypatch.setattr(download.DownloadFile, "run", classmethod(refuse))
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(), tmp.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    reader = PlateReader(None)
+    plate = np.full((40, 60, 3), 230, np.uint8)
+    reads = reader.read_plates([plate, np.zeros((5, 5, 3), np.uint8)])
+    assert reads[1] is None  # too small to read
+    assert reads[0] is None or isinstance(reads[0].raw, str)
+    assert not any(home.iterdir()) and not any(tmp.iterdir())
