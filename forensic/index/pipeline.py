@@ -171,8 +171,9 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         with summary.timed("plates"):
             plates.flush()  # the tracks still in the picture at the end
             found = plates.results()
-        log.info("%s: %d plates from %d views of vehicles (plate detector %.1f s, reader %.1f s in all)", path.name, len(found),
-                 plates.views_read, plates.reader.seconds["detect"], plates.reader.seconds["read"])
+        log.info("%s: %d plates from %d views of vehicles, %d plate crops read (plate detector %.1f s, reader %.1f s in all)",
+                 path.name, len(found), plates.views_read, plates.reader.plates_read, plates.reader.seconds["detect"],
+                 plates.reader.seconds["read"])
         with summary.timed("write"):
             store.add_plates(video_id, found)
     with summary.timed("write"):

@@ -13,12 +13,13 @@ import numpy as np
 from forensic.images import shrink
 from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
 
-VIEWS = 2  # best views per track that are read
+VIEWS = 3  # best views kept per track: the first is read, the others only while the reads are weak
 BATCH = 16  # vehicle crops per plate-detector call
 IDLE = 6.0  # seconds: a track not seen for this long has left; its views are read
 VIEW_MAX = 640  # longest side of a kept vehicle crop (memory; the plate detector sees 320)
 MARGIN = 0.04
-MIN_VEHICLE_HEIGHT = 96  # px (source): a plate on a smaller vehicle is under MIN_PLATE_HEIGHT
+MIN_VEHICLE_HEIGHT = 120  # px (source): a plate on a smaller vehicle is under MIN_PLATE_HEIGHT
+SURE = 0.6  # a read at least this confident (reader x format) needs no second view
 MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a vehicle worth reading
 
 
@@ -32,6 +33,7 @@ class PlateCollector:
         self._last: dict[int, float] = {}
         self._seen: dict[int, int] = {}
         self._todo: list[tuple[int, int, np.ndarray]] = []  # (tracker id, det id, crop) waiting for a batch
+        self._spare: dict[int, list[tuple[int, np.ndarray]]] = {}  # tracker id -> views left, read if the first is weak
         self._reads: dict[int, list[tuple[PlateRead, int]]] = {}
         self.views_read = 0
 
@@ -60,13 +62,15 @@ class PlateCollector:
             del kept[self.views_per_track:]
 
     def flush(self, t: float | None = None) -> None:
-        """Read the views of the tracks that have left (all tracks when `t` is None), in batches."""
+        """Read the views of the tracks that have left (all tracks when `t` is None), in batches: a
+        track's best view first; its next view only when that gave no plate or a weak one (SURE)."""
         gone = [tid for tid, last in self._last.items() if t is None or t - last > self.idle]
         for tid in gone:
             del self._last[tid]
             views = self._views.pop(tid, [])
-            if self._seen.pop(tid, 0) >= MIN_DETECTIONS:
-                self._todo += [(tid, det_id, view) for _, det_id, view in views]
+            if self._seen.pop(tid, 0) >= MIN_DETECTIONS and views:
+                self._todo.append((tid, views[0][1], views[0][2]))
+                self._spare[tid] = [(det_id, view) for _, det_id, view in views[1:]]
         while self._todo and (len(self._todo) >= self.batch or t is None):
             part, self._todo = self._todo[:self.batch], self._todo[self.batch:]
             reads = self.reader.read_vehicles([view for *_, view in part])
@@ -74,6 +78,11 @@ class PlateCollector:
             for (tid, det_id, _), read in zip(part, reads):
                 if read is not None:
                     self._reads.setdefault(tid, []).append((read, det_id))
+                spare = self._spare.get(tid)
+                if read is not None and read.conf >= SURE or not spare:
+                    self._spare.pop(tid, None)
+                    continue
+                self._todo.append((tid, *spare.pop(0)))  # not sure yet: the next best view
 
     def results(self) -> list[dict]:
         """Each track's voted plate, for IndexStore.add_plates (call after flush())."""
