@@ -18,6 +18,7 @@ BATCH = 16  # vehicle crops per plate-detector call
 IDLE = 6.0  # seconds: a track not seen for this long has left; its views are read
 VIEW_MAX = 640  # longest side of a kept vehicle crop (memory; the plate detector sees 320)
 MARGIN = 0.04
+EDGE = 0.02  # share of the picture: a box this close to its edge is a poor view of the plate
 MIN_VEHICLE_HEIGHT = 120  # px (source): a plate on a smaller vehicle is under MIN_PLATE_HEIGHT
 SURE = 0.6  # a read at least this confident (reader x format) needs no second view
 MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a vehicle worth reading
@@ -51,7 +52,12 @@ class PlateCollector:
             self._seen[tid] = self._seen.get(tid, 0) + 1
             kept = self._views.setdefault(tid, [])
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
-            q = (float(quality[k]), (x2 - x1) * (y2 - y1))  # crop quality, then size (quality tops out at 1)
+            # A view for the plate: whole (a box at the frame's edge often has its plate cut off or
+            # squeezed against it), then sharp and large (crop quality), then larger.
+            h, w = image.shape[:2]
+            edge = EDGE * min(h, w)
+            whole = x1 > edge and y1 > edge and x2 < w - edge and y2 < h - edge
+            q = (whole, float(quality[k]), (x2 - x1) * (y2 - y1))
             if len(kept) >= self.views_per_track and q <= kept[-1][0]:
                 continue
             if y2 - y1 < MIN_VEHICLE_HEIGHT:  # its plate would be too small to read
