@@ -1,9 +1,11 @@
 """Plates at index time: keep each vehicle track's best views in memory while the video is read, read
 their plates in batches once the track has left the picture, vote per track.
 
-Only VIEWS views per track are read (the largest, sharpest, least cut-off: crop quality), so the cost
-is bounded by the number of vehicle tracks, not by the frames; vehicles and plates too small to read
-are skipped before any model runs (forensic.models.plates MIN_VEHICLE_HEIGHT, MIN_PLATE_HEIGHT).
+A track keeps its VIEWS best views (whole in the picture, then crop quality, then size); the first is
+read, the next ones only while the track's reads stay weak (below SURE). So the cost is bounded by the
+number of vehicle tracks, not by the frames; tracks seen once and vehicles and plates too small to
+read are skipped before any model runs (MIN_DETECTIONS, MIN_VEHICLE_HEIGHT here, MIN_PLATE_HEIGHT in
+forensic.models.plates).
 """
 
 from __future__ import annotations
