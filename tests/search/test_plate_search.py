@@ -91,3 +91,19 @@ def test_a_plate_alone_filters_and_a_plate_with_appearance_does_not(plated):
 def test_plates_in_the_table(plated):
     result = run_cli("--index", str(plated.root), "search", "--plate", "*621.5?", "--limit", "2", env={"COLUMNS": "250"})
     assert result.exit_code == 0 and "plate" in result.stdout and ACVIEW in result.stdout
+
+
+def test_the_plate_goes_into_exports_and_captions(plated, tmp_path):
+    import shutil
+
+    from forensic.api import export_hits
+    from forensic.evidence.frames import Place, caption_lines
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg")
+    hit = run_search(SearchRequest(plates=("30F-621.51",), limit=1), plated.settings).hits[0]
+    assert hit.plate and f"plate {hit.plate['text']}" in caption_lines(hit, Place(hit.camera, hit.camera, ""))[1]
+    manifest = export_hits([hit], tmp_path / "case", plated.settings, before=1, after=1)
+    item = manifest["items"][0]
+    assert item["hit"]["plate"]["crop"] == f"hit-{hit.id}-plate.jpg" and (tmp_path / "case" / f"hit-{hit.id}-plate.jpg").is_file()
+    assert any(f["file"] == f"hit-{hit.id}-plate.jpg" for f in item["files"])
