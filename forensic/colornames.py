@@ -84,7 +84,7 @@ def build_lut(sigma: float = 9.0, k: int = 12) -> np.ndarray:
     out = np.zeros((len(grid), len(TERMS)), np.float32)
     for start in range(0, len(grid), 4096):
         q = lab[start:start + 4096]
-        d2 = ((q[:, None, :] - ref[None]) ** 2).sum(-1)
+        d2 = np.maximum((q * q).sum(1)[:, None] + (ref * ref).sum(1)[None] - 2.0 * q @ ref.T, 0.0)
         near = np.argpartition(d2, k, axis=1)[:, :k]
         w = np.exp(-np.take_along_axis(d2, near, 1) / (2 * sigma ** 2)) + 1e-6
         np.add.at(out[start:start + 4096], (np.repeat(np.arange(len(q)), k), term[near].ravel()), w.ravel())

@@ -41,11 +41,12 @@ CALIBRATION = {
     "chroma_soft": 2.0,  # width of the chromatic/achromatic boundary
     "black_l": 34.0,  # achromatic: black below this lightness ...
     "white_l": 60.0,  # ... white above this one, grey between (soft, 4 L units wide)
+    "hue_boost": 2.0,  # chroma is multiplied by this before a chromatic pixel's hue is named (`_saturated`)
     "mono_chroma": 3.0,  # a picture whose 99th-percentile chroma is below this is monochrome
 }
 FOREGROUND_DIFF = 28  # a pixel differs from the background by more than this (max over B, G, R): it is the object's
 MIN_FOREGROUND = 0.2  # fewer foreground pixels than this share of the region: use them all
-PATCH = 96  # longest side the box is sampled to for colour statistics
+PATCH = 64  # longest side the box is sampled to for colour statistics
 
 _CHROMATIC = np.array([t not in ("black", "white", "grey") for t in PALETTE])
 _BLACK, _WHITE, _GREY = PALETTE.index("black"), PALETTE.index("white"), PALETTE.index("grey")
@@ -58,6 +59,7 @@ class Colors:
     whole: dict[str, float]
     upper: dict[str, float] | None = None
     lower: dict[str, float] | None = None
+    head: dict[str, float] | None = None  # a person's head: hair, or the helmet of a rider
 
     def names(self, part: str = "whole", min_share: float = MIN_REPORTED) -> list[str]:
         shares = getattr(self, part) or {}
@@ -68,14 +70,16 @@ class Colors:
         if self.upper is not None:
             out["upper"] = self.upper
             out["lower"] = self.lower
+        if self.head is not None:
+            out["head"] = self.head
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Colors":
-        return cls(whole=d.get("whole", {}), upper=d.get("upper"), lower=d.get("lower"))
+        return cls(whole=d.get("whole", {}), upper=d.get("upper"), lower=d.get("lower"), head=d.get("head"))
 
 
-NO_COLOURS_PERSON = Colors(whole={}, upper={}, lower={})
+NO_COLOURS_PERSON = Colors(whole={}, upper={}, lower={}, head={})
 NO_COLOURS = Colors(whole={})
 
 
@@ -88,14 +92,47 @@ def _lab(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def term_probabilities(bgr: np.ndarray, calibration: dict | None = None) -> np.ndarray:
-    """(n, 11) probabilities of the palette terms for BGR uint8 pixels (n, 3)."""
+    """(n, 11) probabilities of the palette terms for BGR uint8 pixels (n, 3): one look-up in the
+    model's table (`model_table`, 64 levels per channel)."""
+    px = np.asarray(bgr, np.uint8).reshape(-1, 3) >> (8 - _BITS)
+    return model_table(calibration)[px[:, 0], px[:, 1], px[:, 2]].astype(np.float32)
+
+
+_BITS = 6
+_TABLES: dict[tuple, np.ndarray] = {}
+
+
+def model_table(calibration: dict | None = None) -> np.ndarray:
+    """(64, 64, 64, 11) float16 term probabilities indexed by B, G, R >> 2 (cell centres), built once per calibration."""
+    c = calibration or CALIBRATION
+    key = tuple(sorted(c.items()))
+    if key not in _TABLES:
+        levels = (np.arange(1 << _BITS) << (8 - _BITS)) + (1 << (7 - _BITS))
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3).astype(np.uint8)  # b, g, r
+        _TABLES[key] = _probabilities(grid, c).astype(np.float16).reshape(1 << _BITS, 1 << _BITS, 1 << _BITS, len(PALETTE))
+    return _TABLES[key]
+
+
+def _saturated(px: np.ndarray, boost: float) -> np.ndarray:
+    """The pixels with their CIELAB chroma multiplied by up to `boost` (not beyond a chroma of 40): cameras (and compression) wash colours
+    out, so a chromatic pixel's hue is named as its colour would look at full strength (a washed-out
+    red panel is red, where the survey would call the pale colour itself mauve or taupe)."""
+    import cv2
+
+    if boost == 1.0:
+        return px
+    lab = cv2.cvtColor(np.ascontiguousarray(px.reshape(-1, 1, 3)), cv2.COLOR_BGR2LAB).astype(np.float32)
+    ab = lab[..., 1:] - 128
+    chroma = np.hypot(ab[..., 0], ab[..., 1])[..., None]
+    factor = np.clip(40.0 / np.maximum(chroma, 1e-3), 1.0, boost)  # up to chroma 40: strong colours keep theirs
+    lab[..., 1:] = np.clip(128 + factor * ab, 0, 255)
+    return cv2.cvtColor(lab.astype(np.uint8), cv2.COLOR_LAB2BGR).reshape(-1, 3)
+
+
+def _probabilities(px: np.ndarray, c: dict) -> np.ndarray:
     from forensic.colornames import name_pixels
 
-    c = calibration or CALIBRATION
-    px = np.asarray(bgr, np.uint8).reshape(-1, 3)
     out = np.zeros((len(px), len(PALETTE)), np.float32)
-    if not len(px):
-        return out
     light, chroma = _lab(px)
     threshold = c["chroma"] + c["chroma_dark"] * np.clip((40.0 - light) / 40.0, 0.0, 1.0)
     chromatic = 1.0 / (1.0 + np.exp(-(chroma - threshold) / c["chroma_soft"]))
@@ -105,7 +142,7 @@ def term_probabilities(bgr: np.ndarray, calibration: dict | None = None) -> np.n
     out[:, _BLACK] = achromatic * black
     out[:, _WHITE] = achromatic * white
     out[:, _GREY] = achromatic * np.clip(1.0 - black - white, 0.0, 1.0)
-    hue = name_pixels(px)[:, _CHROMATIC]
+    hue = name_pixels(_saturated(px, c["hue_boost"]))[:, _CHROMATIC]
     hue /= np.maximum(hue.sum(1, keepdims=True), 1e-6)
     out[:, _CHROMATIC] = chromatic[:, None] * hue
     return out
@@ -149,13 +186,13 @@ _SHOULDERS, _HIPS = (5, 6), (11, 12)
 _LEGS = ((11, 13, 15), (12, 14, 16))  # hip, knee, ankle
 
 
-def body_masks(shape: tuple[int, int], keypoints: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(top, bottom) boolean masks of a person from COCO keypoints (17, 3: x, y, confidence) in the
-    pixels of an image of `shape`; None for a part whose keypoints are not confident."""
+def body_masks(shape: tuple[int, int], keypoints: np.ndarray | None) -> tuple[np.ndarray | None, ...]:
+    """(top, bottom, head) boolean masks of a person from COCO keypoints (17, 3: x, y, confidence) in
+    the pixels of an image of `shape`; None for a part whose keypoints are not confident."""
     import cv2
 
     if keypoints is None or len(keypoints) < 17:
-        return None, None
+        return None, None, None
     kp = np.asarray(keypoints, np.float32)
     ok = kp[:, 2] >= KEYPOINT_CONF
     top = bottom = None
@@ -176,13 +213,24 @@ def body_masks(shape: tuple[int, int], keypoints: np.ndarray | None) -> tuple[np
             _band(m, kp[knee], kp[ankle], 0.8 * radius)
     if m.any():
         bottom = m.astype(bool)
-    return top, bottom
+    head = None
+    face = kp[:5][ok[:5]]  # nose, eyes, ears
+    if len(face) and ok[list(_SHOULDERS)].all():
+        shoulders = float(np.linalg.norm(kp[5, :2] - kp[6, :2]))
+        centre = face[:, :2].mean(0) - np.float32([0, 0.15 * shoulders])  # a helmet sits above the eyes
+        m = np.zeros(shape, np.uint8)
+        cv2.circle(m, (int(round(centre[0])), int(round(centre[1]))), max(1, int(round(0.3 * shoulders))), 1, -1)
+        head = m.astype(bool) if m.any() else None
+    return top, bottom, head
 
 
 # Fixed proportions of a person's box (x0, x1, y0, y1) when keypoints are missing.
 _TOP = (0.25, 0.75, 0.20, 0.45)
 _BOTTOM = (0.30, 0.70, 0.58, 0.85)
+_HEAD = (0.35, 0.65, 0.0, 0.12)
 _BODY = (0.10, 0.90, 0.15, 0.85)  # a vehicle's body
+_TWO_WHEELER = (0.10, 0.90, 0.40, 0.95)  # a motorbike's or bicycle's: below its rider's torso
+SALIENCE = 2.5  # a vehicle's paint is its colour: chromatic pixels weigh this much more than black, grey and white ones
 
 
 def _rect(shape, frac) -> np.ndarray:
@@ -211,14 +259,17 @@ def _body_panels(pixels: np.ndarray) -> np.ndarray:
     return pixels[keep] if keep.sum() >= 8 else pixels
 
 
-def describe_colors(image: np.ndarray, box, is_person: bool, keypoints: np.ndarray | None = None,
+def describe_colors(image: np.ndarray, box, is_person: bool | str, keypoints: np.ndarray | None = None,
                     background: np.ndarray | None = None, gains: np.ndarray | None = None,
                     monochrome: bool = False) -> Colors:
     """Colour shares of the object in `box` (x1, y1, x2, y2 in pixels) of a BGR `image`.
 
+    `is_person`: True for a person, or the object's class name ("person", "car", "motorcycle", ...).
     `keypoints`: the person's COCO keypoints (17, 3) in `image` pixels; `background`: the scene
     without moving objects, same size as `image` (or None); `gains`: the camera's white balance
     (B, G, R multipliers, `white_balance`); `monochrome`: the picture has no colour (infrared)."""
+    cls = is_person if isinstance(is_person, str) else ("person" if is_person else "vehicle")
+    is_person = cls == "person"
     if monochrome:
         return NO_COLOURS_PERSON if is_person else NO_COLOURS
     H, W = image.shape[:2]
@@ -241,20 +292,24 @@ def describe_colors(image: np.ndarray, box, is_person: bool, keypoints: np.ndarr
         return _shares(term_probabilities(_pick(pixels, None if foreground is None else foreground[mask])))
 
     if is_person:
-        top = bottom = None
+        top = bottom = head = None
         if keypoints is not None:
             kp = np.asarray(keypoints, np.float32).copy()
             kp[:, 0] = (kp[:, 0] - x1) / step
             kp[:, 1] = (kp[:, 1] - y1) / step
-            top, bottom = body_masks(shape, kp)
+            top, bottom, head = body_masks(shape, kp)
         top = top if top is not None and top.sum() >= 6 else _rect(shape, _TOP)
         bottom = bottom if bottom is not None and bottom.sum() >= 6 else _rect(shape, _BOTTOM)
+        head = head if head is not None and head.sum() >= 4 else _rect(shape, _HEAD)
         upper, lower = part(top), part(bottom)
         whole = {}
         for shares, weight in ((upper, 0.6), (lower, 0.4)):
             for name, v in shares.items():
                 whole[name] = round(whole.get(name, 0.0) + weight * v, 3)
-        return Colors(whole={k: v for k, v in whole.items() if v >= 0.02}, upper=upper, lower=lower)
-    body = _rect(shape, _BODY)
+        return Colors(whole={k: v for k, v in whole.items() if v >= 0.02}, upper=upper, lower=lower, head=part(head))
+    body = _rect(shape, _TWO_WHEELER if cls in ("motorcycle", "bicycle") else _BODY)
     pixels = _pick(patch[body], None if foreground is None else foreground[body])
-    return Colors(whole=_shares(term_probabilities(_body_panels(pixels))))
+    p = term_probabilities(_body_panels(pixels))
+    p[:, _CHROMATIC] *= SALIENCE
+    p /= np.maximum(p.sum(1, keepdims=True), 1e-6)
+    return Colors(whole=_shares(p))

@@ -96,7 +96,7 @@ def vote_colors(colors: list[dict], weights: list[float]) -> dict:
     """Weighted mean of colour shares, per part (whole / upper / lower)."""
     out: dict = {}
     total = sum(weights)
-    for part in ("whole", "upper", "lower"):
+    for part in ("whole", "upper", "lower", "head"):
         acc: dict[str, float] = {}
         seen = False
         for c, w in zip(colors, weights):
@@ -307,17 +307,18 @@ class IndexStore:
         if self.db.in_transaction:
             self.db.execute("COMMIT")
 
-    def finish_video(self, video_id: int, error: str | None = None) -> None:
-        """Mark the video searchable ('done'); its vectors join the FAISS indexes."""
+    def finish_video(self, video_id: int, error: str | None = None, track_colors: dict[int, dict] | None = None) -> None:
+        """Mark the video searchable ('done'); its vectors join the FAISS indexes. `track_colors`: colours
+        of some tracks' best views (by tracker id: forensic.index.bestviews), half of their track's vote."""
         self.commit()
         self.db.execute("BEGIN")
-        self._build_tracks(video_id)
+        self._build_tracks(video_id, track_colors or {})
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
         self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
 
-    def _build_tracks(self, video_id: int) -> None:
+    def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> None:
         """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
         groups: dict = {}
         for row in self.db.execute("SELECT id, track, cls, conf, quality, colors, t FROM detections WHERE video_id=? ORDER BY t", (video_id,)):
@@ -329,7 +330,13 @@ class IndexStore:
                 votes[r["cls"]] = votes.get(r["cls"], 0.0) + r["conf"]
             best = max(rows, key=lambda r: (r["quality"], r["conf"]))
             weights = [max(1e-3, r["quality"] * r["conf"]) for r in rows]
-            colors = vote_colors([json.loads(r["colors"]) for r in rows], weights)
+            votes_of = [json.loads(r["colors"]) for r in rows]
+            key = rows[0]["track"]
+            view = best_view_colors.get(-key - 1) if key is not None and key < 0 else None
+            if view is not None:  # the pose-based view counts as much as all the box-based ones together
+                votes_of.append(view)
+                weights.append(sum(weights))
+            colors = vote_colors(votes_of, weights)
             cur = self.db.execute(
                 "INSERT INTO tracks(video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?)",
                 (video_id, max(votes, key=votes.get), rows[0]["t"], rows[-1]["t"], len(rows), best["id"], json.dumps(colors, separators=(",", ":"))))

@@ -51,19 +51,20 @@ class PoseEstimator(LazyModel):
 
     def keypoints(self, image: np.ndarray, boxes) -> list[np.ndarray | None]:
         """COCO keypoints (17, 3: x, y, confidence, in `image` pixels) of the person in each box; None where none is found."""
+        return self.keypoints_many([(image, b) for b in boxes])
+
+    def keypoints_many(self, items) -> list[np.ndarray | None]:
+        """`keypoints` for (image, box) pairs, one batch."""
         crops, origins = [], []
-        H, W = image.shape[:2]
-        for x1, y1, x2, y2 in (tuple(float(v) for v in b) for b in boxes):
+        for image, b in items:
+            H, W = image.shape[:2]
+            x1, y1, x2, y2 = (float(v) for v in b)
             mx, my = MARGIN * (x2 - x1), MARGIN * (y2 - y1)
             ox, oy = int(max(0, x1 - mx)), int(max(0, y1 - my))
             ex, ey = int(min(W, x2 + mx)), int(min(H, y2 + my))
             crops.append(image[oy:max(oy + 1, ey), ox:max(ox + 1, ex)])
             origins.append((ox, oy, x1, y1, x2, y2))
         return self._on_crops(crops, origins)
-
-    def on_crops(self, crops: list[np.ndarray]) -> list[np.ndarray | None]:
-        """Keypoints of the main person of each crop, in crop pixels."""
-        return self._on_crops(crops, [(0, 0, 0, 0, c.shape[1], c.shape[0]) for c in crops])
 
     def _on_crops(self, crops, origins) -> list[np.ndarray | None]:
         if not crops:

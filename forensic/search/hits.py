@@ -26,7 +26,7 @@ class Hit:
     thumb: str | None  # absolute path of the crop
     confidence: float
     frame: int
-    clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower colours
+    clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower (/ head) colours
     track: dict | None = None  # the appearance this detection belongs to: id, first_seen, last_seen, detections, thumb
     cls2: str | None = None  # the detector's second-best class, when known
     confidence2: float | None = None  # its score
@@ -56,6 +56,8 @@ class Hit:
                 track["last_time"] = (start + timedelta(seconds=row["last_t"])).isoformat(timespec="milliseconds")
         colors = Colors.from_dict(json.loads(row["track_colors"] if track and row["track_colors"] else row["colors"]))
         clothing = {"upper": colors.names("upper"), "lower": colors.names("lower")} if colors.upper is not None else {}
+        if clothing and colors.head:
+            clothing["head"] = colors.names("head")
         wall = None
         if row["start_time"]:
             wall = (datetime.fromisoformat(row["start_time"]) + timedelta(seconds=row["t"])).isoformat(timespec="milliseconds")

@@ -34,7 +34,7 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
     """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
     are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
     under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+    wanted = query.wanted()
     if not wanted:
         return None
     scores, complete = [], True
@@ -54,7 +54,7 @@ def asked_classes(query: Query) -> tuple[str, ...]:
     if not query.riding:
         return query.classes
     classes = tuple(dict.fromkeys((*query.classes, *query.riding, "person")))
-    if query.upper or query.lower:
+    if query.clothing:
         classes = tuple(c for c in classes if c not in query.riding)
     return classes
 
@@ -130,7 +130,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
     has more than one detection, the agreement is averaged with that of the track's voted colours
     (steadier), which count only when they have every asked colour."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+    wanted = query.wanted()
     if not wanted:
         return None
     person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
