@@ -31,7 +31,7 @@ import numpy as np
 from forensic.images import sample
 from forensic.query.vocabulary import PALETTE
 
-MIN_REPORTED = 0.12  # colours below this share are not listed for display
+MIN_REPORTED = 0.10  # colours below this share are not listed for display
 MAX_NAMES = 3  # colours listed per part, the dominant first
 
 # Pixel naming, in CIELAB (L 0..100, chroma as sqrt(a*a + b*b)).
@@ -230,7 +230,11 @@ _BOTTOM = (0.30, 0.70, 0.58, 0.85)
 _HEAD = (0.35, 0.65, 0.0, 0.12)
 _BODY = (0.10, 0.90, 0.15, 0.85)  # a vehicle's body
 _TWO_WHEELER = (0.10, 0.90, 0.40, 0.95)  # a motorbike's or bicycle's: below its rider's torso
-SALIENCE = 2.5  # a vehicle's paint is its colour: chromatic pixels weigh this much more than black, grey and white ones
+# A vehicle's paint is its colour: chromatic pixels weigh this much more than black, grey and white
+# ones (glass, tyres, shadow); a two-wheeler's box is mostly its rider, wheels and shadow, its paint a
+# small part of it.
+SALIENCE = {"motorcycle": 4.0, "bicycle": 4.0}
+SALIENCE_DEFAULT = 2.5
 
 
 def _rect(shape, frac) -> np.ndarray:
@@ -310,6 +314,6 @@ def describe_colors(image: np.ndarray, box, is_person: bool | str, keypoints: np
     body = _rect(shape, _TWO_WHEELER if cls in ("motorcycle", "bicycle") else _BODY)
     pixels = _pick(patch[body], None if foreground is None else foreground[body])
     p = term_probabilities(_body_panels(pixels))
-    p[:, _CHROMATIC] *= SALIENCE
+    p[:, _CHROMATIC] *= SALIENCE.get(cls, SALIENCE_DEFAULT)
     p /= np.maximum(p.sum(1, keepdims=True), 1e-6)
     return Colors(whole=_shares(p))
