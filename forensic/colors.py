@@ -158,13 +158,18 @@ def is_monochrome(image: np.ndarray, calibration: dict | None = None) -> bool:
 
 
 def white_balance(scene: np.ndarray, limit: float = 1.35) -> np.ndarray:
-    """Per-channel gains (B, G, R) that make a scene's mean grey (grey world), limited to 1/limit..limit:
-    a street scene is mostly road, pavement and walls, so its mean is close to the light's colour."""
-    px = sample(scene, 96).reshape(-1, 3).astype(np.float64)
+    """Per-channel gains (B, G, R) that make a scene's greyest pixels grey, limited to 1/limit..limit.
+
+    Grey pixels, not the whole scene's mean (grey world): the least chromatic 40 % of a street scene's
+    lit pixels are road, pavement and walls, whose colour is the light's; grass or a green wall in
+    view would tint a grey-world balance (purple white vans on a campus lawn)."""
+    px = sample(scene, 96).reshape(-1, 3)
     lit = px[(px.max(1) > 20) & (px.max(1) < 250)]  # leave out black and clipped pixels
     if len(lit) < 16:
         return np.ones(3, np.float32)
-    mean = lit.mean(0)
+    _, chroma = _lab(lit)
+    grey = lit[chroma <= np.percentile(chroma, 40)].astype(np.float64)
+    mean = grey.mean(0)
     return np.clip(mean.mean() / np.maximum(mean, 1e-3), 1 / limit, limit).astype(np.float32)
 
 

@@ -67,7 +67,7 @@ def test_the_scene_background_is_left_out_of_a_loose_box():
     box = (100, 100, 200, 200)
     assert top(describe_colors(img, box, is_person=False)) == "grey"  # without the background
     c = describe_colors(img, box, is_person=False, background=background)
-    assert c.names() == ["red"], c
+    assert c.names()[0] == "red" and c.whole["red"] > 0.8 and "grey" not in c.whole, c
 
 
 def test_an_object_that_stands_still_keeps_its_colour():
