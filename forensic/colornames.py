@@ -16,6 +16,8 @@ The survey named colours on monitors. Footage needs the camera's light taken out
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 TERMS = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
@@ -44,12 +46,23 @@ _HEAD_OF = {w: term for term, words in _HEADS.items() for w in words.split()}
 LUT_BITS = 5  # 32 levels per RGB channel
 
 
+def _xkcd() -> dict[str, str]:
+    """matplotlib's copy of the survey's colours, read without importing matplotlib itself (slow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib (installed with ultralytics) is needed for the XKCD colour survey table")
+    path = next(iter(spec.submodule_search_locations)) + "/_color_data.py"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_forensic_xkcd", path))
+    module.__spec__.loader.exec_module(module)
+    return module.XKCD_COLORS
+
+
 def survey_colours() -> tuple[np.ndarray, np.ndarray]:
     """(sRGB uint8 (n, 3), term index (n,)) of the survey colours that name one basic term."""
-    from matplotlib._color_data import XKCD_COLORS
-
     rgb, term = [], []
-    for key, hexcode in XKCD_COLORS.items():
+    for key, hexcode in _xkcd().items():
         name = key.split(":", 1)[1]
         if "/" in name:
             continue
@@ -87,19 +100,36 @@ def build_lut(sigma: float = 9.0, k: int = 12) -> np.ndarray:
         d2 = np.maximum((q * q).sum(1)[:, None] + (ref * ref).sum(1)[None] - 2.0 * q @ ref.T, 0.0)
         near = np.argpartition(d2, k, axis=1)[:, :k]
         w = np.exp(-np.take_along_axis(d2, near, 1) / (2 * sigma ** 2)) + 1e-6
-        np.add.at(out[start:start + 4096], (np.repeat(np.arange(len(q)), k), term[near].ravel()), w.ravel())
+        cells = (np.arange(len(q))[:, None] * len(TERMS) + term[near]).ravel()
+        out[start:start + len(q)] += np.bincount(cells, w.ravel(), len(q) * len(TERMS)).reshape(len(q), len(TERMS))
     out /= out.sum(1, keepdims=True)
     return out.reshape(32, 32, 32, len(TERMS))
 
 
+TABLE = Path(__file__).parent / "data" / "xkcd_terms.npz"  # build_lut() as shipped: `python -m forensic.colornames`
 _LUT: np.ndarray | None = None
 
 
 def lut() -> np.ndarray:
+    """The table: read from TABLE (a few milliseconds), or built (about a second) when it is missing."""
     global _LUT
     if _LUT is None:
-        _LUT = build_lut()
+        try:
+            with np.load(TABLE) as f:
+                _LUT = f["p"].astype(np.float32) / 255.0
+        except (OSError, KeyError, ValueError):
+            _LUT = build_lut()
     return _LUT
+
+
+def write_table(path: Path = TABLE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, p=np.round(build_lut() * 255).astype(np.uint8))
+
+
+if __name__ == "__main__":
+    write_table()
+    print(f"wrote {TABLE}")
 
 
 def name_pixels(bgr: np.ndarray) -> np.ndarray:

@@ -190,3 +190,12 @@ def test_at_most_three_names_dominant_first():
 def test_degenerate_box():
     img = canvas((100, 100), DARK_ROAD)
     assert describe_colors(img, (10, 10, 11, 50), is_person=False).whole == {}
+
+
+def test_the_shipped_colour_name_table_is_the_survey_table():
+    """forensic/data/xkcd_terms.npz is build_lut() as shipped (rebuild: python -m forensic.colornames)."""
+    from forensic.colornames import TABLE, build_lut
+
+    with np.load(TABLE) as f:
+        shipped = f["p"].astype(np.float32) / 255.0
+    assert np.abs(shipped - build_lut()).max() <= 1 / 255 + 1e-6
