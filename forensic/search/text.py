@@ -39,7 +39,8 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
         return None
     scores, complete = [], True
     for part, names in wanted:
-        shares = (colors.get(part) if is_person or part == "whole" else colors.get("whole")) or {}
+        own = is_person or part == "whole" or colors.get(part) is not None  # people and two-wheelers have clothing
+        shares = (colors.get(part) if own else colors.get("whole")) or {}
         share = max(shares.get(n, 0.0) for n in names)
         complete &= share >= MIN_SHARE
         scores.append(min(1.0, share / FULL_SHARE) if share >= MIN_SHARE else 0.0)
@@ -49,13 +50,12 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
 def asked_classes(query: Query) -> tuple[str, ...]:
     """The classes a query ranks (none: any class). A rider query ("motorbike rider in a red jacket",
     "người đi xe máy") asks for its vehicles and for people (only those riding one of its vehicles,
-    see `class_scores`); when it names clothing colours, for the people alone: a motorbike's box mixes
-    the rider's clothes with its cargo."""
+    see `class_scores`). Clothing colours are judged on the people and on the two-wheelers' own rider
+    parts (forensic.colors: the top and helmet as the vehicle's box shows them; riders are often not
+    boxed apart from their motorbike)."""
     if not query.riding:
         return query.classes
     classes = tuple(dict.fromkeys((*query.classes, *query.riding, "person")))
-    if query.clothing:
-        classes = tuple(c for c in classes if c not in query.riding)
     return classes
 
 
@@ -133,7 +133,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     wanted = query.wanted()
     if not wanted:
         return None
-    person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
+    person = np.isin(cols.cls[rows], cols.class_codes(["person", "motorcycle", "bicycle"]))  # they have clothing colours
     colour, complete = _match(cols, rows, wanted, person, tracks=False)
     track = cols.track_row[rows]
     steady = track >= 0
