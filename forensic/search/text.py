@@ -31,6 +31,7 @@ CLIP_WEIGHT = 0.5
 
 
 def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bool] | None:
+    # `is_person`: the object has clothing colours (a person, or a two-wheeler: its rider's)
     """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
     are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
     under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
@@ -39,8 +40,7 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
         return None
     scores, complete = [], True
     for part, names in wanted:
-        own = is_person or part == "whole" or colors.get(part) is not None  # people and two-wheelers have clothing
-        shares = (colors.get(part) if own else colors.get("whole")) or {}
+        shares = (colors.get(part) if is_person or part == "whole" else colors.get("whole")) or {}
         share = max(shares.get(n, 0.0) for n in names)
         complete &= share >= MIN_SHARE
         scores.append(min(1.0, share / FULL_SHARE) if share >= MIN_SHARE else 0.0)
