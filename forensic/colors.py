@@ -235,8 +235,6 @@ _BOTTOM = (0.30, 0.70, 0.58, 0.85)
 _HEAD = (0.35, 0.65, 0.0, 0.12)
 _BODY = (0.10, 0.90, 0.15, 0.85)  # a vehicle's body
 _TWO_WHEELER = (0.10, 0.90, 0.40, 0.95)  # a motorbike's or bicycle's: below its rider's torso
-_RIDER_TOP = (0.20, 0.80, 0.05, 0.45)  # ... and the rider's top, above it (when the rider has no box of his own)
-_RIDER_HEAD = (0.30, 0.70, 0.00, 0.12)
 # A vehicle's paint is its colour: chromatic pixels weigh this much more than black, grey and white
 # ones (glass, tyres, shadow); a two-wheeler's box is mostly its rider, wheels and shadow, its paint a
 # small part of it.
@@ -318,12 +316,9 @@ def describe_colors(image: np.ndarray, box, is_person: bool | str, keypoints: np
             for name, v in shares.items():
                 whole[name] = round(whole.get(name, 0.0) + weight * v, 3)
         return Colors(whole={k: v for k, v in whole.items() if v >= 0.02}, upper=upper, lower=lower, head=part(head))
-    two_wheeler = cls in ("motorcycle", "bicycle")
-    body = _rect(shape, _TWO_WHEELER if two_wheeler else _BODY)
+    body = _rect(shape, _TWO_WHEELER if cls in ("motorcycle", "bicycle") else _BODY)
     pixels = _pick(patch[body], None if foreground is None else foreground[body])
     p = term_probabilities(_body_panels(pixels))
     p[:, _CHROMATIC] *= SALIENCE.get(cls, SALIENCE_DEFAULT)
     p /= np.maximum(p.sum(1, keepdims=True), 1e-6)
-    if two_wheeler:  # the rider's top and helmet as the vehicle's box shows them (riders are often not boxed apart)
-        return Colors(whole=_shares(p), upper=part(_rect(shape, _RIDER_TOP)), lower={}, head=part(_rect(shape, _RIDER_HEAD)))
     return Colors(whole=_shares(p))

@@ -31,7 +31,6 @@ CLIP_WEIGHT = 0.5
 
 
 def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bool] | None:
-    # `is_person`: the object has clothing colours (a person, or a two-wheeler: its rider's)
     """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
     are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
     under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
@@ -50,12 +49,13 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
 def asked_classes(query: Query) -> tuple[str, ...]:
     """The classes a query ranks (none: any class). A rider query ("motorbike rider in a red jacket",
     "người đi xe máy") asks for its vehicles and for people (only those riding one of its vehicles,
-    see `class_scores`). Clothing colours are judged on the people and on the two-wheelers' own rider
-    parts (forensic.colors: the top and helmet as the vehicle's box shows them; riders are often not
-    boxed apart from their motorbike)."""
+    see `class_scores`); when it names clothing colours, for the people alone: a motorbike's box mixes
+    the rider's clothes with its cargo."""
     if not query.riding:
         return query.classes
     classes = tuple(dict.fromkeys((*query.classes, *query.riding, "person")))
+    if query.clothing:
+        classes = tuple(c for c in classes if c not in query.riding)
     return classes
 
 
@@ -133,7 +133,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     wanted = query.wanted()
     if not wanted:
         return None
-    person = np.isin(cols.cls[rows], cols.class_codes(["person", "motorcycle", "bicycle"]))  # they have clothing colours
+    person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
     colour, complete = _match(cols, rows, wanted, person, tracks=False)
     track = cols.track_row[rows]
     steady = track >= 0

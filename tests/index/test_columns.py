@@ -25,7 +25,7 @@ from test_store import DIM, MODEL, detections, info, unit, video_file
 START = "2026-11-21T20:30:00+07:00"
 
 
-CLOTHED = ("person", "motorcycle", "bicycle")  # classes with top/bottom/head colours (two-wheelers: their rider's)
+CLOTHED = ("person",)  # classes with top/bottom/head colours
 
 
 def random_colours(rng, is_person: bool) -> dict:

@@ -67,7 +67,7 @@ def test_every_detection_is_complete(real_index):
         assert abs(ticks - round(ticks)) * (1 / REAL_FPS) <= 1 / r["fps"] + 1e-6
         colors = json.loads(r["colors"])
         assert 0.9 < sum(colors["whole"].values()) < 1.1
-        assert ("upper" in colors) == (r["cls"] in ("person", "motorcycle", "bicycle"))  # two-wheelers: the rider's
+        assert ("upper" in colors) == (r["cls"] == "person")
     # thumbnails: real JPEG crops, at most THUMB_MAX on a side, one file per detection
     for r in rows[:: max(1, len(rows) // 40)]:
         image = cv2.imread(str(real_index.root / r["thumb"]))

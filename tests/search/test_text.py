@@ -117,8 +117,8 @@ def test_a_class_matches_first_or_second_weighted_by_its_score(tmp_path):
 
 
 def test_a_rider_query_ranks_the_riding_person(tmp_path):
-    """'motorbike rider in a red jacket': the person on the motorbike first (never the one walking);
-    'red motorbike': the motorbike."""
+    """'motorbike rider in a red jacket': the person on the motorbike (not the one walking, not the
+    motorbike, whose box mixes the rider's clothes with cargo); 'red motorbike': the motorbike."""
     import numpy as np
 
     from forensic.detections import Detections
@@ -144,10 +144,8 @@ def test_a_rider_query_ranks_the_riding_person(tmp_path):
         s.finish_video(vid)
     with IndexStore(tmp_path / "idx") as s:
         rider = search(s, "motorbike rider in a red jacket", limit=10)
-        # the riding person first; the motorbike (its own rider-top colours unknown here) after; never the walker
-        assert [(h.cls, h.bbox[0]) for h in rider] == [("person", 100.0), ("motorcycle", 90.0)]
-        assert rider[0].score > 0.5 > rider[1].score
-        assert [h.cls for h in search(s, "người đi xe máy mặc áo đỏ", limit=10)] == ["person", "motorcycle"]
+        assert [(h.cls, h.bbox[0]) for h in rider] == [("person", 100.0)]
+        assert {h.cls for h in search(s, "người đi xe máy mặc áo đỏ", limit=10)} == {"person"}
         assert {(h.cls, h.bbox[0]) for h in search(s, "red motorbike", limit=10)} == {("motorcycle", 90.0)}
         assert {h.bbox[0] for h in search(s, "person in a red top", limit=10)} == {100.0, 500.0}
 
@@ -177,13 +175,11 @@ def test_empty_and_meaningless_queries(tmp_path):
 @pytest.mark.slow
 def test_red_motorbike_is_its_paint_and_a_red_jacket_its_rider(store):
     """"red motorbike" ranks motorbikes by their paint (the orange-red scooters of the truccat clip), not
-    by their riders' clothes; the rider in the red jacket is found by asking for a rider in red."""
+    by their riders' clothes (the rider in the red jacket: see tests/index/test_colours_footage.py)."""
     hits = search(store, "red motorbike", limit=5)
     assert len(hits) == 5
     assert {h.cls for h in hits} == {"motorcycle"}
     assert all("red" in h.colors for h in hits[:2]), [(h.colors, h.t, h.bbox) for h in hits]
-    riders = search(store, "motorbike rider in a red jacket", limit=5)
-    assert any(RED_JACKET_RIDER.hit(h) for h in riders[:3]), [(h.cls, h.clothing, h.t, h.bbox) for h in riders]
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
 
