@@ -27,4 +27,4 @@ bench: setup
 	$(PY) bench/relevance.py
 
 clean:
-	rm -rf forensic-index .pytest_cache test-output
+	rm -rf forensic-index .pytest_cache test-output demo-report.html

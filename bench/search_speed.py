@@ -6,7 +6,7 @@ Rows are synthetic but shaped like real ones: videos of 30 minutes (2 per camera
 default), tracks of several detections sampled at 4 frames/s, classes in Vietnamese street traffic
 proportions (most people ride a motorbike: their boxes sit on it), colour shares per part (people: upper/lower) rounded as forensic.colors rounds them,
 tracks with voted colours. Vectors have the real dimensions (appearance: yolo11n's pooled feature
-dim + 45 = 493, checked against the model when its weights are present; CLIP ViT-B-32: 512) and a
+dim + 322 = 770 (appearance-v2), checked against the model when its weights are present; CLIP ViT-B-32: 512) and a
 shape measured on real appearance vectors of the dev footage: a common direction (mean norm 0.84),
 variance falling off with the component (half of it in 5 components, 90 % in about 70), detections
 of one track close together (mean cosine 0.96 within a track, 0.71 between tracks). Rows are bulk
@@ -50,7 +50,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-APPEARANCE_DIM = 448 + 45  # yolo11n: 64 + 128 + 256 channels into its detection head, + 45 colour-stripe bins
+APPEARANCE_DIM = 448 + 322  # yolo11n: 64 + 128 + 256 channels into its detection head, + appearance-v2's 322 stripe bins
 CLIP_DIM = 512  # ViT-B-32
 APPEARANCE_MODEL = "yolo11n/pooled+hist"  # the names only need to match between build and search
 CLIP_MODEL = "ViT-B-32/laion2b_s34b_b79k"

@@ -17,6 +17,7 @@ cameras, timestamps, video -> primitives; this module is the only one below the 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -30,7 +31,7 @@ from forensic.evidence import frames as fr
 from forensic.evidence.audit import AuditLog
 from forensic.evidence.export import ExportItem, sha256_file
 from forensic.evidence.export import export_hits as export_items
-from forensic.files import write_private
+from forensic.files import check_output, write_new
 from forensic.index.pipeline import IndexEvent, IndexSummary, index_videos
 from forensic.index.store import IndexStore
 from forensic.models import Models, build_models
@@ -233,7 +234,8 @@ def run_search(request: SearchRequest, settings: Settings | None = None, *, stor
             query = text_query(request, cameras, filters, now)
             clip = None if settings.clip == "off" or store.embedder("clip") is None else loaded_models().clip
             t0 = time.perf_counter()
-            hits = search_text(store, query, clip, request.limit, request.per_frame, cameras, request.min_score)
+            flags = replace(filters, classes=tuple(request.classes), colors=request.palette_colors())  # the flags filter; the text ranks
+            hits = search_text(store, query, clip, request.limit, request.per_frame, cameras, request.min_score, filters=flags)
             understood = query.describe() | ({"clip": clip.name} if clip else {})
         timings["search"] = _ms(time.perf_counter() - t0)
         timings["prepare"] = round(_ms(t0 - started) - timings.get("models", 0.0), 1)  # index, cameras, filters, parsing
@@ -322,11 +324,13 @@ def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *
 
 
 def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | None = None, *, context: float | None = None,
-             step: float = 1.0) -> Path:
+             step: float = 1.0, force: bool = False) -> Path:
     """Write the full frame of a hit with its box and a caption (camera, time, class, colours), or with
     `context` seconds a strip of frames every `step` seconds around it, to `out` (.jpg, .png or .webp;
-    default hit-ID.jpg / hit-ID-context.jpg). Returns the file written."""
-    if context is not None and (context < 0 or step <= 0 or context / step > 30):
+    default hit-ID.jpg / hit-ID-context.jpg). Returns the file written. An existing file is replaced
+    only with `force`; a file inside the index folder never."""
+    if context is not None and not (math.isfinite(context) and math.isfinite(step) and context >= 0 and step > 0
+                                    and context / step <= 30):  # NaN fails every comparison: refused here too
         raise ForensicError("--context must be 0 to 30 steps of --step seconds (e.g. --context 3 --step 1)")
     out = Path(out) if out is not None else Path(f"hit-{hit_id}{'-context' if context is not None else ''}.jpg")
     if out.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
@@ -334,6 +338,7 @@ def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | No
     if not out.parent.resolve().is_dir():
         raise ForensicError(f"--out {out}: folder {out.parent} does not exist")
     settings = settings if settings is not None else Settings.from_env()
+    check_output(out, settings.index, force=force, option="--out")
     with IndexStore(settings.index) as store:
         hit = fr.load_hit(store, hit_id)
         boxes = fr.track_boxes(store, hit) if context is not None else {}
@@ -344,7 +349,7 @@ def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | No
         picture = fr.annotated_frame(image, hit, place)
     else:
         picture = fr.strip_image(fr.strip_frames(source, hit, boxes, context, step), hit, place, step)
-    write_private(out, fr.encode_image(picture, out.suffix))
+    write_new(out, fr.encode_image(picture, out.suffix), force=force)
     return out
 
 

@@ -18,6 +18,7 @@ A video that matches no camera belongs to a camera named after its folder.
 from __future__ import annotations
 
 import fnmatch
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,18 @@ class Cameras:
         return "; ".join(f"{c.name} ({', '.join(c.places)})" if c.places else c.name for c in self.cameras) or "none (no cameras file)"
 
 
+MAX_CLOCK_OFFSET = 100 * 366 * 86400  # seconds: a recorder reset to its factory date is decades off, never more
+
+
+def _offset(value) -> float:
+    """clock_offset as seconds: a finite number within a hundred years (1e300 or nan would wreck every time)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"clock_offset must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_CLOCK_OFFSET:
+        raise ValueError(f"clock_offset must be a number of seconds within a hundred years (±{MAX_CLOCK_OFFSET}), got {value!r}")
+    return float(value)
+
+
 def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
     """Cameras from `path`, else from the index folder's cameras.toml, else none."""
     if path is None and index_root is not None and (index_root / FILE_NAME).is_file():
@@ -113,7 +126,7 @@ def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
                     raise TypeError(f"time_pattern must be text like 'CAM01_%Y%m%d_%H%M%S', got {pattern!r}")
                 compile_pattern(pattern)
             cams.append(Camera(id=str(entry["id"]), name=str(entry.get("name", entry["id"])), places=tuple(map(str, entry.get("places", ()))),
-                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=float(entry.get("clock_offset", 0)),
+                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=_offset(entry.get("clock_offset", 0)),
                                time_pattern=pattern or None))
         except (TypeError, ValueError, PatternError) as e:
             raise ForensicError(f"cameras file {path}: camera {entry['id']!r}: {e}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ import click
 
 from forensic import __version__
 from forensic.errors import ForensicError
+from forensic.printable import printable
 from forensic.settings import Settings
 
 log = logging.getLogger("forensic")
@@ -28,8 +30,13 @@ class ForensicGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ForensicError as e:
-            click.echo(f"forensic: error: {e}", err=True)
+            _say(f"forensic: error: {e}", err=True)
             sys.exit(EXIT_USAGE)
+
+
+def _say(text, err: bool = False) -> None:
+    """One line of output: names from outside (files, cameras, queries) cannot break it or forge another."""
+    click.echo(printable(text), err=err)
 
 
 def _settings(ctx, **overrides) -> Settings:
@@ -43,6 +50,8 @@ def model_options(f):
         click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]),
                      help="Detector backend; auto uses OpenVINO on a CPU when the package and an export are present. [auto]"),
         click.option("--imgsz", type=int, help="Detector input size in pixels (multiple of 32). [640]"),
+        click.option("--pose/--no-pose", default=None, help="Clothing colours from pose keypoints on each person's best view "
+                     "(needs yolo11n-pose.pt in the models folder). [on]"),
         click.option("--clip", "clip", type=click.Choice(["auto", "on", "off"]), help="Use CLIP: when weights are found, required, or never. [auto]"),
         click.option("--clip-model", help="open_clip model name. [ViT-B-32]"),
         click.option("--clip-pretrained", help="open_clip pretrained tag (downloaded only with --download). [laion2b_s34b_b79k]"),
@@ -61,29 +70,94 @@ def model_options(f):
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.option("--log-file", type=click.Path(path_type=Path), help="Also append log records to this file.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one JSON object per line, for log collectors.")
+@click.option("--force", is_flag=True, help="Replace existing output files (--html, --out; here also a --log-file that is not a forensic log).")
 @click.version_option(__version__, prog_name="forensic")
 @click.pass_context
-def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format):
-    """Search recorded CCTV footage by description or by photo, on this machine, offline."""
+def cli(ctx, index, models, download, cameras, verbose, quiet, log_file, log_format, force):
+    """Search recorded CCTV footage by description or by photo, on this machine, offline.
+
+    Outputs never replace an existing file without --force, and are never written inside the index
+    folder (exit 2, one line)."""
     os.umask(0o077)  # index files and thumbnails are for their owner only
     # forensic's own progress lines show by default (cron logs); other libraries only speak up with -v
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    if log_file is not None:
+        _check_log_file(log_file, _index_root(index), force)
     _setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), log_file, log_format)
     ctx.obj = {"index": index, "models": models, "download": download, "cameras": cameras}
+    ctx.meta["force"] = force
     ctx.meta["quiet"] = quiet
     ctx.meta["json_log"] = log_format == "json"
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; control characters in the message and fields shown as escapes (\\n, \\x1b),
+    as in the text format, so a file name reads the same in both."""
+
     def format(self, record):
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
-               "logger": record.name, "message": record.getMessage()}
-        out.update(getattr(record, "fields", {}))
+               "logger": record.name, "message": printable(record.getMessage())}
+        out.update({k: printable(v) if isinstance(v, str) else v for k, v in getattr(record, "fields", {}).items()})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
 
 
+class _TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message`, one line per record: a newline or escape sequence in the message (a
+    file name) is shown as \\n, \\x1b and cannot forge another record. A traceback keeps its lines."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record):
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
+def _index_root(index: Path | None) -> Path:
+    """The index folder as Settings will name it (--index, $FORENSIC_INDEX or the default)."""
+    return Path(index or os.environ.get("FORENSIC_INDEX") or Settings.index).expanduser()
+
+
+_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: ")
+
+
+def _check_log_file(path: Path, index_root: Path, force: bool) -> None:
+    """--log-file appends, so a forensic log of earlier runs (text or JSON lines) is continued; any other
+    existing file is refused unless --force, and a file inside the index folder always."""
+    from forensic.files import inside
+
+    if inside(path, index_root):
+        raise ForensicError(f"--log-file {path} is inside the index folder {index_root}: only the index writes there; "
+                            "keep the log elsewhere")
+    if path.is_dir():
+        raise ForensicError(f"--log-file {path} is a folder: give a file name")
+    if force or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(65536).decode("utf-8").rstrip("\n")
+    except (OSError, UnicodeDecodeError):
+        first = ""
+    if _LOG_LINE.match(first):
+        return
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not (isinstance(record, dict) and {"time", "level", "logger", "message"} <= record.keys()):
+        raise ForensicError(f"--log-file {path} already exists and is not a forensic log: give a new file name, "
+                            "or --force to append to it")
+
+
+def _force(ctx) -> bool:
+    """--force, given before the command (forensic --force show ...) or after it (show ... --force)."""
+    return bool(ctx.params.get("force") or ctx.find_root().meta.get("force"))
+
+
 def _setup_logging(level: int, own_level: int, log_file: Path | None, log_format: str) -> None:
-    formatter = _JsonFormatter() if log_format == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = _JsonFormatter() if log_format == "json" else _TextFormatter()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file is not None:
         try:
@@ -137,7 +211,9 @@ def _progress(quiet: bool = False):
     if not sys.stderr.isatty() or quiet:
         yield _log_event
         return
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
     from forensic.render import console
 
@@ -149,7 +225,7 @@ def _progress(quiet: bool = False):
         if not state["started"]:
             bar.start()
             state["started"] = True
-        name, task = ev.path.name, state["task"]
+        name, task = escape(printable(ev.path.name)), state["task"]
         if ev.kind == "start":
             state["task"] = bar.add_task(name, total=max(ev.duration, 0.1), info="")
         elif ev.kind == "progress" and task is not None:
@@ -157,7 +233,7 @@ def _progress(quiet: bool = False):
         elif ev.kind == "done" and task is not None:
             bar.update(task, completed=ev.duration, info=f"{ev.detections} objects")
         elif ev.kind in ("failed", "skipped"):
-            bar.console.print(f"[{'red' if ev.kind == 'failed' else 'dim'}]{ev.kind}: {ev.message or name}")
+            bar.console.print(Text(f"{ev.kind}: {printable(ev.message or ev.path.name)}", style="red" if ev.kind == "failed" else "dim"))
 
     try:
         yield on_event
@@ -179,13 +255,13 @@ def _log_event(ev) -> None:
 def _print_summary(summary, index_root: Path) -> None:
     rtf = summary.video_seconds / summary.wall_seconds if summary.wall_seconds else 0.0
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary.stage_seconds.items())
-    click.echo(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
+    _say(f"{len(summary.indexed)} indexed, {len(summary.skipped)} skipped, {len(summary.pending)} left for the next run, "
                f"{len(summary.failed)} failed; "
                f"{summary.video_seconds:.1f} s of video, {summary.detections} objects in {summary.wall_seconds:.1f} s "
                f"({rtf:.1f}x real time; {summary.frames_sampled - summary.frames_skipped} of {summary.frames_sampled} sampled frames "
                f"detected, the others unchanged; {stages}) -> {index_root}", err=True)
     for path, reason in summary.failed:
-        click.echo(f"  failed: {reason}", err=True)
+        _say(f"  failed: {reason}", err=True)
 
 
 def filter_options(f):
@@ -209,11 +285,13 @@ def html_option(f):
     import functools
 
     @functools.wraps(f)
-    def wrapper(*args, html=None, **kwargs):
+    def wrapper(*args, html=None, force=False, **kwargs):
         return f(*args, **kwargs)
 
+    wrapper = click.option("--force", is_flag=True, help="Replace an existing --html file.")(wrapper)
     return click.option("--html", "html", type=click.Path(path_type=Path, dir_okay=False),
-                        help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera).")(wrapper)
+                        help="Also write a self-contained HTML report (pictures, sortable, contact sheet per camera); "
+                             "an existing file is replaced only with --force.")(wrapper)
 
 
 @cli.command()
@@ -268,6 +346,11 @@ def _search_and_show(ctx, request, as_json: bool, options: dict) -> None:
 
     request.validate()  # a malformed request is one line, before settings are read or models loaded
     settings = _settings(ctx, **options)
+    html = ctx.params.get("html")
+    if html is not None:  # before the search: a report that cannot be written is refused at once
+        from forensic.files import check_output
+
+        check_output(Path(html), settings.index, force=_force(ctx), option="--html")
     result = run_search(request, settings)
     _report_and_audit(ctx, settings, result)
     if as_json:
@@ -304,12 +387,12 @@ def cameras(ctx, as_json):
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
-    click.echo(f"cameras file: {config.source or 'none'}")
+    _say(f"cameras file: {config.source or 'none'}")
     for cam in out:
         places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
-        click.echo(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
+        _say(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
         for v in cam["videos"]:
-            click.echo(f"    {v}")
+            _say(f"    {v}")
 
 
 @cli.command()
@@ -323,29 +406,57 @@ def verify(ctx, repair):
     with IndexStore(settings.index, writer=repair) as store:
         problems = store.verify(repair=repair)
     for problem, fixed in problems:
-        click.echo(f"{'fixed' if fixed else 'problem'}: {problem}")
+        _say(f"{'fixed' if fixed else 'problem'}: {problem}")
     if not problems:
-        click.echo(f"{settings.index}: ok")
+        _say(f"{settings.index}: ok")
     sys.exit(EXIT_FAILED_FILES if any(not fixed for _, fixed in problems) else EXIT_OK)
 
 
 @cli.command()
-@click.option("--older-than", help="Age such as 30d, 12h or 2w (of the footage, by its recording time).")
+@click.option("--older-than", help="Age such as 30d, 12h or 2w (since the footage was indexed; see --by).")
 @click.option("--before", help="Date or date-time (YYYY-MM-DD[THH:MM]).")
 @click.option("--camera", help="Only this camera's footage.")
+@click.option("--by", type=click.Choice(["indexed", "recorded"]), default="indexed", show_default=True,
+              help="Judge age by when the footage was indexed, or by its recorded time (the recorder's clock, which may be years off).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("-y", "--yes", is_flag=True, help="Remove without asking (for cron). Without it a terminal is asked to confirm, "
+              "and anywhere else nothing is removed (a dry run).")
 @click.option("--wait", is_flag=True, help="If an index run is writing, wait for it.")
 @click.pass_context
-def prune(ctx, older_than, before, camera, wait):
-    """Remove old footage from the index: rows, vectors and thumbnails, reclaiming their space."""
+def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
+    """Remove old footage from the index: rows, vectors and thumbnails, reclaiming their space.
+
+    Lists each video it removes (or would remove); removes only with --yes or when confirmed on a terminal.
+    """
     from forensic.index.store import IndexStore
 
     cutoff = _cutoff(older_than, before)
     settings = _settings(ctx)
     if not (settings.index / "index.sqlite").exists():
         raise ForensicError(f"no index at {settings.index}")
-    with IndexStore(settings.index, writer=True, wait=wait) as store:
-        videos, detections = store.prune(cutoff, camera)
-    click.echo(f"removed {videos} videos and {detections} detections recorded before {cutoff}" + (f" on camera {camera}" if camera else ""))
+    what = f"{'indexed' if by == 'indexed' else 'recorded'} before {cutoff}" + (f" on camera {camera}" if camera else "")
+    ask = not dry_run and not yes and _interactive()
+    with IndexStore(settings.index, writer=not dry_run, wait=wait) as store:
+        candidates = store.prune_candidates(cutoff, camera, by)
+        doing = "removing" if yes and not dry_run else "would remove"
+        for r in candidates:
+            _say(f"{doing}: {r['path']} (camera {r['camera']}, recorded {(r['start_time'] or '?')[:19]}, "
+                 f"indexed {(r['indexed_at'] or 'never')[:19]}, {r['detections']} detections)")
+        total = sum(r["detections"] for r in candidates)
+        if not candidates:
+            _say(f"nothing to remove: no videos {what}")
+            return
+        if dry_run or not (yes or (ask and click.confirm(f"remove these {len(candidates)} videos?", default=False, err=True))):
+            _say(f"dry run: {len(candidates)} videos and {total} detections {what} would be removed; nothing removed"
+                 + ("" if dry_run or ask else " (add --yes to remove)"))
+            return
+        videos, detections = store.prune(cutoff, camera, by)
+    _say(f"removed {videos} videos and {detections} detections {what}")
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 def _cutoff(older_than: str | None, before: str | None) -> str:
@@ -379,7 +490,7 @@ def stats(ctx, as_json):
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     for key, value in info.items():
-        click.echo(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
+        _say(f"{key}: {value if not isinstance(value, dict) else ', '.join(f'{k}={v}' for k, v in value.items())}")
 
 
 # -- evidence: show, export, audit, and search --html ----------------------------------------------
@@ -401,15 +512,15 @@ def _report_and_audit(ctx, settings: Settings, result) -> None:
     exported = []
     html = ctx.params.get("html")
     if html is not None:
-        _write_html(settings, Path(html), result, record["filters"])
+        _write_html(settings, Path(html), result, record["filters"], force=_force(ctx))
         exported.append(_exported(html))
     _audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
                       "hit_ids": [h.id for h in result.hits], "exported": exported})
     if html is not None:
-        click.echo(f"report: {html}", err=True)
+        _say(f"report: {html}", err=True)
 
 
-def _write_html(settings: Settings, path: Path, result, filters: dict) -> None:
+def _write_html(settings: Settings, path: Path, result, filters: dict, force: bool = False) -> None:
     from datetime import datetime
 
     from forensic.cameras import load_cameras
@@ -424,7 +535,7 @@ def _write_html(settings: Settings, path: Path, result, filters: dict) -> None:
                       generated_at=datetime.now().astimezone().isoformat(sep=" ", timespec="minutes"), generated_by=f"{who['user']}@{who['host']}",
                       version=__version__, query_picture=picture)
     cards = prepare(result.hits, load_cameras(settings.cameras, settings.index))
-    write_report(path, render(cards, info))
+    write_report(path, render(cards, info), force=force, index_root=settings.index)
 
 
 def _query_picture(path: Path, box) -> bytes | None:
@@ -446,8 +557,9 @@ def _query_picture(path: Path, box) -> bytes | None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Image to write: .jpg, .png or .webp. [hit-ID.jpg]")
 @click.option("--context", type=float, help="Seconds before and after the hit: a strip of frames instead of one frame.")
 @click.option("--step", type=float, default=1.0, show_default=True, help="Seconds between the frames of the --context strip.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @click.pass_context
-def show(ctx, hit_id, out, context, step):
+def show(ctx, hit_id, out, context, step, force):
     """The full frame of a hit (an 'id' from search) with its box and a caption: camera, time, class, colours.
 
     \b
@@ -459,10 +571,10 @@ def show(ctx, hit_id, out, context, step):
     from forensic.api import show_hit
 
     settings = _settings(ctx)
-    out = show_hit(hit_id, out, settings, context=context, step=step)
+    out = show_hit(hit_id, out, settings, context=context, step=step, force=_force(ctx))
     _audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
                       "hits": 1, "hit_ids": [hit_id], "exported": [_exported(out)]})
-    click.echo(str(out))
+    _say(str(out))
 
 
 @cli.command()
@@ -510,6 +622,11 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     find_tool("ffmpeg")  # before any search or model loading
     find_tool("ffprobe")
     settings = _settings(ctx, **options)
+    from forensic.files import inside
+
+    if inside(out, settings.index):
+        raise ForensicError(f"--out {out} is inside the index folder {settings.index}: only the index writes there; "
+                            "export into a new folder elsewhere")
     found_by, query, filters = None, None, {}
     if top is not None:
         if top < 1:
@@ -542,9 +659,9 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
         return
     for it in manifest["items"]:
         c, r = it["clip"], it["requested"]
-        click.echo(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
+        _say(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
                    f"(asked {r['start']:.3f}-{r['end']:.3f} s; {c['mode']}, {c['frames']} frames)")
-    click.echo(f"manifest: {out / MANIFEST} (sha256 {files[-1]['sha256']}; audit entry {entry['seq']})")
+    _say(f"manifest: {out / MANIFEST} (sha256 {files[-1]['sha256']}; audit entry {entry['seq']})")
 
 
 def _verify_export(ctx, folder: Path, as_json: bool) -> None:
@@ -570,10 +687,10 @@ def _verify_export(ctx, folder: Path, as_json: bool) -> None:
                                "manifest_sha256": result.manifest_sha256}, ensure_ascii=False, indent=1))
     else:
         for line in result.problems:
-            click.echo(f"problem: {line}")
+            _say(f"problem: {line}")
         for line in result.notes:
-            click.echo(f"note: {line}")
-        click.echo(f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
+            _say(f"note: {line}")
+        _say(f"{folder}: {'ok' if result.ok else 'FAILED'}: {len(result.checked)} files match their SHA-256"
                    + (f", {len(result.problems)} problems" if result.problems else ""))
     sys.exit(EXIT_OK if result.ok else EXIT_FAILED_FILES)
 
@@ -594,9 +711,9 @@ def audit(ctx, check, tail, as_json):
     if check:
         result = log_.verify()
         if result.ok:
-            click.echo(f"audit log ok: {result.entries} entries, head {result.head or 'none'}")
+            _say(f"audit log ok: {result.entries} entries, head {result.head or 'none'}")
             sys.exit(EXIT_OK)
-        click.echo(f"audit log BROKEN: {result.reason} (the {result.bad_line - 1} entries before it chain correctly)"
+        _say(f"audit log BROKEN: {result.reason} (the {result.bad_line - 1} entries before it chain correctly)"
                    if result.bad_line else f"audit log BROKEN: {result.reason}")
         sys.exit(EXIT_FAILED_FILES)
     entries = list(log_.entries())
@@ -612,11 +729,11 @@ def audit(ctx, check, tail, as_json):
                 f"hits {', '.join(map(str, q['hits']))}" if q.get("hits") else "")
         flt = " ".join(f"--{k.replace('_', '-')} {_value_text(v)}" for k, v in (e.get("filters") or {}).items())
         files = e.get("exported") or []
-        click.echo(f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
+        _say(f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} {what}"
                    f"{' ' + flt if flt else ''} -> {e.get('hits')} hits" + (f", {len(files)} files" if files else "")
                    + (f" in {e['folder']}" if e.get("folder") else f": {files[0]['path']}" if len(files) == 1 else ""))
     if not as_json:
-        click.echo(f"{len(entries)} entries in {log_.path}" if entries else f"no audit entries in {settings.index}")
+        _say(f"{len(entries)} entries in {log_.path}" if entries else f"no audit entries in {settings.index}")
 
 
 def _value_text(v) -> str:

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Classes the detector confuses for one another: a van is a car or a truck, an e-bike a motorcycle or a
+# bicycle. Its doubt between them is kept (a second class) and searched; a doubt between a person and a
+# vehicle is a rider's box overlapping the vehicle's, not a doubt about what the object is.
+LOOK_ALIKE = (("car", "truck", "bus"), ("motorcycle", "bicycle"))
+
 
 @dataclass
 class Detections:
@@ -14,6 +19,10 @@ class Detections:
     class_name: np.ndarray  # (N,) str
     features: np.ndarray | None = None  # (N, D) float32 pooled detector features, unit length
     tracker_id: np.ndarray | None = None  # (N,) int, -1 when untracked
+    # The detector's second-best class for each box and its score: (N,) str, "" when none, and (N,)
+    # float32. None when unknown (another source than forensic's detector).
+    class_name2: np.ndarray | None = None
+    confidence2: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -39,6 +48,8 @@ class Detections:
             self.class_name[index],
             None if self.features is None else self.features[index],
             None if self.tracker_id is None else self.tracker_id[index],
+            None if self.class_name2 is None else self.class_name2[index],
+            None if self.confidence2 is None else self.confidence2[index],
         )
 
     @property

@@ -29,3 +29,60 @@ def fingerprint(path: Path, chunk: int = 1 << 20) -> str:
         f.seek(max(0, size - chunk))
         h.update(f.read(chunk))
     return h.hexdigest()[:24]
+
+
+# -- outputs the user asks for (--html, --out, --log-file, export folders) --------------------------
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies under it, following symbolic links (of either)."""
+    folder_real = os.path.realpath(folder)
+    for p, f in ((os.path.realpath(path), folder_real), (os.path.abspath(path), os.path.abspath(folder))):
+        if os.path.commonpath([p, f]) == f:
+            return True
+    return False
+
+
+def check_output(path: Path, index_root: Path | None, *, force: bool = False, option: str = "--out") -> None:
+    """Refuse an output file that would replace an existing file (unless `force`) or that lies inside the
+    index folder (always: nothing but the index itself writes there). Raises ForensicError (one line)."""
+    from forensic.errors import ForensicError
+
+    path = Path(path)
+    if index_root is not None and inside(path, index_root):
+        raise ForensicError(f"{option} {path} is inside the index folder {index_root}: only the index writes there; "
+                            "write the file elsewhere")
+    if path.is_dir():
+        raise ForensicError(f"{option} {path} is a folder: give a file name")
+    if (path.exists() or path.is_symlink()) and not force:
+        raise ForensicError(f"{option} {path} already exists: give a new file name, or --force to replace it")
+
+
+def write_new(path: Path, data: bytes, *, force: bool = False) -> None:
+    """Write an output file readable by its owner only, atomically, and never over an existing file
+    unless `force` (the name is claimed with O_EXCL first, so a file that appeared since the checks is
+    not replaced either). The temporary file has a unique name: no other file is touched."""
+    import tempfile
+
+    from forensic.errors import ForensicError
+
+    path = Path(path)
+    claimed = False
+    tmp = None
+    try:
+        if not force:
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                claimed = True
+            except FileExistsError:
+                raise ForensicError(f"{path} already exists: give a new file name, or --force to replace it") from None
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if claimed:
+            path.unlink(missing_ok=True)
+        if isinstance(e, OSError):  # a read-only folder, a full disk: one line, nothing left behind
+            raise ForensicError(f"cannot write {path}: {e.strerror or e}") from None
+        raise

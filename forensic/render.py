@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from forensic.printable import printable
+
 
 def console(stderr: bool = False):
     from rich.console import Console
@@ -35,10 +37,13 @@ def hits_json(hits) -> str:
 def print_hits(understood: dict, hits) -> None:
     """The `understood:` line and a table of the hits (or "no matches")."""
     from rich.table import Table
+    from rich.text import Text
 
     out = console()
-    out.print("understood: " + "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v}"
-                                      for k, v in understood.items()), highlight=False)
+    # names from outside (cameras, files, the query's words) are printed as they are: no rich markup is
+    # read in them ("[red]cam9" stays "[red]cam9") and control characters are shown as escapes
+    out.print(Text(printable("understood: " + "; ".join(f"{k}: {', '.join(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v}"
+                                                      for k, v in understood.items()))), highlight=False)
     if not hits:
         out.print("no matches")
         return
@@ -54,6 +59,6 @@ def print_hits(understood: dict, hits) -> None:
                             if h.track and h.track["detections"] > 1 else "")
         when += f"\n{h.time[:19]}" if h.time else ""
         plate = (f"{h.plate['text']} ({h.plate['confidence']:.2f})" if h.plate else "",) if plates else ()
-        table.add_row(str(n), f"{h.score:.3f}", h.cls, colours, *plate, h.camera, Path(h.video).name, when,
-                      ",".join(str(round(v)) for v in h.bbox), h.thumb or "")
+        table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, *plate, Text(printable(h.camera)),
+                      Text(printable(Path(h.video).name)), when, ",".join(str(round(v)) for v in h.bbox), Text(printable(h.thumb or "")))
     out.print(table)

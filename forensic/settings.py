@@ -28,6 +28,7 @@ class Settings:
     max_skip: float = 4.0  # seconds: a frame is detected at least this often, motion or not
     settle: float = 120.0  # seconds: files in scanned folders modified more recently are left for the next run
     cameras: Path | None = None  # cameras TOML file (default: cameras.toml in the index folder)
+    pose: bool = True  # clothing colours of each person track's best view from pose keypoints (when the weights are found)
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"

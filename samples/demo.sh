@@ -19,6 +19,6 @@ for photo in white_suv_everest.png man_red_navy_jacket.png; do   # where else do
     run search --image "$footage/photos/$photo" --limit 5
   fi
 done
-report="${FORENSIC_INDEX:-forensic-index}/demo-report.html"
-run search "xe máy màu đỏ" --limit 12 --html "$report"
+report="${DEMO_REPORT:-demo-report.html}"   # never inside the index folder (refused there); replaced on a rerun
+run search "xe máy màu đỏ" --limit 12 --html "$report" --force
 run cameras

@@ -15,5 +15,5 @@ mkdir -p "$(dirname "$LOG")"
 "$FORENSIC" --log-file "$LOG" --log-format json index --wait "$EXPORTS"
 status=$?
 # Keep 90 days of footage in the index (rows, vectors and thumbnails; space is reclaimed).
-"$FORENSIC" --log-file "$LOG" prune --older-than 90d --wait >/dev/null || status=2
+"$FORENSIC" --log-file "$LOG" prune --older-than 90d --yes --wait >/dev/null || status=2
 exit $status

@@ -85,6 +85,14 @@ GREEN_TAXI = Landmark(ACVIEW, {
     5.0: (543, 670, 959, 997), 6.0: (682, 599, 1040, 895), 7.0: (814, 535, 1116, 795), 8.0: (929, 470, 1183, 691),
     9.0: (1022, 422, 1230, 601), 10.0: (1082, 376, 1266, 545)}, ("car", "truck"))
 GREEN_TAXI_PLATE = "30F62151"
+# OpenCV's campus clip (vtest.avi): three walkers, each at two moments seconds apart in other places of
+# the scene (other size, pose and light); boxes from bench/relevance.py's ground truth (checked by eye),
+# only meant for the listed moments.
+CAMPUS = "uk_campus_pedestrians_vtest.avi"
+RED_NAVY_MAN = Landmark(CAMPUS, {54.0: (237, 383, 283, 526), 58.0: (230, 337, 279, 470)}, ("person",))
+RED_TOP_WOMAN = Landmark(CAMPUS, {45.0: (558, 243, 594, 336), 70.0: (475, 137, 495, 202)}, ("person",))
+BLACK_COAT_WOMAN = Landmark(CAMPUS, {55.0: (233, 375, 289, 511), 61.0: (346, 427, 400, 576)}, ("person",))
+
 
 @dataclass
 class RealIndex:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from forensic.evidence.audit import whoami
 from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
-from forensic.files import write_private
+from forensic.files import inside, write_private
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
 
     Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export.
     """
-    if before < 0 or after < 0 or before + after <= 0:
+    if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after < 0 or before + after <= 0:
         raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
     if not items:
         raise ForensicError("nothing to export (no hits)")
@@ -73,6 +74,9 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
         if not Path(it.hit.video).is_file():
             raise ForensicError(f"hit {it.hit.id}: source video {it.hit.video} is not there any more (moved or deleted?)")
     out = Path(out)
+    if index_root is not None and inside(out, index_root):
+        raise ForensicError(f"--out {out} is inside the index folder {index_root}: only the index writes there; "
+                            "export into a new folder elsewhere")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ForensicError(f"{out} already exists and is not empty: export into a new folder")
     out.mkdir(mode=0o700, parents=True, exist_ok=True)

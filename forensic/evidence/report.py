@@ -16,7 +16,7 @@ from pathlib import Path
 
 from forensic.errors import ForensicError
 from forensic.evidence.frames import FrameSource, Place, check_frame, colour_text, encode_jpeg, excerpt, mmss, place_of
-from forensic.files import write_private
+from forensic.files import check_output, write_new
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,16 @@ def prepare(hits: list, cameras=None) -> list[Card]:
     return cards
 
 
-def write_report(path: Path, page: str) -> None:
+def write_report(path: Path, page: str, *, force: bool = False, index_root: Path | None = None) -> None:
+    """Write the report to a new file: an existing file is replaced only with `force`, and never one inside
+    the index folder `index_root` (ForensicError)."""
     path = Path(path)
     if path.is_dir():
         raise ForensicError(f"--html {path} is a folder: give a file name such as report.html")
     if not path.parent.is_dir():
         raise ForensicError(f"--html {path}: folder {path.parent} does not exist")
-    write_private(path, page.encode("utf-8"))
+    check_output(path, index_root, force=force, option="--html")
+    write_new(path, page.encode("utf-8"), force=force)
 
 
 def _e(text) -> str:

@@ -6,9 +6,10 @@ million rows instead of a SQL scan that parses JSON per row.
 SQLite stays the source of truth. The file records which finished videos it holds; opening it
 compares that list with the database's finished videos (a video's rows never change while it is
 'done', and video ids are never reused), drops the rows of removed videos and reads those of new
-videos from SQLite, theirs only. A missing, unreadable or outdated file (another palette) is
-rebuilt. Colour shares are stored in thousandths, as `forensic.colors` rounds them, so ranking
-from the columns gives exactly the scores it gave from the database.
+videos from SQLite, theirs only. A missing, unreadable or outdated file (another palette, another
+layout: MAGIC names the layout) is rebuilt. Colour shares are stored in thousandths, as
+`forensic.colors` rounds them, so ranking from the columns gives exactly the scores it gave from
+the database.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from forensic.colors import PALETTE
 log = logging.getLogger(__name__)
 
 FILE_NAME = "search-columns.bin"
-MAGIC = b"FRNSCOL1"
-PARTS = ("whole", "upper", "lower")
+MAGIC = b"FRNSCOL3"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours
+NO_CLASS = 255  # cls2 of a detection without a known second class
+PARTS = ("whole", "upper", "lower", "head")
 SHARE_SCALE = 1000  # shares are kept in thousandths (colours are rounded to 3 decimals)
 _ALIGN = 64
 _CHUNK_VIDEOS = 500
@@ -46,21 +48,23 @@ class Columns:
     box: np.ndarray  # (N, 4) float32 x1, y1, x2, y2 in source pixels
     cls: np.ndarray  # (N,) uint8
     conf: np.ndarray  # (N,) float64
+    cls2: np.ndarray  # (N,) uint8 the detector's second-best class (a code of `classes`), NO_CLASS when unknown
+    conf2: np.ndarray  # (N,) float64 its score, 0 when unknown
     quality: np.ndarray  # (N,) float64
     track: np.ndarray  # (N,) int64 tracks.id, 0 when none
     track_row: np.ndarray  # (N,) int32 row in the track_* arrays, -1 when none
-    shares: np.ndarray  # (3 * P, N) uint16 thousandths; row = part * P + palette index
+    shares: np.ndarray  # (len(PARTS) * P, N) uint16 thousandths; row = part * P + palette index
     video_id: np.ndarray  # (V,) int64 finished videos, ascending
     video_start: np.ndarray  # (V,) float64 Unix seconds of the recording start, NaN when unknown
     video_camera: np.ndarray  # (V,) int32
     track_id: np.ndarray  # (T,) int64, ascending
     track_n: np.ndarray  # (T,) int32 detections in the track
-    track_shares: np.ndarray  # (3 * P, T) uint16: colours voted over the track
+    track_shares: np.ndarray  # (len(PARTS) * P, T) uint16: colours voted over the track
     rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
     ridden: tuple[str, ...] = ()
     riding_version: str = ""  # of forensic.search.riding, which computed `rides`
 
-    _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row", "shares", "rides",
+    _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "shares", "rides",
                "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares")
 
     def __len__(self) -> int:
@@ -84,10 +88,10 @@ class Columns:
 
 
 def empty(palette: tuple[str, ...] = PALETTE) -> Columns:
-    p = 3 * len(palette)
+    p = len(PARTS) * len(palette)
     return Columns(tuple(palette), [], [], np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int64),
-                   np.zeros((0, 4), np.float32), np.zeros(0, np.uint8),
-                   np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((p, 0), np.uint16),
+                   np.zeros((0, 4), np.float32), np.zeros(0, np.uint8), np.zeros(0),
+                   np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((p, 0), np.uint16),
                    np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32),
                    np.zeros((p, 0), np.uint16), rides=np.zeros(0, np.uint8))
 
@@ -125,7 +129,11 @@ def load(path: Path) -> Columns | None:
         if not path.exists():
             return None
         buf = np.memmap(path, np.uint8, mode="r")
-        if bytes(buf[:len(MAGIC)]) != MAGIC:
+        magic = bytes(buf[:len(MAGIC)])
+        if magic != MAGIC and magic[:-1] == MAGIC[:-1]:
+            log.info("%s has an older layout (%s); rebuilding it from the database", path, magic.decode(errors="replace"))
+            return None
+        if magic != MAGIC:
             raise ValueError("not a columns file")
         size = int.from_bytes(bytes(buf[8:16]), "little")
         header = json.loads(bytes(buf[16:16 + size]))
@@ -148,8 +156,8 @@ def load(path: Path) -> Columns | None:
 
 
 def _check(c: Columns) -> None:
-    n, v, t, p = len(c.id), len(c.video_id), len(c.track_id), 3 * len(c.palette)
-    for name in ("video", "t", "frame", "box", "cls", "conf", "quality", "track", "track_row", "rides"):
+    n, v, t, p = len(c.id), len(c.video_id), len(c.track_id), len(PARTS) * len(c.palette)
+    for name in ("video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "rides"):
         if len(getattr(c, name)) != n:
             raise ValueError(f"column {name} has {len(getattr(c, name))} rows, not {n}")
     if c.shares.shape != (p, n) or c.track_shares.shape != (p, t) or len(c.track_n) != t:
@@ -245,7 +253,8 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track = np.concatenate([old.track[keep], fresh["track"]])
     cols = {"t": np.concatenate([old.t[keep], fresh["t"]]), "frame": np.concatenate([old.frame[keep], fresh["frame"]]),
             "box": np.concatenate([old.box[keep], fresh["box"]]), "cls": np.concatenate([old.cls[keep], fresh["cls"]]),
-            "conf": np.concatenate([old.conf[keep], fresh["conf"]]), "quality": np.concatenate([old.quality[keep], fresh["quality"]]),
+            "conf": np.concatenate([old.conf[keep], fresh["conf"]]), "cls2": np.concatenate([old.cls2[keep], fresh["cls2"]]),
+            "conf2": np.concatenate([old.conf2[keep], fresh["conf2"]]), "quality": np.concatenate([old.quality[keep], fresh["quality"]]),
             "shares": np.concatenate([old.shares[:, keep], fresh["shares"]], axis=1)}
     order = None
     if len(ids) and np.any(np.diff(ids) <= 0):
@@ -303,12 +312,14 @@ def _read_rows(db, videos: np.ndarray, palette: tuple[str, ...], classes: list[s
     """Detection and track rows of these videos as arrays (read in blocks: memory stays small)."""
     index = {name: k for k, name in enumerate(palette)}
     p = len(palette)
-    blocks: dict[str, list] = {k: [] for k in ("id", "video", "t", "frame", "box", "cls", "conf", "quality", "track", "shares")}
+    blocks: dict[str, list] = {k: [] for k in ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "shares")}
+    has_second = "cls2" in {r[1] for r in db.execute("PRAGMA table_info(detections)")}  # not in an old read-only index
+    second = "cls2, conf2" if has_second else "NULL, NULL"
     tblocks: dict[str, list] = {k: [] for k in ("track_id", "track_n", "track_shares")}
     for start in range(0, len(videos), _CHUNK_VIDEOS):
         part = [int(v) for v in videos[start:start + _CHUNK_VIDEOS]]
         marks = ",".join("?" * len(part))
-        cur = db.execute("SELECT id, video_id, t, cls, conf, quality, track, colors, frame, x1, y1, x2, y2 "
+        cur = db.execute(f"SELECT id, video_id, t, cls, conf, quality, track, colors, frame, x1, y1, x2, y2, {second} "
                          f"FROM detections WHERE video_id IN ({marks})", part)
         while rows := cur.fetchmany(_BLOCK):
             cols = list(zip(*rows))
@@ -323,14 +334,18 @@ def _read_rows(db, videos: np.ndarray, palette: tuple[str, ...], classes: list[s
             blocks["shares"].append(_shares(cols[7], index, p))
             blocks["frame"].append(np.array(cols[8], np.int64))
             blocks["box"].append(np.array(cols[9:13], np.float32).T.reshape(-1, 4))
+            names, inverse = np.unique(np.array([c or "" for c in cols[13]], dtype=object).astype(str), return_inverse=True)
+            blocks["cls2"].append(np.array([_code(classes, str(c)) if c else NO_CLASS for c in names], np.uint8)[inverse.reshape(-1)])
+            blocks["conf2"].append(np.array([c if c is not None else 0.0 for c in cols[14]], np.float64))
         cur = db.execute(f"SELECT id, n, colors FROM tracks WHERE video_id IN ({marks})", part)
         while rows := cur.fetchmany(_BLOCK):
             cols = list(zip(*rows))
             tblocks["track_id"].append(np.array(cols[0], np.int64))
             tblocks["track_n"].append(np.array(cols[1], np.int32))
             tblocks["track_shares"].append(_shares(cols[2], index, p))
-    out = {k: _join(v, k, 3 * p) for k, v in (blocks | tblocks).items()}
+    out = {k: _join(v, k, len(PARTS) * p) for k, v in (blocks | tblocks).items()}
     out["cls"] = out["cls"].astype(np.uint8)
+    out["cls2"] = out["cls2"].astype(np.uint8)
     out["classes"] = classes
     return out
 
@@ -340,12 +355,12 @@ def _join(parts: list, key: str, share_rows: int) -> np.ndarray:
         return np.concatenate(parts, axis=1) if parts else np.zeros((share_rows, 0), np.uint16)
     if key == "box":
         return np.concatenate(parts) if parts else np.zeros((0, 4), np.float32)
-    dtype = {"id": np.int64, "video": np.int64, "frame": np.int64, "track": np.int64, "track_id": np.int64, "track_n": np.int32, "cls": np.uint8}.get(key, np.float64)
+    dtype = {"id": np.int64, "video": np.int64, "frame": np.int64, "track": np.int64, "track_id": np.int64, "track_n": np.int32, "cls": np.uint8, "cls2": np.uint8}.get(key, np.float64)
     return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
 def _shares(texts, index: dict, p: int) -> np.ndarray:
-    """(3 * P, n) thousandths from the JSON colour dicts {"whole": {...}, "upper": {...}, "lower": {...}}."""
+    """(len(PARTS) * P, n) thousandths from the JSON colour dicts {"whole": {...}, "upper": {...}, "lower": {...}}."""
     where, rows, values = [], [], []
     for n, text in enumerate(texts):
         colors = json.loads(text)
@@ -358,7 +373,7 @@ def _shares(texts, index: dict, p: int) -> np.ndarray:
                         where.append(k * p + c)
                         rows.append(n)
                         values.append(value)
-    out = np.zeros((3 * p, len(texts)), np.uint16)
+    out = np.zeros((len(PARTS) * p, len(texts)), np.uint16)
     if where:
         out[where, rows] = np.clip(np.rint(np.array(values) * SHARE_SCALE), 0, 65535)
     return out

@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS detections(
     quality REAL NOT NULL,                 -- 0..1: size, sharpness, not cut off
     track INTEGER,                         -- tracks.id (while a video is being indexed: -(tracker id + 1))
     colors TEXT NOT NULL,                  -- JSON: {"whole": {...}, "upper": {...}, "lower": {...}}
-    thumb TEXT                             -- relative to the index folder
+    thumb TEXT,                            -- relative to the index folder
+    cls2 TEXT, conf2 REAL                  -- the detector's second-best class and its score (NULL: unknown)
 );
 CREATE INDEX IF NOT EXISTS det_video ON detections(video_id);
 CREATE INDEX IF NOT EXISTS det_cls ON detections(cls);
@@ -104,13 +105,16 @@ CREATE TABLE IF NOT EXISTS plates(
 CREATE INDEX IF NOT EXISTS plate_track ON plates(track);
 CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 """
+# Columns added to a table after schema version 1 came out: an older index gains them in place when
+# opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
+ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
     """Weighted mean of colour shares, per part (whole / upper / lower)."""
     out: dict = {}
     total = sum(weights)
-    for part in ("whole", "upper", "lower"):
+    for part in ("whole", "upper", "lower", "head"):
         acc: dict[str, float] = {}
         seen = False
         for c, w in zip(colors, weights):
@@ -201,6 +205,30 @@ class IndexStore:
     def has_plates(self) -> bool:
         """Whether this index has the plates table (a reader of an index made before plates may not)."""
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='plates'").fetchone() is not None
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Give an index made before ADDED_COLUMNS its new columns (in place, one short transaction)."""
+        for table, wanted in ADDED_COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            missing = [(name, kind) for name, kind in wanted if name not in have]
+            if not missing:
+                continue
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}  # another process may have added them
+                for name, kind in missing:
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                self.db.execute("COMMIT")
+                log.info("index %s: added %s to its %s table", self.root, ", ".join(n for n, _ in missing), table)
+            except sqlite3.OperationalError as e:  # a read-only index: searched without them (read as NULL)
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if self.writer:
+                    raise ForensicError(f"cannot upgrade index {self.root} ({e})") from None
+                log.warning("index %s predates the %s columns and cannot be upgraded (%s): searching without them",
+                            self.root, ", ".join(n for n, _ in missing), e)
 
     def _recover(self) -> None:
         """Remove what a crashed run left half-written, so the video is indexed again cleanly."""
@@ -238,7 +266,7 @@ class IndexStore:
         elif (row["model"], row["dim"]) != (model, dim):
             raise ForensicError(
                 f"index {self.root} holds {key} vectors from {row['model']} ({row['dim']}-d); refusing to mix in {model} ({dim}-d). "
-                "Use the same model, or a new --index folder")
+                "Index into a new --index folder: an index keeps the models it was built with")
 
     def embedder(self, key: str) -> tuple[str, int] | None:
         row = self.db.execute("SELECT model, dim FROM embedders WHERE key=?", (key,)).fetchone()
@@ -285,10 +313,13 @@ class IndexStore:
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
+            cls2 = None if detections.class_name2 is None or not detections.class_name2[k] else str(detections.class_name2[k])
+            conf2 = None if cls2 is None or detections.confidence2 is None else float(detections.confidence2[k])
             cur = self.db.execute(
-                "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors, cls2, conf2) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (video_id, frame, t, x1, y1, x2, y2, str(detections.class_name[k]), float(detections.confidence[k]),
-                 float(quality[k]), track, json.dumps(colors[k], separators=(",", ":"))))
+                 float(quality[k]), track, json.dumps(colors[k], separators=(",", ":")), cls2, conf2))
             det_id = int(cur.lastrowid)
             rel = f"thumbs/{video_id}/{det_id}.jpg"
             write_private(self.root / rel, thumbs[k])
@@ -327,18 +358,19 @@ class IndexStore:
         if self.db.in_transaction:
             self.db.execute("COMMIT")
 
-    def finish_video(self, video_id: int, error: str | None = None) -> None:
-        """Mark the video searchable ('done'); its vectors join the FAISS indexes."""
+    def finish_video(self, video_id: int, error: str | None = None, track_colors: dict[int, dict] | None = None) -> None:
+        """Mark the video searchable ('done'); its vectors join the FAISS indexes. `track_colors`: colours
+        of some tracks' best views (by tracker id: forensic.index.bestviews), half of their track's vote."""
         self.commit()
         self.db.execute("BEGIN")
-        self._build_tracks(video_id)
+        self._build_tracks(video_id, track_colors or {})
         self.db.execute("UPDATE plates SET track=(SELECT d.track FROM detections d WHERE d.id=plates.det_id) WHERE video_id=?", (video_id,))
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
         self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
 
-    def _build_tracks(self, video_id: int) -> None:
+    def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> None:
         """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
         groups: dict = {}
         for row in self.db.execute("SELECT id, track, cls, conf, quality, colors, t FROM detections WHERE video_id=? ORDER BY t", (video_id,)):
@@ -350,7 +382,13 @@ class IndexStore:
                 votes[r["cls"]] = votes.get(r["cls"], 0.0) + r["conf"]
             best = max(rows, key=lambda r: (r["quality"], r["conf"]))
             weights = [max(1e-3, r["quality"] * r["conf"]) for r in rows]
-            colors = vote_colors([json.loads(r["colors"]) for r in rows], weights)
+            votes_of = [json.loads(r["colors"]) for r in rows]
+            key = rows[0]["track"]
+            view = best_view_colors.get(-key - 1) if key is not None and key < 0 else None
+            if view is not None:  # the pose-based view counts as much as all the box-based ones together
+                votes_of.append(view)
+                weights.append(sum(weights))
+            colors = vote_colors(votes_of, weights)
             cur = self.db.execute(
                 "INSERT INTO tracks(video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?)",
                 (video_id, max(votes, key=votes.get), rows[0]["t"], rows[-1]["t"], len(rows), best["id"], json.dumps(colors, separators=(",", ":"))))
@@ -554,17 +592,33 @@ class IndexStore:
             self.sync_search_files()
         return [(state, repair)]
 
-    def prune(self, before: str, camera: str | None = None) -> tuple[int, int]:
-        """Remove videos recorded before `before` (ISO date-time, compared with their local wall-clock start).
+    PRUNE_BY = {  # what a video's age is judged by, as local ISO text comparable with a cutoff
+        "indexed": "substr(indexed_at, 1, 19)",  # when forensic indexed it (this machine's clock)
+        "recorded": "COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))",  # the recorder's clock
+    }
 
-        Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
-        """
-        sql = ("SELECT id FROM videos WHERE COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime')) < ?")
+    def prune_candidates(self, before: str, camera: str | None = None, by: str = "indexed") -> list[sqlite3.Row]:
+        """The videos `prune` would remove: indexed (or, with by="recorded", recorded) before `before` (local
+        ISO date-time), with id, path, camera, status, start_time, indexed_at and their number of detections.
+        A video still being indexed has no indexing time and is never a candidate by indexing time."""
+        if by not in self.PRUNE_BY:
+            raise ForensicError(f"prune by {by!r}: use one of {', '.join(self.PRUNE_BY)}")
+        sql = (f"SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, "
+               f"(SELECT COUNT(*) FROM detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE {self.PRUNE_BY[by]} < ?")
         params: list = [before]
         if camera:
             sql += " AND camera=?"
             params.append(camera)
-        ids = [r[0] for r in self.db.execute(sql, params).fetchall()]
+        return self.db.execute(sql + " ORDER BY v.path", params).fetchall()
+
+    def prune(self, before: str, camera: str | None = None, by: str = "indexed") -> tuple[int, int]:
+        """Remove the videos indexed (or with by="recorded", recorded) before `before` (ISO date-time, local
+        time): see prune_candidates. Judged by indexing time unless asked, because a recorder's clock may be
+        years off.
+
+        Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
+        """
+        ids = [r["id"] for r in self.prune_candidates(before, camera, by)]
         detections = 0
         self._pending = -(1 << 62)  # the search files are written once, after the last removal
         try:

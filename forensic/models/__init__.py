@@ -9,6 +9,7 @@ from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
 from forensic.models.detector import Detector, build_detector
 from forensic.models.plates import PlateReader
+from forensic.models.pose import PoseEstimator
 from forensic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ class Models:
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
     plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
+    pose: PoseEstimator | None = None  # keypoints for clothing colours; None: box proportions
 
 
 def build_models(settings: Settings) -> Models:
@@ -38,7 +40,14 @@ def build_models(settings: Settings) -> Models:
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())
-    return Models(detector, AppearanceEmbedder(detector), clip, build_plates(settings))
+    pose = None
+    if settings.pose:
+        candidate = PoseEstimator(models_dir=settings.models, allow_download=settings.download, device=settings.device)
+        if candidate.available:
+            pose = candidate
+        else:
+            log.info("pose off: %s not in the models folder (clothing colours from box proportions)", candidate.weights)
+    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose)
 
 
 def build_plates(settings: Settings) -> PlateReader | None:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from forensic.errors import ModelUnavailable
+from forensic.offline import no_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ def configure_offline(allow_download: bool) -> None:
 
     Must run before ultralytics is imported (it reads these variables at import time).
     """
+    no_telemetry()  # again, in case a host program changed the environment since forensic was imported
     os.environ["YOLO_AUTOINSTALL"] = "false"  # never pip-install missing extras on the fly
     os.environ.setdefault("YOLO_VERBOSE", "false")
     if not allow_download:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forensic.detections import Detections
+from forensic.detections import LOOK_ALIKE, Detections
 from forensic.errors import ModelUnavailable
 from forensic.models.base import USER_MODELS, LazyModel, configure_offline, find_model_file, pick_device
 from forensic.query.vocabulary import COCO_KEEP
@@ -49,26 +49,93 @@ def letterbox(image: np.ndarray, size: int, stride: int = 32, square: bool = Fal
     return resized, r
 
 
-def non_max_suppression(preds: np.ndarray, conf: float, iou: float, keep: dict[int, str], max_det: int = 300) -> np.ndarray:
+def non_max_suppression(preds: np.ndarray, conf: float, iou: float, keep: dict[int, str], max_det: int = 300,
+                        second: bool = False) -> np.ndarray:
     """Raw YOLO output of one image (4 + classes, anchors) -> (N, 6) [x1, y1, x2, y2, score, class], best first.
 
     As Ultralytics' own NMS (one class per box: its best of all classes; per-class IoU suppression),
     but kept to the classes in `keep`, in numpy and OpenCV: no torch on the hot path.
+    With `second`, (N, 8): two more columns, the box's second-best class among `keep` and its score
+    ([..., score2, class2]; -1 and 0 when `keep` has one class): the detector's doubt, which NMS
+    would otherwise throw away. The first six columns are the same either way.
     """
     import cv2
 
+    width = 8 if second else 6
     scores = preds[4:]
     cls = scores.argmax(axis=0)
     best = scores[cls, np.arange(scores.shape[1])]
     mask = (best > conf) & np.isin(cls, list(keep))
     if not mask.any():
-        return np.zeros((0, 6), np.float32)
+        return np.zeros((0, width), np.float32)
     xywh, best, cls = preds[:4, mask].T, best[mask], cls[mask]
     xyxy = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], axis=1)
     boxes = np.concatenate([xyxy[:, :2], xywh[:, 2:]], axis=1)  # OpenCV wants x, y, w, h
     picked = np.asarray(cv2.dnn.NMSBoxesBatched(boxes.tolist(), best.tolist(), cls.tolist(), conf, iou), np.int64).reshape(-1)
     picked = picked[np.argsort(-best[picked], kind="stable")][:max_det]
-    return np.concatenate([xyxy[picked], best[picked, None], cls[picked, None]], axis=1).astype(np.float32)
+    out = [xyxy[picked], best[picked, None], cls[picked, None]]
+    if second:
+        out += list(top_second(scores[:, mask][:, picked], cls[picked], keep))
+    return np.concatenate(out, axis=1).astype(np.float32)
+
+
+def top_second(scores: np.ndarray, first: np.ndarray, keep: dict[int, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Second-best class among `keep` of each box (column of `scores`, (classes, N)) whose best class is
+    `first`: ((N, 1) score, (N, 1) class id), 0 and -1 where `keep` has no other class."""
+    kept = np.array(sorted(keep), np.int64)
+    n = len(first)
+    if len(kept) < 2 or n == 0:
+        return np.zeros((n, 1), np.float32), np.full((n, 1), -1, np.float32)
+    sub = scores[kept].astype(np.float32)  # (K, N)
+    sub[np.searchsorted(kept, first), np.arange(n)] = -np.inf  # the first class is in `keep`: leave it out
+    k = sub.argmax(axis=0)
+    return sub[k, np.arange(n)][:, None], kept[k][:, None].astype(np.float32)
+
+
+# One vehicle is often boxed twice, as a car and as a truck (a van, a pickup), or as a motorcycle and a
+# bicycle (an e-bike): look-alike classes (forensic.detections.LOOK_ALIKE). Same-class duplicates are
+# NMS's business; these cross-class ones are merged after it.
+MERGE_GROUPS = LOOK_ALIKE
+MERGE_IOU = 0.7
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) IoU of x1, y1, x2, y2 boxes."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:4] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:4] - b[:, :2], 0, None), axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def merge_classes(det: np.ndarray, names: dict[int, str], iou: float = MERGE_IOU) -> np.ndarray:
+    """One detection per object: boxes of different classes of one MERGE_GROUPS group (car/truck/bus,
+    motorcycle/bicycle) overlapping by `iou` or more become one, the most confident (its box, class and
+    score); the other class becomes its second class when it scored more than the second class the box
+    had. `det`: (N, 8) rows of `non_max_suppression(..., second=True)`, best first; returns a subset of
+    its rows, in order, with columns 6-7 updated."""
+    if len(det) < 2:
+        return det
+    group_of = {name: g for g, members in enumerate(MERGE_GROUPS) for name in members}
+    group = np.array([group_of.get(names.get(int(c), ""), -1) for c in det[:, 5]])
+    if np.count_nonzero(group >= 0) < 2:
+        return det
+    overlap = box_iou(det[:, :4], det[:, :4])
+    out = det.copy()
+    gone = np.zeros(len(det), bool)
+    for i in range(len(det)):
+        if gone[i] or group[i] < 0:
+            continue
+        same = ~gone & (group == group[i]) & (det[:, 5] != det[i, 5]) & (overlap[i] >= iou)
+        same[:i + 1] = False  # only less confident boxes are absorbed
+        for j in np.flatnonzero(same):
+            gone[j] = True
+            if det[j, 5] == out[i, 7]:
+                out[i, 6] = max(out[i, 6], det[j, 4])
+            elif det[j, 4] > out[i, 6]:
+                out[i, 6], out[i, 7] = det[j, 4], det[j, 5]
+    return out[~gone]
 
 
 def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np.ndarray:
@@ -146,14 +213,17 @@ class Detector(LazyModel):
         input_h, ratios, preds, maps = self._forward(images)
         results = []
         for b, r in enumerate(ratios):
-            det = non_max_suppression(preds[b], self.conf if conf is None else conf, self.iou, COCO_KEEP)
+            det = non_max_suppression(preds[b], self.conf if conf is None else conf, self.iou, COCO_KEEP, second=True)
+            det = merge_classes(det, self.names)
             feats = pool_features([m[b] for m in maps], det[:, :4], input_h)
             h, w = images[b].shape[:2]
             xyxy = det[:, :4] / r
             xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
             xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
             names = np.array([self.names[int(c)] for c in det[:, 5]], dtype="<U16")
-            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats))
+            names2 = np.array([self.names.get(int(c), "") if c >= 0 else "" for c in det[:, 7]], dtype="<U16")
+            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats,
+                                      class_name2=names2, confidence2=np.where(names2 != "", det[:, 6], 0.0).astype(np.float32)))
         return results
 
     def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:

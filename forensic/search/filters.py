@@ -1,5 +1,7 @@
-"""Filters (class, camera, time window) applied before ranking, so a filtered query still returns
-its top N, and the vector search only ever sees allowed detections."""
+"""Filters (class, colour, camera, time window) applied before ranking, so a filtered query still
+returns its top N, and the vector search only ever sees allowed detections. They are explicit (flags,
+or the place and time a text names): the classes and colours a text describes only rank
+(forensic.search.text)."""
 
 from __future__ import annotations
 
@@ -8,27 +10,38 @@ from datetime import datetime
 
 import numpy as np
 
+MIN_SHARE = 0.05  # a colour covering less of an object (after background removal) is not the object's colour
+
 
 @dataclass
 class Filters:
-    classes: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()  # the detection's (first) class is one of these
     cameras: tuple[str, ...] = ()  # camera ids
     since: datetime | None = None
     until: datetime | None = None
+    colors: tuple[str, ...] = ()  # palette names: each covers at least MIN_SHARE of the whole object
 
     @property
     def active(self) -> bool:
-        return bool(self.classes or self.cameras or self.since or self.until)
+        return bool(self.classes or self.cameras or self.since or self.until or self.colors)
 
     def mask(self, store, camera_config=None) -> np.ndarray | None:
         """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered:
-        classes, cameras (by the video's camera, or claimed by the cameras file) and the wall-clock window."""
+        classes, colours (the detection's own shares of its whole box; a person's whole is its clothes),
+        cameras (by the video's camera, or claimed by the cameras file) and the wall-clock window."""
+        from forensic.errors import ForensicError
+        from forensic.index.columns import SHARE_SCALE
+
         if not self.active:
             return None
         cols = store.columns()
         keep = np.ones(len(cols), bool)
         if self.classes:
             keep &= np.isin(cols.cls, cols.class_codes(self.classes))
+        for name in self.colors:
+            if name not in cols.palette:
+                raise ForensicError(f"unknown colour {name!r}; use one of {', '.join(cols.palette)}")
+            keep &= cols.share("whole", name) >= round(MIN_SHARE * SHARE_SCALE)
         if self.cameras:
             videos = np.isin(cols.video_camera, [k for k, c in enumerate(cols.cameras) if c in self.cameras])
             wanted = [c for c in (camera_config.cameras if camera_config else []) if c.id in self.cameras and c.match]

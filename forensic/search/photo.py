@@ -33,12 +33,71 @@ class Subject:
     classes: tuple[str, ...] = ()  # the classes a search keeps to (see find_subject); () = any
 
 
+MAX_PHOTO_PIXELS = 120_000_000  # a 100-megapixel camera's photo fits; a decompression bomb does not
+
+
+def _check_photo_size(path: Path) -> None:
+    """Refuse a photo of more than MAX_PHOTO_PIXELS from its header alone (PNG, JPEG, GIF, BMP, WebP); other
+    formats are left to OpenCV, whose own pixel limit then applies."""
+    size = photo_header_size(path)
+    if size is not None and size[0] * size[1] > MAX_PHOTO_PIXELS:
+        raise ForensicError(f"photo {path} is too large: {size[0]}x{size[1]}, more than {MAX_PHOTO_PIXELS // 1_000_000} "
+                            "megapixels; use a smaller copy")
+
+
+def photo_header_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) read from an image file's header without decoding it, or None when not known."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+                return struct.unpack(">II", head[16:24])
+            if head[:6] in (b"GIF87a", b"GIF89a"):
+                return struct.unpack("<HH", head[6:10])
+            if head[:2] == b"BM" and len(head) >= 26:
+                w, h = struct.unpack("<ii", head[18:26])
+                return abs(w), abs(h)
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                kind = head[12:16]
+                if kind == b"VP8X":
+                    return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+                if kind == b"VP8L":
+                    bits = int.from_bytes(head[21:25], "little")
+                    return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+                if kind == b"VP8 ":
+                    w, h = struct.unpack("<HH", head[26:30])
+                    return w & 0x3FFF, h & 0x3FFF
+                return None
+            if head[:2] != b"\xff\xd8":
+                return None
+            f.seek(2)  # JPEG: walk the markers to the frame header (SOFn)
+            while True:
+                marker = f.read(2)
+                while marker[:1] == b"\xff" and marker[1:2] == b"\xff":  # fill bytes
+                    marker = marker[1:] + f.read(1)
+                if len(marker) < 2 or marker[0] != 0xFF:
+                    return None
+                code = marker[1]
+                if code in (0xD8, 0x01) or 0xD0 <= code <= 0xD7:
+                    continue
+                length = struct.unpack(">H", f.read(2))[0]
+                if 0xC0 <= code <= 0xCF and code not in (0xC4, 0xC8, 0xCC):
+                    h, w = struct.unpack(">xHH", f.read(5))
+                    return w, h
+                f.seek(length - 2, 1)
+    except (OSError, struct.error):
+        return None
+
+
 def read_photo(path: Path) -> np.ndarray:
     import cv2
 
     path = Path(path)
     if not path.is_file():
         raise ForensicError(f"photo {path} does not exist")
+    _check_photo_size(path)  # before decoding: a 40000x40000 picture would take gigabytes
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ForensicError(f"cannot read photo {path}: not an image file OpenCV can decode")

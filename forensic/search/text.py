@@ -1,5 +1,13 @@
 """Text search: rank detections by class, colour shares, detection confidence and crop quality,
-fused with CLIP text-to-image similarity when the index holds CLIP vectors of the loaded model."""
+fused with CLIP text-to-image similarity when the index holds CLIP vectors of the loaded model.
+
+What the text asks for ranks; it never hides a detection of an asked class. Classes: a detection is a
+candidate when its first class is asked, or its second class (the detector's doubt between look-alikes,
+e.g. a bicycle half-called a motorcycle) scored at least MIN_SECOND; a second-class match counts with
+that class's score. Colours: a detection lacking an asked colour ranks below every detection that has
+them all, but is still returned. Only explicit filters (`Filters`: --class, --color, cameras, time)
+leave detections out.
+"""
 
 from __future__ import annotations
 
@@ -8,96 +16,145 @@ from dataclasses import replace
 
 import numpy as np
 
+from forensic.detections import LOOK_ALIKE
 from forensic.errors import ForensicError
 from forensic.query import Query
-from forensic.search.filters import Filters
+from forensic.search.filters import MIN_SHARE, Filters
 from forensic.search.hits import Hit, top_hits
 
 log = logging.getLogger(__name__)
 
 PLATE_FLOOR = 0.5  # a track whose plate matches scores above every track whose plate does not
 FULL_SHARE = 0.5  # a colour covering half the object (after background removal) is a full match
-MIN_SHARE = 0.05  # below this the object is not of the asked colour at all
+# MIN_SHARE (forensic.search.filters): below this the object is not of the asked colour at all
+MIN_SECOND = 0.1  # a second class scored below this is no candidate for a query asking that class
 CLIP_WEIGHT = 0.5
 
 
-def colour_match(colors: dict, query: Query, is_person: bool) -> float | None:
-    """0..1 match of an object's colour shares to the query's colours; None when none are asked."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bool] | None:
+    """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
+    are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
+    under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
+    wanted = query.wanted()
     if not wanted:
         return None
-    scores = []
+    scores, complete = [], True
     for part, names in wanted:
         shares = (colors.get(part) if is_person or part == "whole" else colors.get("whole")) or {}
         share = max(shares.get(n, 0.0) for n in names)
-        if share < MIN_SHARE:
-            return 0.0
-        scores.append(min(1.0, share / FULL_SHARE))
-    return float(np.mean(scores))
+        complete &= share >= MIN_SHARE
+        scores.append(min(1.0, share / FULL_SHARE) if share >= MIN_SHARE else 0.0)
+    return float(np.mean(scores)), bool(complete)
+
+
+def asked_classes(query: Query) -> tuple[str, ...]:
+    """The classes a query ranks (none: any class). A rider query ("motorbike rider in a red jacket",
+    "người đi xe máy") asks for its vehicles and for people (only those riding one of its vehicles,
+    see `class_scores`); when it names clothing colours, for the people alone: a motorbike's box mixes
+    the rider's clothes with its cargo."""
+    if not query.riding:
+        return query.classes
+    classes = tuple(dict.fromkeys((*query.classes, *query.riding, "person")))
+    if query.clothing:
+        classes = tuple(c for c in classes if c not in query.riding)
+    return classes
+
+
+def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    """(agreement, probability) of the detections at `rows` with the query's classes: 1 and the
+    detection's confidence when its first class is asked; its second class's score (both) when only
+    that is, scores at least MIN_SECOND and is a look-alike of the first (LOOK_ALIKE: a van called a
+    car or a truck, an e-bike a motorcycle or a bicycle); 0 and 0 otherwise. A query naming no class
+    agrees with every detection. Rider queries take, of people, only those riding one of their vehicles."""
+    conf = cols.conf[rows]
+    classes = asked_classes(query)
+    if not classes:
+        return np.ones(len(rows)), conf
+    cls, cls2, conf2 = cols.cls[rows], cols.cls2[rows], cols.conf2[rows]
+    first = np.isin(cls, cols.class_codes(classes))
+    group = np.full(256, -1)  # look-alike group of each class code; NO_CLASS and the rest: none
+    for g, members in enumerate(LOOK_ALIKE):
+        group[cols.class_codes(members)] = g
+    second = ~first & np.isin(cls2, cols.class_codes(classes)) & (conf2 >= MIN_SECOND)
+    second &= (group[cls] >= 0) & (group[cls] == group[cls2])
+    if query.riding:
+        person = np.isin(cls, cols.class_codes(["person"]))
+        rides = np.isin(cols.rides[rows], [k + 1 for k, vehicle in enumerate(cols.ridden) if vehicle in query.riding])
+        first &= ~person | rides
+    return np.where(first, 1.0, np.where(second, conf2, 0.0)), np.where(first, conf, np.where(second, conf2, 0.0))
 
 
 def candidate_rows(store, query: Query, filters: Filters, cameras=None) -> np.ndarray:
-    """Rows of the search columns a query ranks: those passing the filters. A rider query ("motorbike
-    rider in a red jacket", "người đi xe máy") also takes the people riding one of its vehicles (of
-    people, only those), and, when it asks for clothing colours, leaves out the vehicles themselves:
-    a motorbike's box mixes the rider's clothes with its cargo."""
+    """Rows of the search columns a query ranks: those passing the filters whose class the query asks
+    (first class, or second class scored at least MIN_SECOND; see `class_scores`)."""
     cols = store.columns()
-    if query.riding:
-        classes = tuple(dict.fromkeys((*(filters.classes or query.riding), "person")))
-        if query.upper or query.lower:
-            classes = tuple(c for c in classes if c not in query.riding)
-        filters = replace(filters, classes=classes)
     keep = filters.mask(store, cameras)
     rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
-    if query.riding:
-        person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
-        rides = np.isin(cols.rides[rows], [k + 1 for k, vehicle in enumerate(cols.ridden) if vehicle in query.riding])
-        rows = rows[~person | rides]
+    if asked_classes(query):
+        agreement, _ = class_scores(cols, rows, query)
+        rows = rows[agreement > 0]
     return rows
 
 
 def attribute_scores(store, query: Query, filters: Filters, cameras=None, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ids, scores) of the candidate detections (`candidate_rows`), scored by attributes alone; ids ascending.
 
-    The rules of `colour_match` and the scores below, computed over the search columns at once."""
+    The rules of `class_scores` and `colour_match`, computed over the search columns at once: the class
+    agreement times a mix of colour agreement, the asked class's probability and crop quality; with
+    colours asked, `tiered` puts the detections having them all above the others."""
     cols = store.columns()
     if rows is None:
         rows = candidate_rows(store, query, filters, cameras)
+    base, complete = _base_scores(cols, rows, query)
+    return cols.id[rows], tiered(base, complete).astype(np.float32)
+
+
+def _base_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.ndarray | None]:
+    """Untiered 0..1 scores of the detections at `rows`, and which have every asked colour (None: none asked)."""
+    agreement, p = class_scores(cols, rows, query)
+    quality = cols.quality[rows]
     colour = colour_scores(cols, rows, query)
     if colour is None:
-        score = 0.6 * cols.conf[rows] + 0.4 * cols.quality[rows]
-    else:
-        matched = colour > 0.0
-        rows, colour = rows[matched], colour[matched]
-        score = 0.65 * colour + 0.2 * cols.conf[rows] + 0.15 * cols.quality[rows]
-    return cols.id[rows], score.astype(np.float32)
+        return agreement * (0.6 * p + 0.4 * quality), None
+    colour, complete = colour
+    return agreement * (0.65 * colour + 0.2 * p + 0.15 * quality), complete
 
 
-def colour_scores(cols, rows: np.ndarray, query: Query) -> np.ndarray | None:
-    """`colour_match` of the detections at `rows`; where it is above 0 and the detection's track has
-    more than one detection, averaged with the match of the track's voted colours (steadier)."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+def tiered(scores: np.ndarray, complete: np.ndarray | None) -> np.ndarray:
+    """0..1 scores with the detections having every asked colour in the upper half: above all others."""
+    if complete is None:
+        return scores
+    return np.where(complete, 0.5 + 0.5 * scores, 0.5 * scores)
+
+
+def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.ndarray] | None:
+    """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
+    has more than one detection, the agreement is averaged with that of the track's voted colours
+    (steadier), which count only when they have every asked colour."""
+    wanted = query.wanted()
     if not wanted:
         return None
     person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
-    colour = _match(cols, rows, wanted, person, tracks=False)
+    colour, complete = _match(cols, rows, wanted, person, tracks=False)
     track = cols.track_row[rows]
-    steady = (colour > 0.0) & (track >= 0)
+    steady = track >= 0
     steady[steady] = cols.track_n[track[steady]] > 1
-    colour[steady] = 0.5 * colour[steady] + 0.5 * _match(cols, track[steady], wanted, person[steady], tracks=True)
-    return colour
+    voted, voted_complete = _match(cols, track[steady], wanted, person[steady], tracks=True)
+    colour[steady] = 0.5 * colour[steady] + 0.5 * np.where(voted_complete, voted, 0.0)
+    return colour, complete
 
 
-def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: bool) -> np.ndarray:
+def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: bool) -> tuple[np.ndarray, np.ndarray]:
     total = np.zeros(len(rows))
-    missing = np.zeros(len(rows), bool)
+    complete = np.ones(len(rows), bool)
     for part, names in wanted:
         share = _share(cols, rows, "whole", names, tracks)
         if part != "whole":  # clothing colours are a person's; other objects are looked up whole
             share = np.where(person, _share(cols, rows, part, names, tracks), share)
-        missing |= share < MIN_SHARE
-        total += np.minimum(1.0, share / FULL_SHARE)
-    return np.where(missing, 0.0, total / len(wanted))
+        present = share >= MIN_SHARE
+        complete &= present
+        total += np.where(present, np.minimum(1.0, share / FULL_SHARE), 0.0)
+    return total / len(wanted), complete
 
 
 def _share(cols, rows: np.ndarray, part: str, names, tracks: bool) -> np.ndarray:
@@ -173,25 +230,33 @@ def with_plates(store, query: Query, ids: np.ndarray, scores: np.ndarray) -> tup
     return ids, scores.astype(np.float32)
 
 
-def filters_for(query: Query) -> Filters:
-    return Filters(classes=query.classes, cameras=query.cameras, since=query.since, until=query.until)
+def filters_for(query: Query, explicit: Filters | None = None) -> Filters:
+    """What filters a text search: the place and time the text names, and the explicit filters
+    (flags: classes, colours, cameras, time window). The classes and colours of the text only rank."""
+    explicit = explicit or Filters()
+    return replace(explicit, cameras=tuple(dict.fromkeys((*query.cameras, *explicit.cameras))),
+                   since=explicit.since or query.since, until=explicit.until or query.until)
 
 
 def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool = False, cameras=None,
-                min_score: float = 0.0) -> list[Hit]:
+                min_score: float = 0.0, filters: Filters | None = None) -> list[Hit]:
+    """The best `limit` hits for a text query. `filters`: explicit filters (--class, --color, ...), on
+    top of the place and time the text names."""
     if not query.text.strip():
         raise ForensicError("empty query: describe what to find, e.g. 'red motorbike' or 'xe máy màu đỏ'")
     # CLIP ranks appearance: a query of a plate alone has none to rank.
     use_clip = clip is not None and store.embedder("clip") is not None and (query.appearance or not query.plates)
-    filters = filters_for(query)
+    filters = filters_for(query, filters)
     if not query.understood and not use_clip and not filters.active:
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
                             "name a class (person, motorbike, car, bus, truck, bicycle) and/or a colour")
+    cols = store.columns()
     rows = candidate_rows(store, query, filters, cameras)
-    ids, scores = attribute_scores(store, query, filters, cameras, rows)
+    ids = cols.id[rows]
+    scores, complete = _base_scores(cols, rows, query)
     if use_clip:
         text = query.text if clip.multilingual or not query.understood else query.caption()
-        allowed = store.columns().id[rows] if filters.active or query.riding else None
+        allowed = ids if len(rows) < len(cols) else None
         sim_ids, sims = clip_scores(store, clip, text, max(1000, 50 * limit), allowed)
         if len(sim_ids):
             if query.understood:
@@ -202,7 +267,8 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
                 fused[at[found]] = sims[found]
                 scores = (1 - CLIP_WEIGHT) * scores + CLIP_WEIGHT * fused
             else:
-                ids, scores = sim_ids, sims
+                ids, scores, complete = sim_ids, sims, None
+    scores = tiered(scores, complete).astype(np.float32)
     if query.plates:
         ids, scores = with_plates(store, query, ids, scores)
     return top_hits(store, ids, scores, limit, per_frame, min_score)

@@ -12,18 +12,24 @@ log = logging.getLogger(__name__)
 CANDIDATES = 2000
 
 
+def other_model(store, key: str, stored: str, asked: str) -> str:
+    """One line saying that an index's `key` vectors come from another model than the query's."""
+    return (f"the index {store.root} holds {key} vectors made by {stored}, this forensic makes {asked}; "
+            "vectors of two models cannot be compared")
+
+
 def vector_scores(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """`queries`: embedder key -> (model name, query vector). Keys whose index vectors come from
     another model are skipped (never mixed). Returns (ids, mean similarity), in the order the
     embedders first returned them; an embedder that did not return an id counts 0 for it."""
     from forensic.errors import ForensicError
 
-    found = []
+    found, other = [], []
     for key, (name, vector) in queries.items():
         spec = store.embedder(key)
         if spec is None or spec[0] != name:
             if spec is not None:
-                log.warning("index %s vectors come from %s, not %s: not used", key, spec[0], name)
+                other.append(other_model(store, key, spec[0], name))
             continue
         index = store.vector_index(key)
         if index is None or (allowed is not None and len(allowed) == 0):
@@ -31,7 +37,11 @@ def vector_scores(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np
         else:
             found.append(index.search(vector, CANDIDATES, allowed))
     if not found:
-        raise ForensicError("the index holds no vectors this model set can search (was it built with another detector?)")
+        if other:
+            raise ForensicError(other[0] + ": re-index the videos into a new --index folder to search this way")
+        raise ForensicError(f"the index {store.root} holds no vectors to search (no videos indexed yet?)")
+    for line in other:
+        log.warning("%s: searched without them", line)
     every = np.concatenate([ids for ids, _ in found])
     unique, first = np.unique(every, return_index=True)
     ids = every[np.sort(first)]

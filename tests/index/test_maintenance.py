@@ -33,10 +33,10 @@ def test_stats_then_prune_reclaims_everything(tmp_path):
     assert info["detections"] > 20 and sum(info["classes"].values()) == info["detections"]
     assert info["models"]["appearance"]["dim"] > 0 and info["bytes"]["thumbnails"] > 0
 
-    kept = run(idx, "prune", "--before", "2000-01-01")
-    assert kept.exit_code == 0 and "removed 0 videos" in kept.stdout
+    kept = run(idx, "prune", "--before", "2000-01-01", "--yes")
+    assert kept.exit_code == 0 and "nothing to remove" in kept.stdout
     assert run(idx, "prune", "--older-than", "soon").exit_code == 2
-    gone = run(idx, "prune", "--before", "2100-01-01", "--camera", "cam1")
+    gone = run(idx, "prune", "--before", "2100-01-01", "--camera", "cam1", "--yes")
     assert gone.exit_code == 0 and "removed 1 videos" in gone.stdout
     after = json.loads(run(idx, "stats", "--json").stdout)
     assert after["detections"] == 0 and after["bytes"]["thumbnails"] == 0

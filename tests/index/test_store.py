@@ -346,3 +346,81 @@ def test_a_writer_that_fails_to_open_releases_the_lock(tmp_path):
         IndexStore(root, writer=True)
     set_schema(root, str(SCHEMA_VERSION))  # the user upgrades / restores the index
     IndexStore(root, writer=True).close()
+
+
+def drop_second_class(root: Path) -> None:
+    """Make the index look as one written before the detections table had cls2 / conf2."""
+    with sqlite3.connect(root / DB_NAME) as db:
+        db.execute("ALTER TABLE detections DROP COLUMN cls2")
+        db.execute("ALTER TABLE detections DROP COLUMN conf2")
+
+
+def second_class_columns(root: Path) -> list[str]:
+    with sqlite3.connect(root / DB_NAME) as db:
+        return [r[1] for r in db.execute("PRAGMA table_info(detections)") if r[1] in ("cls2", "conf2")]
+
+
+@pytest.mark.parametrize("writer", [False, True])
+def test_an_older_index_gains_the_second_class_columns_in_place(tmp_path, writer):
+    from forensic.index import columns
+    from forensic.query import parse_query
+    from forensic.search.text import search_text
+
+    rng = np.random.default_rng(11)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        add_video(store, video_file(tmp_path), rng)
+        n = store.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
+    drop_second_class(root)
+    path = root / columns.FILE_NAME
+    path.write_bytes(b"FRNSCOL1" + path.read_bytes()[8:])  # and its columns file is of the older layout
+    assert second_class_columns(root) == []
+    with IndexStore(root, writer=writer) as store:
+        assert second_class_columns(root) == ["cls2", "conf2"]
+        assert store.db.execute("SELECT COUNT(*) FROM detections WHERE cls2 IS NULL AND conf2 IS NULL").fetchone()[0] == n
+        cols = store.columns()
+        assert len(cols) == n and (cols.cls2 == columns.NO_CLASS).all() and (cols.conf2 == 0).all()
+        hits = search_text(store, parse_query("car"), limit=50)
+        assert hits and {h.cls for h in hits} == {"car"} and all(h.cls2 is None and "class2" not in h.to_json() for h in hits)
+    assert columns.load(path) is not None  # rebuilt in the new layout
+
+
+def test_columns_of_an_index_that_cannot_gain_the_new_columns(tmp_path):
+    """A read-only older index is searched as it is: every second class unknown."""
+    from forensic.index import columns
+
+    rng = np.random.default_rng(12)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        add_video(store, video_file(tmp_path), rng)
+    drop_second_class(root)
+    db = sqlite3.connect(root / DB_NAME)
+    try:
+        cols, added = columns.refresh(None, db)
+    finally:
+        db.close()
+    assert added == len(cols) == 12 and (cols.cls2 == columns.NO_CLASS).all()
+
+
+def test_second_class_is_stored(tmp_path):
+    from forensic.index import columns
+
+    rng = np.random.default_rng(13)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        path = video_file(tmp_path)
+        vid = store.begin_video(path, "cam1", info(path), 2.0, "fp")
+        d = detections(rng, 3)
+        d.class_name[:] = ["car", "motorcycle", "person"]
+        d.class_name2 = np.array(["truck", "bicycle", ""], dtype="<U16")
+        d.confidence2 = np.array([0.42, 0.2, 0.0], np.float32)
+        store.add_detections(vid, 0, 0.0, d, [{"whole": {}}] * 3, np.full(3, 0.5, np.float32), [tiny_jpeg(k) for k in range(3)],
+                             {"appearance": unit(rng, 3)})
+        store.finish_video(vid)
+    with IndexStore(root) as store:
+        rows = store.db.execute("SELECT cls, cls2, conf2 FROM detections ORDER BY id").fetchall()
+        assert [(r[0], r[1]) for r in rows] == [("car", "truck"), ("motorcycle", "bicycle"), ("person", None)]
+        assert rows[0][2] == pytest.approx(0.42) and rows[2][2] is None
+        cols = store.columns()
+        assert [cols.classes[c] if c != columns.NO_CLASS else None for c in cols.cls2] == ["truck", "bicycle", None]
+        assert cols.conf2.tolist() == pytest.approx([0.42, 0.2, 0.0])

@@ -176,9 +176,113 @@ def test_our_nms_equals_ultralytics_nms(real_models, frames):
     from forensic.models.detector import non_max_suppression
 
     det = real_models.detector
+    det.model  # loaded (the test may run alone)
     for image in frames.values():
         _, _, preds, _ = det._forward([image])
         ours = non_max_suppression(preds[0], det.conf, det.iou, COCO_KEEP)
         theirs = ultralytics_nms(torch.as_tensor(preds).float(), det.conf, det.iou, classes=list(COCO_KEEP), max_det=300)[0].numpy()
         assert len(ours) == len(theirs) > 5
         np.testing.assert_allclose(ours[np.lexsort(ours.T[::-1])], theirs[np.lexsort(theirs.T[::-1])], atol=1e-3)
+        both = non_max_suppression(preds[0], det.conf, det.iou, COCO_KEEP, second=True)
+        np.testing.assert_array_equal(both[:, :6], ours)  # the second class changes nothing of the first
+        kept = np.array(sorted(COCO_KEEP))
+        for row in both:  # each box's second class: the runner-up of its anchor's scores among the kept classes
+            anchor = np.argmin(np.abs(preds[0][4 + int(row[5])] - row[4]) + np.abs(preds[0][0] - (row[0] + row[2]) / 2))
+            scores = preds[0][4 + kept, anchor]
+            order = np.argsort(-scores, kind="stable")
+            assert kept[order[0]] == row[5] and kept[order[1]] == row[7]
+            assert row[6] == pytest.approx(scores[order[1]]) and row[6] <= row[4]
+
+
+@pytest.mark.slow
+def test_detections_carry_their_second_class_and_one_box_per_object(real_models, frames):
+    from forensic.models.detector import MERGE_GROUPS, box_iou
+
+    for image in frames.values():
+        (d,) = real_models.detector.detect([image])
+        assert d.class_name2 is not None and len(d.class_name2) == len(d.confidence2) == len(d)
+        assert (d.class_name2 != d.class_name).all() and set(d.class_name2) <= set(COCO_KEEP.values())
+        assert (d.confidence2 <= d.confidence).all() and (d.confidence2 >= 0).all()
+        overlap = box_iou(d.xyxy, d.xyxy)
+        for group in MERGE_GROUPS:
+            inside = np.isin(d.class_name, group)
+            same = overlap[np.ix_(inside, inside)] >= 0.7
+            np.fill_diagonal(same, False)
+            assert not same.any()  # a van is not both a car and a truck
+
+
+# --- the detector's doubt: second classes, and one detection per object -------------------------------
+def synthetic_preds(anchors: list[tuple[tuple[float, float, float, float], dict[int, float]]], classes: int = 80) -> np.ndarray:
+    """Raw YOLO output (4 + classes, anchors) from (centre x, centre y, w, h) and {class id: score} per anchor."""
+    preds = np.zeros((4 + classes, len(anchors)), np.float32)
+    for k, (box, scores) in enumerate(anchors):
+        preds[:4, k] = box
+        for c, s in scores.items():
+            preds[4 + c, k] = s
+    return preds
+
+
+def test_nms_keeps_each_box_top_two_classes():
+    from forensic.models.detector import non_max_suppression
+
+    preds = synthetic_preds([
+        ((100, 100, 40, 80), {0: 0.9, 1: 0.05}),  # person, barely a bicycle
+        ((300, 100, 80, 40), {2: 0.6, 7: 0.35, 5: 0.1}),  # car, or a truck
+        ((500, 100, 60, 60), {3: 0.5, 4: 0.45, 1: 0.3}),  # motorcycle; airplane (4) is no class forensic keeps
+        ((500, 300, 60, 60), {4: 0.8, 3: 0.7}),  # an airplane first: dropped, as today
+        ((302, 101, 80, 40), {2: 0.4}),  # the car again, weaker: suppressed
+    ])
+    plain = non_max_suppression(preds, 0.3, 0.5, COCO_KEEP)
+    both = non_max_suppression(preds, 0.3, 0.5, COCO_KEEP, second=True)
+    assert plain.shape == (3, 6) and both.shape == (3, 8)
+    np.testing.assert_array_equal(both[:, :6], plain)  # boxes, scores and first classes as before
+    assert plain[:, 5].tolist() == [0, 2, 3]
+    assert both[:, 7].tolist() == [1, 7, 1]
+    np.testing.assert_allclose(both[:, 6], [0.05, 0.35, 0.3])
+    alone = non_max_suppression(preds, 0.3, 0.5, {0: "person"}, second=True)  # one class kept: no second
+    assert alone.shape == (1, 8) and alone[0, 7] == -1 and alone[0, 6] == 0
+    assert non_max_suppression(preds, 0.95, 0.5, COCO_KEEP, second=True).shape == (0, 8)
+
+
+def det_rows(*rows) -> np.ndarray:
+    """(N, 8) NMS rows from (x1, y1, x2, y2, score, class, score2, class2), sorted best first."""
+    out = np.array(rows, np.float32)
+    return out[np.argsort(-out[:, 4], kind="stable")]
+
+
+@pytest.mark.parametrize("second, expected", [
+    ((0.2, 7), (7, 0.6)),  # the absorbed truck's score beats what the car box said of trucks
+    ((0.7, 7), (7, 0.7)),  # ... or not: the higher of the two
+    ((0.65, 5), (5, 0.65)),  # the car box thought "bus" likelier than the truck box's 0.6
+])
+def test_a_van_boxed_as_car_and_as_truck_is_one_detection(second, expected):
+    from forensic.models.detector import merge_classes
+
+    names = {k: v for k, v in COCO_KEEP.items()}
+    det = det_rows((100, 100, 200, 180, 0.8, 2, *second), (102, 98, 203, 182, 0.6, 7, 0.5, 2))
+    merged = merge_classes(det, names)
+    assert len(merged) == 1
+    np.testing.assert_array_equal(merged[0, :6], det[0, :6])  # the most confident box, class and score
+    assert (merged[0, 7], merged[0, 6]) == pytest.approx(expected)
+
+
+def test_cross_class_merge_only_joins_look_alike_classes_that_overlap():
+    from forensic.models.detector import box_iou, merge_classes
+
+    names = {k: v for k, v in COCO_KEEP.items()}
+    det = det_rows(
+        (0, 0, 100, 100, 0.9, 3, 0.2, 1), (2, 2, 100, 100, 0.5, 1, 0.4, 3),  # motorcycle and bicycle, IoU 0.96: one
+        (0, 0, 100, 100, 0.85, 0, 0.01, 1),  # the rider on it: a person is never merged
+        (300, 0, 400, 100, 0.7, 2, 0.1, 7), (340, 0, 440, 100, 0.6, 7, 0.3, 2),  # car and truck, IoU 0.43: two
+        (600, 0, 700, 100, 0.7, 2, 0.1, 7), (600, 0, 700, 100, 0.65, 1, 0.1, 3),  # a car and a bicycle: other groups
+        (800, 0, 900, 100, 0.8, 5, 0.3, 7), (801, 0, 900, 100, 0.6, 7, 0.3, 2), (800, 1, 900, 100, 0.55, 2, 0.2, 7),  # bus, truck, car: one
+    )
+    assert box_iou(np.array([[0, 0, 100, 100.0]]), np.array([[2, 2, 100, 100.0], [340, 0, 440, 100]]))[0] == pytest.approx([0.9604, 0])
+    merged = merge_classes(det, names)
+    kept = [(float(r[0]), names[int(r[5])]) for r in merged]
+    assert kept == [(0.0, "motorcycle"), (0.0, "person"), (800.0, "bus"), (300.0, "car"), (600.0, "car"), (600.0, "bicycle"),
+                    (340.0, "truck")]
+    assert names[int(merged[0, 7])] == "bicycle" and merged[0, 6] == pytest.approx(0.5)
+    assert names[int(merged[2, 7])] == "truck" and merged[2, 6] == pytest.approx(0.6)
+    assert merge_classes(det[:1], names).tolist() == det[:1].tolist()
+    assert merge_classes(det[:0], names).shape == (0, 8)

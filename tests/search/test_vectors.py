@@ -39,3 +39,25 @@ def test_filtered_photo_search_returns_exactly_the_allowed_top_n(tmp_path):
             assert ids.tolist() == want.tolist()  # every allowed detection, in exact order
             hits = top_hits(store, ids, scores, 5, per_frame=True)
             assert [h.id for h in hits] == want[:5].tolist() and all(h.camera == cam and h.cls == cls for h in hits)
+
+
+def test_an_index_of_another_appearance_model_says_so_in_one_line(tmp_path):
+    """An index built by appearance-v1 searched with appearance-v2 query vectors: not compared (they
+    live in different spaces), and the error names both models and what to do."""
+    import pytest
+
+    from forensic.errors import ForensicError
+
+    rng = np.random.default_rng(1)
+    root = tmp_path / "idx"
+    with IndexStore(root, writer=True) as store:
+        store.register_embedder("appearance", MODEL, DIM)
+        add_video(store, video_file(tmp_path, "cam0/v.mp4"), rng, frames=2)
+    query = np.ones(DIM, np.float32) / np.sqrt(DIM)
+    with IndexStore(root) as store:
+        with pytest.raises(ForensicError) as e:
+            vector_scores(store, {"appearance": ("appearance-test/v2", query)}, None)
+        message = str(e.value)
+        assert "\n" not in message and MODEL in message and "appearance-test/v2" in message and "re-index" in message
+        ids, _ = vector_scores(store, {"appearance": (MODEL, query)}, None)  # its own model still searches it
+        assert len(ids) == 8
