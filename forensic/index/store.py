@@ -200,12 +200,12 @@ class IndexStore:
             raise ForensicError(f"index {self.root} has schema version {version}, this forensic reads version {SCHEMA_VERSION}")
         if self.writer:
             self.db.executescript(PLATES_SCHEMA)  # an index from before plates gains the table
+        self._add_columns()
 
     @property
     def has_plates(self) -> bool:
         """Whether this index has the plates table (a reader of an index made before plates may not)."""
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='plates'").fetchone() is not None
-        self._add_columns()
 
     def _add_columns(self) -> None:
         """Give an index made before ADDED_COLUMNS its new columns (in place, one short transaction)."""
