@@ -12,7 +12,7 @@ export FORENSIC_INDEX  ?= $(abspath forensic-index)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,fast]'
+	$(PY) -m pip install -q -e '.[test,fast,plates]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -35,6 +35,7 @@ from forensic.files import check_output, write_new
 from forensic.index.pipeline import IndexEvent, IndexSummary, index_videos
 from forensic.index.store import IndexStore
 from forensic.models import Models, build_models
+from forensic.plates import PlatePattern, normalise_plate
 from forensic.query import CAPTION_NOUN, CLASSES, COLOR_ALIASES, DEFAULT_TZ, PALETTE, Query, TimeError, parse_datetime, parse_query
 from forensic.search.filters import Filters
 from forensic.search.hits import Hit
@@ -65,7 +66,11 @@ class SearchRequest:
     taken; `per_frame` lists single detections instead of one hit per appearance; `any_class` lets a
     photo or similar search leave its subject's class; `sort` is relevance or time.
 
-    `plates` is reserved for plate search, which does not exist yet: a request naming plates is refused.
+    `plates` (the --plate flag; text searches): licence plates, full or partial, with or without dashes
+    and dots, with `?` and `*` wildcards ("30F-621.51", "*621.5?", "29-B1"). Like plates typed in the
+    text ("biển số 30F-621.51", "đuôi 51"), they add to the score of the appearances whose plate matches
+    (tolerant of the reader's confusions, ranked by edit distance) and filter only a request that asks
+    for nothing else.
     """
 
     text: str | None = None
@@ -108,7 +113,7 @@ class SearchRequest:
             return f"similar to hit {self.similar_to}"
         if self.kind == "photo":
             return f"photo {self.image.name}"
-        return self.text or " ".join((*self.colors, *self.classes))
+        return self.text or " ".join((*self.colors, *self.classes, *(f"plate {p}" for p in self.plates)))
 
     def palette_colors(self) -> tuple[str, ...]:
         """`colors` as palette names ("gray" -> "grey")."""
@@ -119,7 +124,7 @@ class SearchRequest:
         if self.similar_to is not None:
             if self.text is not None or self.image is not None:
                 raise ForensicError("a similar search takes a hit id alone, not a description or a photo")
-        elif (self.text is None or not self.text.strip()) and self.image is None and not (self.classes or self.colors):
+        elif (self.text is None or not self.text.strip()) and self.image is None and not (self.classes or self.colors or self.plates):
             raise ForensicError("empty query: give a description (e.g. \"red motorbike\") or --image PHOTO")
         if self.text is not None and self.image is not None:
             raise ForensicError("give either a description or --image, not both")
@@ -128,7 +133,11 @@ class SearchRequest:
         if self.sort not in SORTS:
             raise ForensicError(f"unknown sort {self.sort!r}; use one of {', '.join(SORTS)}")
         if self.plates:
-            raise ForensicError("plate search is not available yet")
+            if self.kind != "text":
+                raise ForensicError("--plate goes with a text search (a description, --class/--color, or the plate alone)")
+            for p in self.plates:
+                if not normalise_plate(p, wildcards=True).replace("*", ""):
+                    raise ForensicError(f"--plate {p!r}: give letters or digits of the plate (e.g. 30F-621.51, *621.5?, 29-B1)")
         if self.kind == "text":
             for c in self.classes:
                 if c not in CLASSES:
@@ -247,7 +256,11 @@ def text_query(request: SearchRequest, cameras: Cameras | None, filters: Filters
     if request.text is not None and request.text.strip():
         query = parse_query(request.text, cameras, now, request.timezone)
     else:  # flags alone: the query they make, as the parser would read their names
-        query = Query(text=" ".join((*request.colors, *request.classes)), nouns=[CAPTION_NOUN[c] for c in request.classes])
+        query = Query(text=" ".join((*request.colors, *request.classes, *request.plates)), nouns=[CAPTION_NOUN[c] for c in request.classes])
+    for typed in request.plates:
+        pattern = PlatePattern.parse(typed)
+        if pattern not in query.plates:
+            query.plates.append(pattern)
     for name in colors:
         if (name,) not in query.colors:
             query.colors.append((name,))

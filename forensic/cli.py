@@ -66,6 +66,8 @@ cli.params[:0] = shared_params()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))  # each file is checked in the run, one line per failure
 @index_options
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
+@click.option("--plates/--no-plates", "plates", default=None,
+              help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]")
 @model_options
 @click.pass_context
 def index(ctx, paths, wait, **options):
@@ -89,11 +91,13 @@ def index(ctx, paths, wait, **options):
 @click.option("--image", "image", type=click.Path(path_type=Path, readable=False), help="Find the person or vehicle in this photo.")
 @click.option("--class", "classes", multiple=True, help="Only this class (person, bicycle, car, motorcycle, bus, truck); repeatable.")
 @click.option("--color", "colors", multiple=True, help="Only objects of this colour; repeatable.")
+@click.option("--plate", "plates", multiple=True,
+              help="Licence plate, full or partial, ? and * wildcards (30F-621.51, '*621.5?', 29-B1): matching plates rank first; repeatable.")
 @filter_options
 @model_options
 @html_option
 @click.pass_context
-def search(ctx, text, image, classes, colors, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
+def search(ctx, text, image, classes, colors, plates, camera, since, until, min_score, sort, limit, per_frame, any_class, as_json, **options):
     """Search by description (English or Vietnamese) or by photo.
 
     \b
@@ -102,10 +106,12 @@ def search(ctx, text, image, classes, colors, camera, since, until, min_score, s
       forensic search "xe máy màu đỏ gần ngã tư Trực Cát đêm qua"
       forensic search "người mặc áo trắng" --since 2026-11-21T20:00 --until 2026-11-21T22:00
       forensic search --image suspect.jpg --camera truccat
+      forensic search "taxi xanh biển số 30F-621.51"
+      forensic search --plate "*621.5?"
     """
     from forensic.api import SearchRequest
 
-    request = SearchRequest(text=text, image=image, classes=classes, colors=colors, cameras=camera, since=since, until=until,
+    request = SearchRequest(text=text, image=image, classes=classes, colors=colors, plates=plates, cameras=camera, since=since, until=until,
                             limit=limit, per_frame=per_frame, any_class=any_class, min_score=min_score, sort=sort)
     _search_and_show(ctx, request, as_json, options)
 

@@ -80,6 +80,8 @@ def model_options(f):
         click.option("--backend", type=click.Choice(["auto", "torch", "openvino"]),
                      help="Detector backend; auto uses OpenVINO on a CPU when the package and an export are present. [auto]"),
         click.option("--imgsz", type=int, help="Detector input size in pixels (multiple of 32). [640]"),
+        click.option("--pose/--no-pose", default=None, help="Clothing colours from pose keypoints on each person's best view "
+                     "(needs yolo11n-pose.pt in the models folder). [on]"),
         click.option("--clip", "clip", type=click.Choice(["auto", "on", "off"]), help="Use CLIP: when weights are found, required, or never. [auto]"),
         click.option("--clip-model", help="open_clip model name. [ViT-B-32]"),
         click.option("--clip-pretrained", help="open_clip pretrained tag (downloaded only with --download). [laion2b_s34b_b79k]"),

@@ -59,7 +59,8 @@ def print_hits(understood: dict, hits) -> None:
         out.print("no matches")
         return
     table = Table(show_lines=False)
-    for col in ("#", "score", "class", "colours", "camera", "video", "time", "bbox", "thumbnail"):
+    plates = any(h.plate for h in hits)
+    for col in ("#", "score", "class", "colours", *(("plate",) if plates else ()), "camera", "video", "time", "bbox", "thumbnail"):
         table.add_column(col, overflow="fold")
     for n, h in enumerate(hits, 1):
         colours = ", ".join(h.colors)
@@ -68,7 +69,8 @@ def print_hits(understood: dict, hits) -> None:
         when = mmss(h.t) + (f" ({mmss(h.track['first_seen'])}-{mmss(h.track['last_seen'])}, {h.track['detections']}x)"
                             if h.track and h.track["detections"] > 1 else "")
         when += f"\n{h.time[:19]}" if h.time else ""
-        table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, Text(printable(h.camera)),
+        plate = (f"{h.plate['text']} ({h.plate['confidence']:.2f})" if h.plate else "",) if plates else ()
+        table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, *plate, Text(printable(h.camera)),
                       Text(printable(Path(h.video).name)), when, ",".join(str(round(v)) for v in h.bbox), Text(printable(h.thumb or "")))
     out.print(table)
 

@@ -28,10 +28,12 @@ class Settings:
     max_skip: float = 4.0  # seconds: a frame is detected at least this often, motion or not
     settle: float = 120.0  # seconds: an incomplete file in a scanned folder modified more recently is left for the next run (0: none held back)
     cameras: Path | None = None  # cameras TOML file (default: cameras.toml in the index folder)
+    pose: bool = True  # clothing colours of each person track's best view from pose keypoints (when the weights are found)
     clip: str = "auto"  # auto (use when weights are found) | on (required) | off
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"
     clip_checkpoint: Path | None = None  # local open_clip checkpoint file (offline)
+    plates: bool = True  # read licence plates at index time (when the reader is installed and its weights found)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -78,6 +78,13 @@ WHITE_SUV = Landmark(TRUCCAT, {
     0.5: (0, 198, 151, 273), 1.0: (22, 196, 219, 276), 2.5: (234, 190, 416, 269), 4.5: (536, 186, 708, 258),
     6.0: (791, 185, 951, 254)}, ("car", "truck"))
 
+# 8: green Mai Linh taxi (Toyota Vios), plate 30F-621.51 on two lines (yellow), driving away from the
+# bottom left up to the centre for the whole clip; its plate is readable from about 3 to 7 s.
+GREEN_TAXI = Landmark(ACVIEW, {
+    0.0: (152, 939, 692, 1078), 2.0: (183, 902, 726, 1080), 3.5: (294, 801, 822, 1077), 4.0: (389, 758, 869, 1075),
+    5.0: (543, 670, 959, 997), 6.0: (682, 599, 1040, 895), 7.0: (814, 535, 1116, 795), 8.0: (929, 470, 1183, 691),
+    9.0: (1022, 422, 1230, 601), 10.0: (1082, 376, 1266, 545)}, ("car", "truck"))
+GREEN_TAXI_PLATE = "30F62151"
 # OpenCV's campus clip (vtest.avi): three walkers, each at two moments seconds apart in other places of
 # the scene (other size, pose and light); boxes from bench/relevance.py's ground truth (checked by eye),
 # only meant for the listed moments.

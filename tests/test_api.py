@@ -158,7 +158,8 @@ def test_an_open_store_is_used_and_left_open(small_index):
     ({"text": "car", "classes": ("plane",)}, "unknown class 'plane'"),
     ({"text": "car", "colors": ("teal",)}, "unknown colour 'teal'"),
     ({"similar_to": 1, "text": "car"}, "hit id alone"),
-    ({"text": "car", "plates": ("51F12345",)}, "plate search is not available"),
+    ({"image": Path("x.jpg"), "plates": ("51F12345",)}, "--plate goes with a text search"),
+    ({"text": "car", "plates": ("-.",)}, "give letters or digits of the plate"),
 ])
 def test_requests_that_cannot_run(kwargs, message):
     with pytest.raises(ForensicError, match=re.escape(message)):

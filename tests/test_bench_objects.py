@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import relevance  # noqa: E402
 
-from forensic.colors import COLOR_ALIASES  # noqa: E402
+from forensic.query.vocabulary import COLOR_ALIASES  # noqa: E402
 from forensic.query import parse_query  # noqa: E402
 
 CLIPS = {"vn_crossroad_acview_day.mp4", "vn_boulevard_motorbikes_day.mp4", "vn_truccat_crossroad_day.mp4",

@@ -214,7 +214,7 @@ def test_text_search_table(real_index):
     assert result.exit_code == 0 and "understood: class: car; colour: white" in result.stdout
     rows = [line for line in result.stdout.splitlines() if ".mp4" in line]
     assert len(rows) == 3 and all(" car " in row and "white" in row and ".jpg" in row for row in rows)
-    assert TRUCCAT in rows[0]
+    assert any(TRUCCAT in row for row in rows)  # the white SUV crossing the truccat crossroad among them
 
 
 @pytest.mark.slow

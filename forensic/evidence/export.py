@@ -131,13 +131,20 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
     if it.thumb:
         write_private(out / f"{prefix}-thumb.jpg", it.thumb)
         files.append(_file(out, f"{prefix}-thumb.jpg", "thumbnail", "the crop stored in the index when the footage was indexed"))
+    plate = dict(hit.plate) if getattr(hit, "plate", None) else None
+    if plate:  # the plate crop goes with the thumbnail; the manifest names the copy, not the index file
+        crop, plate["crop"] = plate.get("crop"), None
+        if crop and Path(crop).is_file():
+            write_private(out / f"{prefix}-plate.jpg", Path(crop).read_bytes())
+            files.append(_file(out, f"{prefix}-plate.jpg", "plate", f"the licence plate crop stored in the index (read as {plate['text']})"))
+            plate["crop"] = f"{prefix}-plate.jpg"
     start_wall = datetime.fromisoformat(hit.time) - timedelta(seconds=hit.t) if hit.time else None
 
     def wall(t: float) -> str | None:
         return (start_wall + timedelta(seconds=t)).isoformat(timespec="milliseconds") if start_wall else None
 
     return {
-        "hit": hit.to_json() | {"score": round(hit.score, 4) if hit.score else None, "thumb": None},
+        "hit": hit.to_json() | {"score": round(hit.score, 4) if hit.score else None, "thumb": None} | ({"plate": plate} if plate else {}),
         "camera": {"id": it.place.id, "name": it.place.name, "place": it.place.place},
         "found_by": it.found_by,
         "source": sources[key],

@@ -31,6 +31,7 @@ class Card:
     rank: int  # 1 = best score
     picture: bytes | None = None  # JPEG: the frame excerpt with the box
     thumb: bytes | None = None  # JPEG: the index thumbnail
+    plate: bytes | None = None  # JPEG: the licence plate crop, when one was read
     problem: str | None = None  # why there is no frame excerpt
 
 
@@ -55,6 +56,9 @@ def prepare(hits: list, cameras=None) -> list[Card]:
     for card in cards:
         if card.hit.thumb and Path(card.hit.thumb).is_file():
             card.thumb = Path(card.hit.thumb).read_bytes()
+        crop = (getattr(card.hit, "plate", None) or {}).get("crop")
+        if crop and Path(crop).is_file():
+            card.plate = Path(crop).read_bytes()
     by_video: dict[str, list[Card]] = {}
     for card in cards:
         by_video.setdefault(card.hit.video, []).append(card)
@@ -138,6 +142,11 @@ def _card(c: Card) -> str:
     picture = (_img(c.picture, "frame excerpt: " + alt, "shot", (480, 360)) if c.picture else
                f'<div class="shot missing">{_e(c.problem or "no frame")}</div>')
     thumb = _img(c.thumb, "index thumbnail: " + alt, "thumb") if c.thumb else ""
+    plate = getattr(h, "plate", None)
+    if c.plate:  # the plate crop beside the thumbnail
+        thumb += _img(c.plate, f"licence plate {plate['text'] if plate else ''}", "plate")
+    plate_text = (f'<p class="plate" title="read with confidence {plate["confidence"]:.2f}">Plate <b>{_e(plate["text"])}</b> '
+                  f'<small>{plate["confidence"]:.2f}</small></p>' if plate else "")
     seen = ""
     if h.track and h.track.get("detections", 1) > 1:
         seen = f'<div><dt>Seen</dt><dd>{mmss(h.track["first_seen"])} – {mmss(h.track["last_seen"])} ({h.track["detections"]} sightings)</dd></div>'
@@ -148,7 +157,7 @@ def _card(c: Card) -> str:
   <div class="body">
     <div class="head">
       {thumb}
-      <div class="what"><h3>{_e(h.cls)}</h3><p class="colours">{_colours(h)}</p></div>
+      <div class="what"><h3>{_e(h.cls)}</h3><p class="colours">{_colours(h)}</p>{plate_text}</div>
       <div class="score" title="score {h.score:.4f}"><b>{h.score:.2f}</b><span class="bar"><i style="width:{pct:.0f}%"></i></span></div>
     </div>
     <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}</small></p>
@@ -305,6 +314,8 @@ h2{font-size:19px;margin:22px 0 12px}
 .body{padding:10px 12px 12px;display:flex;flex-direction:column;gap:4px;min-width:0}
 .head{display:flex;gap:10px;align-items:center;min-width:0}
 .thumb{width:56px;height:56px;object-fit:contain;background:#0b0f14;border-radius:6px;flex:0 0 auto}
+.plate{font-size:13px;margin:2px 0 0}
+img.plate{width:72px;height:56px;object-fit:contain;background:#0b0f14;border-radius:6px;flex:0 0 auto;margin:0}
 .what{flex:1;min-width:0}.what h3{margin:0;font-size:17px;text-transform:capitalize}
 .colours{margin:2px 0 0;font-size:13px;color:var(--muted);display:flex;flex-wrap:wrap;gap:2px 10px}
 .part{min-width:0}

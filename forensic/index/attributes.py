@@ -44,9 +44,11 @@ def thumbnail(image: np.ndarray, box) -> bytes:
     return buf.tobytes()
 
 
-def attributes(image: np.ndarray, detections) -> tuple[list[dict], np.ndarray, list[bytes]]:
-    """Colours (as dicts), quality and JPEG thumbnail for each detection of one frame."""
-    colors = [describe_colors(image, b, c == "person").to_dict() for b, c in zip(detections.xyxy, detections.class_name)]
+def attributes(image: np.ndarray, detections, scene=None) -> tuple[list[dict], np.ndarray, list[bytes]]:
+    """Colours (as dicts), quality and JPEG thumbnail for each detection of one frame; `scene`
+    (forensic.index.scene.SceneModel) leaves the background out and takes the camera's light out."""
+    look = {} if scene is None else {"background": scene.background(image.shape), "gains": scene.gains, "monochrome": scene.monochrome}
+    colors = [describe_colors(image, b, str(c), **look).to_dict() for b, c in zip(detections.xyxy, detections.class_name)]
     quality = np.array([crop_quality(image, b) for b in detections.xyxy], np.float32)
     thumbs = [thumbnail(image, b) for b in detections.xyxy]
     return colors, quality, thumbs

@@ -28,9 +28,9 @@ from forensic.index.riding import RIDDEN, RIDING_VERSION, over_tracks, riding
 log = logging.getLogger(__name__)
 
 FILE_NAME = "search-columns.bin"
-MAGIC = b"FRNSCOL2"  # the layout: 2 added cls2 / conf2 (the detector's second class)
+MAGIC = b"FRNSCOL3"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours
 NO_CLASS = 255  # cls2 of a detection without a known second class
-PARTS = ("whole", "upper", "lower")
+PARTS = ("whole", "upper", "lower", "head")
 SHARE_SCALE = 1000  # shares are kept in thousandths (colours are rounded to 3 decimals)
 _ALIGN = 64
 _CHUNK_VIDEOS = 500
@@ -53,13 +53,13 @@ class Columns:
     quality: np.ndarray  # (N,) float64
     track: np.ndarray  # (N,) int64 tracks.id, 0 when none
     track_row: np.ndarray  # (N,) int32 row in the track_* arrays, -1 when none
-    shares: np.ndarray  # (3 * P, N) uint16 thousandths; row = part * P + palette index
+    shares: np.ndarray  # (len(PARTS) * P, N) uint16 thousandths; row = part * P + palette index
     video_id: np.ndarray  # (V,) int64 finished videos, ascending
     video_start: np.ndarray  # (V,) float64 Unix seconds of the recording start, NaN when unknown
     video_camera: np.ndarray  # (V,) int32
     track_id: np.ndarray  # (T,) int64, ascending
     track_n: np.ndarray  # (T,) int32 detections in the track
-    track_shares: np.ndarray  # (3 * P, T) uint16: colours voted over the track
+    track_shares: np.ndarray  # (len(PARTS) * P, T) uint16: colours voted over the track
     rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
     ridden: tuple[str, ...] = ()
     riding_version: str = ""  # forensic.index.riding.RIDING_VERSION of the rules that computed `rides`
@@ -88,7 +88,7 @@ class Columns:
 
 
 def empty(palette: tuple[str, ...] = PALETTE) -> Columns:
-    p = 3 * len(palette)
+    p = len(PARTS) * len(palette)
     return Columns(tuple(palette), [], [], np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0), np.zeros(0, np.int64),
                    np.zeros((0, 4), np.float32), np.zeros(0, np.uint8), np.zeros(0),
                    np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((p, 0), np.uint16),
@@ -156,7 +156,7 @@ def load(path: Path) -> Columns | None:
 
 
 def _check(c: Columns) -> None:
-    n, v, t, p = len(c.id), len(c.video_id), len(c.track_id), 3 * len(c.palette)
+    n, v, t, p = len(c.id), len(c.video_id), len(c.track_id), len(PARTS) * len(c.palette)
     for name in ("video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "rides"):
         if len(getattr(c, name)) != n:
             raise ValueError(f"column {name} has {len(getattr(c, name))} rows, not {n}")
@@ -337,7 +337,7 @@ def _read_rows(db, videos: np.ndarray, palette: tuple[str, ...], classes: list[s
             tblocks["track_id"].append(np.array(cols[0], np.int64))
             tblocks["track_n"].append(np.array(cols[1], np.int32))
             tblocks["track_shares"].append(_shares(cols[2], index, p))
-    out = {k: _join(v, k, 3 * p) for k, v in (blocks | tblocks).items()}
+    out = {k: _join(v, k, len(PARTS) * p) for k, v in (blocks | tblocks).items()}
     out["cls"] = out["cls"].astype(np.uint8)
     out["cls2"] = out["cls2"].astype(np.uint8)
     out["classes"] = classes
@@ -354,7 +354,7 @@ def _join(parts: list, key: str, share_rows: int) -> np.ndarray:
 
 
 def _shares(texts, index: dict, p: int) -> np.ndarray:
-    """(3 * P, n) thousandths from the JSON colour dicts {"whole": {...}, "upper": {...}, "lower": {...}}."""
+    """(len(PARTS) * P, n) thousandths from the JSON colour dicts {"whole": {...}, "upper": {...}, "lower": {...}}."""
     where, rows, values = [], [], []
     for n, text in enumerate(texts):
         colors = json.loads(text)
@@ -367,7 +367,7 @@ def _shares(texts, index: dict, p: int) -> np.ndarray:
                         where.append(k * p + c)
                         rows.append(n)
                         values.append(value)
-    out = np.zeros((3 * p, len(texts)), np.uint16)
+    out = np.zeros((len(PARTS) * p, len(texts)), np.uint16)
     if where:
         out[where, rows] = np.clip(np.rint(np.array(values) * SHARE_SCALE), 0, 65535)
     return out

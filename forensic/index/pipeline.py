@@ -19,7 +19,10 @@ from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
+from forensic.index.bestviews import BestViews
 from forensic.index.motion import MotionGate
+from forensic.index.plates import PlateCollector
+from forensic.index.scene import SceneModel
 from forensic.index.store import IndexStore
 from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
@@ -31,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
 # the pipeline waited for it), so the stages can add up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "embed", "write")
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "write")
 
 # Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
 # a file whose size or modification time changed in between is still being written and is left for the next run.
@@ -178,6 +181,9 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
     tracker = ObjectTracker(settings.fps)
+    plates = PlateCollector(models.plates) if models.plates is not None and settings.plates else None
+    scene = SceneModel()  # background, white balance, infrared: learned from this video's own frames
+    views = BestViews(models.pose)  # each person track's best crop, for pose-based clothing colours
     count = sampled = 0
     try:
         batch: list[Frame] = []
@@ -190,7 +196,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
                     if gate.needs_detection(frame.t, frame.image):
                         batch.append(frame)
             if batch and (len(batch) == settings.batch or frame is None):
-                count += _process(batch, video_id, store, models, tracker, summary)
+                count += _process(batch, video_id, store, models, tracker, summary, scene, views, plates)
                 store.commit()
                 yield IndexEvent("progress", path, t=batch[-1].t, duration=info.duration, detections=count)
                 batch = []
@@ -219,16 +225,27 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     note = None
     if reader.truncated:
         note = f"{path}: truncated or corrupt, decoded {reader.last_t:.1f} of {info.duration:.1f} s (the readable part is indexed)"
-    with summary.timed("write"):
-        try:
-            store.finish_video(video_id, note)  # its tracks: their colours are voted here
-        except Exception as e:  # noqa: BLE001 - as above: this file fails, the batch goes on
-            log.debug("finishing %s failed", path, exc_info=True)
-            reason = f"{path}: failed building its tracks ({type(e).__name__}: {e})"
-            store.fail_video(video_id, reason)
-            summary.failed.append((path, reason))
-            yield IndexEvent("failed", path, message=reason)
-            return
+    try:
+        with summary.timed("pose"):
+            track_colors = views.finish()  # clothing colours of each person's best view
+        if plates is not None:
+            with summary.timed("plates"):
+                plates.flush()  # the tracks still in the picture at the end
+                found = plates.results()
+            log.info("%s: %d plates from %d views of vehicles, %d plate crops read (plate detector %.1f s, reader %.1f s in all)",
+                     path.name, len(found), plates.views_read, plates.reader.plates_read, plates.reader.seconds["detect"],
+                     plates.reader.seconds["read"])
+            with summary.timed("write"):
+                store.add_plates(video_id, found)
+        with summary.timed("write"):
+            store.finish_video(video_id, note, track_colors)  # its tracks: their colours are voted here
+    except Exception as e:  # noqa: BLE001 - as above: this file fails, the batch goes on
+        log.debug("finishing %s failed", path, exc_info=True)
+        reason = f"{path}: failed building its tracks ({type(e).__name__}: {e})"
+        store.fail_video(video_id, reason)
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
     if note:
         summary.failed.append((path, note))
     summary.indexed.append(path)
@@ -238,7 +255,8 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
 
 
 def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Models, tracker: ObjectTracker,
-             summary: IndexSummary) -> int:
+             summary: IndexSummary, scene: SceneModel | None = None, views: BestViews | None = None,
+             plates: PlateCollector | None = None) -> int:
     """Detect a batch of frames, then track, describe, embed and store each frame's objects."""
     with summary.timed("detect"):
         found = models.detector.detect([f.image for f in batch])
@@ -248,10 +266,16 @@ def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Model
             appearance = models.appearance.embed(frame.image, dets)
         with summary.timed("track"):
             dets.tracker_id = tracker.update(frame.image, dets, appearance)  # every detected frame, even empty ones
-        if len(dets) == 0:
-            continue
         with summary.timed("attributes"):
-            described.append((frame, dets, *attributes(frame.image, dets), {"appearance": appearance}))
+            if scene is not None:
+                scene.update(frame.image)
+            if len(dets) == 0:
+                continue
+            colors, quality, thumbs = attributes(frame.image, dets, scene)
+            described.append((frame, dets, colors, quality, thumbs, {"appearance": appearance}))
+        if views is not None:
+            with summary.timed("pose"):
+                views.add(frame.image, frame.t, dets, quality, scene)
     if models.clip is not None and described:
         with summary.timed("embed"):  # one CLIP batch for the whole frame batch
             crops = [crop(frame.image, b, 0.05) for frame, dets, *_ in described for b in dets.xyxy]
@@ -263,6 +287,11 @@ def _process(batch: list[Frame], video_id: int, store: IndexStore, models: Model
     n = 0
     with summary.timed("write"):
         for frame, dets, colors, quality, thumbs, vecs in described:
-            store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
+            ids = store.add_detections(video_id, frame.index, frame.t, dets, colors, quality, thumbs, vecs)
             n += len(dets)
+            if plates is not None:  # the track's best views so far are kept for its plate
+                plates.add(frame.t, frame.image, dets, quality, ids)
+    if plates is not None:
+        with summary.timed("plates"):
+            plates.flush(batch[-1].t)
     return n

@@ -87,6 +87,24 @@ CREATE TABLE IF NOT EXISTS vectors(
 ) WITHOUT ROWID;
 """
 
+# Licence plates, one row per track that had a plate read (forensic.models.plates): its own table, so
+# an index made before plates existed just gains it (created by the writer whenever it opens one).
+PLATES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plates(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    det_id INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,  -- the view the winning read came from
+    track INTEGER,                         -- tracks.id (NULL while its video is being indexed)
+    text TEXT NOT NULL,                    -- as read, lines joined by '/': 30F/621.51
+    norm TEXT NOT NULL,                    -- normalised: 30F62151 (what queries match)
+    display TEXT NOT NULL,                 -- written form: 30F-621.51
+    conf REAL NOT NULL,                    -- 0..1, voted over the track's reads
+    reads INTEGER NOT NULL,                -- plate reads of the track
+    crop TEXT                              -- plate crop (JPEG), relative to the index folder
+);
+CREATE INDEX IF NOT EXISTS plate_track ON plates(track);
+CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
+"""
 # Columns added to a table after schema version 1 came out: an older index gains them in place when
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
 ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
@@ -96,7 +114,7 @@ def vote_colors(colors: list[dict], weights: list[float]) -> dict:
     """Weighted mean of colour shares, per part (whole / upper / lower)."""
     out: dict = {}
     total = sum(weights)
-    for part in ("whole", "upper", "lower"):
+    for part in ("whole", "upper", "lower", "head"):
         acc: dict[str, float] = {}
         seen = False
         for c, w in zip(colors, weights):
@@ -173,13 +191,21 @@ class IndexStore:
     def _check_schema(self, new: bool) -> None:
         if new:
             self.db.executescript(SCHEMA)
+            self.db.executescript(PLATES_SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row else None
         if version != SCHEMA_VERSION:
             raise ForensicError(f"index {self.root} has schema version {version}, this forensic reads version {SCHEMA_VERSION}")
+        if self.writer:
+            self.db.executescript(PLATES_SCHEMA)  # an index from before plates gains the table
         self._add_columns()
+
+    @property
+    def has_plates(self) -> bool:
+        """Whether this index has the plates table (a reader of an index made before plates may not)."""
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='plates'").fetchone() is not None
 
     def _add_columns(self) -> None:
         """Give an index made before ADDED_COLUMNS its new columns (in place, one short transaction)."""
@@ -303,21 +329,48 @@ class IndexStore:
             ids.append(det_id)
         return ids
 
+    def add_plates(self, video_id: int, plates: list[dict]) -> None:
+        """Store the plates of a video's tracks (inside the video's transaction), each a dict with det_id
+        (the view read), text, norm, display, conf, reads and jpeg (the plate crop); the track id is
+        filled in when the video's tracks are built."""
+        if not plates:
+            return
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+        folder = self.root / "plates" / str(video_id)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for p in plates:
+            rel = None
+            if p.get("jpeg"):
+                rel = f"plates/{video_id}/{int(p['det_id'])}.jpg"
+                write_private(self.root / rel, p["jpeg"])
+            self.db.execute("INSERT INTO plates(video_id, det_id, text, norm, display, conf, reads, crop) VALUES (?,?,?,?,?,?,?,?)",
+                            (video_id, int(p["det_id"]), p["text"], p["norm"], p["display"], float(p["conf"]), int(p["reads"]), rel))
+
+    def plates(self) -> list[sqlite3.Row]:
+        """(track, norm, text, conf) of every plate read in the done videos."""
+        if not self.has_plates:
+            return []
+        return self.db.execute("SELECT p.track, p.norm, p.text, p.conf FROM plates p JOIN videos v ON v.id=p.video_id "
+                               "WHERE v.status='done' AND p.track IS NOT NULL").fetchall()
+
     def commit(self) -> None:
         if self.db.in_transaction:
             self.db.execute("COMMIT")
 
-    def finish_video(self, video_id: int, error: str | None = None) -> None:
-        """Mark the video searchable ('done'); its vectors join the FAISS indexes."""
+    def finish_video(self, video_id: int, error: str | None = None, track_colors: dict[int, dict] | None = None) -> None:
+        """Mark the video searchable ('done'); its vectors join the FAISS indexes. `track_colors`: colours
+        of some tracks' best views (by tracker id: forensic.index.bestviews), half of their track's vote."""
         self.commit()
         self.db.execute("BEGIN")
-        self._build_tracks(video_id)
+        self._build_tracks(video_id, track_colors or {})
+        self.db.execute("UPDATE plates SET track=(SELECT d.track FROM detections d WHERE d.id=plates.det_id) WHERE video_id=?", (video_id,))
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
         self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
 
-    def _build_tracks(self, video_id: int) -> None:
+    def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> None:
         """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
         groups: dict = {}
         for row in self.db.execute("SELECT id, track, cls, conf, quality, colors, t FROM detections WHERE video_id=? ORDER BY t", (video_id,)):
@@ -329,7 +382,13 @@ class IndexStore:
                 votes[r["cls"]] = votes.get(r["cls"], 0.0) + r["conf"]
             best = max(rows, key=lambda r: (r["quality"], r["conf"]))
             weights = [max(1e-3, r["quality"] * r["conf"]) for r in rows]
-            colors = vote_colors([json.loads(r["colors"]) for r in rows], weights)
+            votes_of = [json.loads(r["colors"]) for r in rows]
+            key = rows[0]["track"]
+            view = best_view_colors.get(-key - 1) if key is not None and key < 0 else None
+            if view is not None:  # the pose-based view counts as much as all the box-based ones together
+                votes_of.append(view)
+                weights.append(sum(weights))
+            colors = vote_colors(votes_of, weights)
             cur = self.db.execute(
                 "INSERT INTO tracks(video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?)",
                 (video_id, max(votes, key=votes.get), rows[0]["t"], rows[-1]["t"], len(rows), best["id"], json.dumps(colors, separators=(",", ":"))))
@@ -341,6 +400,7 @@ class IndexStore:
             self.db.execute("ROLLBACK")
         self.db.execute("DELETE FROM detections WHERE video_id=?", (video_id,))
         shutil.rmtree(self.root / "thumbs" / str(video_id), ignore_errors=True)
+        shutil.rmtree(self.root / "plates" / str(video_id), ignore_errors=True)
         self.db.execute("UPDATE videos SET status='failed', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
 
@@ -349,6 +409,7 @@ class IndexStore:
         self.db.execute("DELETE FROM videos WHERE id=?", (video_id,))  # cascades to detections and vectors
         self._changed(len(ids))
         shutil.rmtree(self.root / "thumbs" / str(video_id), ignore_errors=True)
+        shutil.rmtree(self.root / "plates" / str(video_id), ignore_errors=True)
 
     def videos(self, status: str | None = "done") -> list[sqlite3.Row]:
         if status is None:
@@ -455,12 +516,16 @@ class IndexStore:
         """Detection rows with their video's path and camera, by id."""
         out = {}
         ids = [int(i) for i in ids]
+        plate_cols, plate_join = ("", "")
+        if self.has_plates:  # the track's plate, when one was read
+            plate_cols = ", pl.display AS plate_display, pl.text AS plate_text, pl.conf AS plate_conf, pl.crop AS plate_crop"
+            plate_join = " LEFT JOIN plates pl ON pl.track=d.track AND d.track > 0"
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
                     "SELECT d.*, v.path, v.camera, v.start_time, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
-                    "tr.colors AS track_colors, bd.thumb AS track_thumb FROM detections d JOIN videos v ON v.id=d.video_id "
-                    "LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det "
+                    f"tr.colors AS track_colors, bd.thumb AS track_thumb{plate_cols} FROM detections d JOIN videos v ON v.id=d.video_id "
+                    f"LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det{plate_join} "
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):
                 out[row["id"]] = row
         return out

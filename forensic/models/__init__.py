@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
 from forensic.models.detector import Detector, build_detector
+from forensic.models.plates import PlateReader
+from forensic.models.pose import PoseEstimator
 from forensic.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ class Models:
     detector: Detector
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
+    plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
+    pose: PoseEstimator | None = None  # keypoints for clothing colours; None: box proportions
 
 
 def build_models(settings: Settings) -> Models:
@@ -36,4 +40,22 @@ def build_models(settings: Settings) -> Models:
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())
-    return Models(detector, AppearanceEmbedder(detector), clip)
+    pose = None
+    if settings.pose:
+        candidate = PoseEstimator(models_dir=settings.models, allow_download=settings.download, device=settings.device)
+        if candidate.available:
+            pose = candidate
+        else:
+            log.info("pose off: %s not in the models folder (clothing colours from box proportions)", candidate.weights)
+    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose)
+
+
+def build_plates(settings: Settings) -> PlateReader | None:
+    """The plate reader when plates are on and it can run offline (rapidocr installed, weights found)."""
+    if not settings.plates:
+        return None
+    reader = PlateReader(settings.models, device=settings.device, allow_download=settings.download)
+    if not reader.available:
+        log.info("plates off: %s", reader.describe_missing())
+        return None
+    return reader

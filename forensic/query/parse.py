@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from forensic.errors import ForensicError
+from forensic.plates import PlatePattern, find_plates
 from forensic.query.vocabulary import CAPTION_NOUN, COLOR_ALIASES, DEFAULT_TZ, PALETTE, VEHICLES
 from forensic.query.when import TimeError, extract_time
 
@@ -55,7 +56,7 @@ _add("class", "minibus,xe 16 chỗ,xe khách nhỏ", ("bus", "car", "truck"), "m
 _add("class", "truck,trucks,lorry,lorries,pickup,xe tải,xe ben,xe bán tải,xe container", ("truck",), "truck")
 _add("class", "bus,buses,coach,xe buýt,xe bus,xe khách,xe buyt", ("bus",), "bus")
 _add("class", "vehicle,vehicles,xe,phương tiện,xe cộ", VEHICLES, "vehicle")
-_add("class", "person,people,persons,pedestrian,pedestrians,human,someone,somebody,người,người đi bộ,ai,đối tượng,nghi phạm,suspect", ("person",), "person")
+_add("class", "person,people,persons,pedestrian,pedestrians,human,someone,somebody,người,người đi bộ,ai,đối tượng,nghi phạm,suspect,driver,tài xế", ("person",), "person")
 _add("class", "man,men,guy,boy,male,đàn ông,người đàn ông,nam giới,anh,chàng trai,thanh niên,cậu bé,ông", ("person",), "man")
 _add("class", "woman,women,lady,girl,female,phụ nữ,người phụ nữ,đàn bà,cô gái,chị,bà,nữ", ("person",), "woman")
 _add("class", "child,children,kid,kids,trẻ em,em bé,đứa trẻ", ("person",), "child")
@@ -70,8 +71,15 @@ _add("color", "green,xanh lá,xanh lá cây,xanh lục,lục,xanh rêu,xanh bộ
 _add("color", "blue,navy,dark blue,light blue,xanh dương,xanh nước biển,xanh da trời,xanh lam,lam,xanh biển,xanh than,"
      "xanh đen,xanh navy,xanh đậm,xanh tím than,tím than,xanh coban", "blue")
 _add("color", "xanh", "blue", "green")  # Vietnamese 'xanh' alone means blue or green
-_add("color", "purple,violet,pink,magenta,tím,hồng,màu hồng,màu tím", "purple")
-_add("color", "brown,beige,cream,khaki,nâu,be,kem,màu nâu,màu be", "brown")
+_add("color", "purple,violet,lilac,lavender,tím,màu tím,tím hoa cà,màu tím than", "purple")
+_add("color", "pink,magenta,hồng,màu hồng,hồng phấn,hồng cánh sen,cánh sen", "pink")
+_add("color", "brown,beige,khaki,tan,nâu,be,kem,màu nâu,màu be,màu kem,cà phê,màu cà phê,bò", "brown")
+_add("color", "cream,ivory,trắng kem,trắng sữa", "white")
+# Liveries a witness names as colours: ride-hailing jackets and helmets (Grab and Gojek green, Be
+# yellow), taxi companies (Mai Linh green, Vinasun white, Xanh SM cyan: blue or green).
+_add("color", "grab,gojek,mai linh", "green")
+_add("color", "vinasun", "white")
+_add("color", "xanh sm,xanh ngọc,cyan,teal,turquoise", "blue", "green")
 
 # Garments: 'áo' alone is any top; the longest phrase wins, so 'áo khoác' (jacket) and 'áo sơ mi'
 # (shirt) are one garment, and 'mặc' (wear) is a separate stop word that never swallows the 'áo'.
@@ -80,15 +88,19 @@ _add("garment", "shirt,shirts,t shirt,tshirt,tee,polo,jacket,jackets,coat,coats,
      "áo ba lỗ,áo hoodie,áo polo,áo đồng phục,áo choàng,áo lạnh,áo phao,áo bò,áo jean", "upper")
 _add("garment", "pants,trousers,jeans,shorts,skirt,leggings,quần,quần dài,quần đùi,quần short,quần soóc,quần jean,quần bò,"
      "quần âu,quần tây,quần kaki,váy,chân váy,đầm", "lower")
+_add("garment", "helmet,helmets,hat,cap,hair,mũ,nón,mũ bảo hiểm,nón bảo hiểm,mũ lưỡi trai,nón lá,tóc", "head")
 
 _add("stop", "a,an,the,in,with,wearing,wears,wear,dressed,of,and,or,on,color,colour,colored,coloured,who,is,that,any,some,find,"
      "show,me,all,search,for,looking,là,màu,mặc,đang mặc,chiếc,cái,con,một,có,những,các,và,hoặc,hay,với,của,đang,tìm,kiếm,"
-     "bị,được", "")
+     "bị,được,đội,đeo,đang đội", "")
+# Plate words left without a plate after them ("biển số đuôi 51": "đuôi 51" is the plate).
+_add("stop", "biển số,biển,bks,biển kiểm soát,biển xe,plate,number plate,licence plate,license plate,đuôi,số đuôi", "")
 
 _MAX_WORDS = max(len(k.split()) for k in _VOCAB)
 _PERSON_NOUNS = {m[2] for m in _VOCAB.values() if m[0] == "class" and m[1] == ("person",)}
 # Words whose meaning depends on diacritics: 'tìm' (find) is not 'tím' (purple).
-_ACCENTED = {"tìm": ("stop", ""), "tím": ("color", "purple")}
+_ACCENTED = {"tìm": ("stop", ""), "tím": ("color", "purple"),
+             "Be": ("color", "yellow")}  # the Be ride-hailing livery (capitalised); 'be' is beige
 
 
 @dataclass
@@ -100,6 +112,7 @@ class Query:
     colors: list[tuple[str, ...]] = field(default_factory=list)  # each entry: acceptable palette names
     upper: list[tuple[str, ...]] = field(default_factory=list)
     lower: list[tuple[str, ...]] = field(default_factory=list)
+    head: list[tuple[str, ...]] = field(default_factory=list)  # hair, or a rider's helmet
     # A rider ("motorbike rider", "cyclist", "người đi xe máy", "man riding a motorbike"): the vehicle
     # classes ridden. `classes` holds those vehicles (plus "person" when a person word was typed); the
     # ranking (forensic.search.text.candidate_rows) also takes the people who ride one of them
@@ -112,11 +125,28 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     when: str = ""  # the time phrase as typed
+    # Licence plates asked for ("biển số 30F-621.51", "đuôi 51", --plate): they add to the score of the
+    # tracks whose plate matches, and filter only when nothing else is asked (forensic.search.text).
+    plates: list[PlatePattern] = field(default_factory=list)
 
     @property
     def understood(self) -> bool:
-        """Something to rank by (class or colours); places and times only filter."""
-        return bool(self.classes or self.colors or self.upper or self.lower)
+        """Something to rank by (class, colours or a plate); places and times only filter."""
+        return bool(self.appearance or self.plates)
+
+    @property
+    def appearance(self) -> bool:
+        """A class or colours are asked for (not only a plate)."""
+        return bool(self.classes or self.colors or self.upper or self.lower or self.head)
+
+    @property
+    def clothing(self) -> bool:
+        return bool(self.upper or self.lower or self.head)
+
+    def wanted(self) -> list[tuple[str, tuple[str, ...]]]:
+        """(part, acceptable colours) for every colour asked: whole object, top, bottom, head."""
+        return [(part, g) for part in ("whole", "upper", "lower", "head")
+                for g in getattr(self, "colors" if part == "whole" else part)]
 
     def caption(self) -> str:
         """An English caption for CLIP, built from what was understood."""
@@ -132,6 +162,8 @@ class Query:
             clothes.append(f"a {' '.join('/'.join(c) for c in self.upper)} top")
         if self.lower:
             clothes.append(f"{' '.join('/'.join(c) for c in self.lower)} trousers")
+        if self.head:
+            clothes.append(f"a {' '.join('/'.join(c) for c in self.head)} helmet")
         if clothes:
             text += " wearing " + " and ".join(clothes)
         return text
@@ -146,6 +178,10 @@ class Query:
             out["upper body"] = ["/".join(c) for c in self.upper]
         if self.lower:
             out["lower body"] = ["/".join(c) for c in self.lower]
+        if self.head:
+            out["head"] = ["/".join(c) for c in self.head]
+        if self.plates:
+            out["plate"] = [p.describe() for p in self.plates]
         if self.place:
             out["camera"] = self.place
         if self.since or self.until:
@@ -285,11 +321,13 @@ def _understand(query: Query, items: list[tuple]) -> None:
         k += 1
     if garment and not query.classes and not query.riding:
         query.classes = ("person",)  # a garment alone means a person (a rider's garment: the rider)
+    if garment and not query.riding and query.classes and set(query.classes) <= {"motorcycle", "bicycle"}:
+        query.riding = query.classes  # "xe máy mũ đỏ", "red helmet motorbike": the clothes are its rider's
     if query.riding:
         # The ridden vehicles, and people if a person word was typed ("woman riding a motorbike");
         # other vehicle words give way to the ridden ones.
         query.classes = tuple(dict.fromkeys((*query.riding, *(c for c in query.classes if c not in VEHICLES))))
-    elif (query.upper or query.lower) and query.colors and query.classes == ("person",):
+    elif query.clothing and query.colors and query.classes == ("person",):
         # "man in white" with a garment elsewhere: a bare colour on a person describes clothing
         query.upper.extend(query.colors)
         query.colors = []
@@ -300,6 +338,9 @@ def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = 
     relative times ("last night")."""
     query = Query(text=text)
     raw = unicodedata.normalize("NFC", text)
+    plates = find_plates(fold_chars(raw.lower()))  # first: "123.45" or "20" in a plate is not a time
+    query.plates = [p for p, _ in plates]
+    raw = _cut(raw, [span for _, span in plates])
     try:
         query.since, query.until, query.when, spans = extract_time(fold_chars(raw.lower()), now or datetime.now().astimezone(), tz)
     except TimeError as e:
@@ -317,8 +358,8 @@ def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = 
     while i < len(words):
         meaning, width = None, 1
         for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):  # the longest known phrase wins
-            if n == 1 and words[i][0].lower() in _ACCENTED:
-                meaning = _ACCENTED[words[i][0].lower()]
+            if n == 1 and (words[i][0] in _ACCENTED or words[i][0].lower() in _ACCENTED):
+                meaning = _ACCENTED.get(words[i][0]) or _ACCENTED[words[i][0].lower()]
                 break
             meaning = _VOCAB.get(" ".join(w for _, w in words[i : i + n]))
             if meaning:
@@ -328,5 +369,5 @@ def parse_query(text: str, cameras=None, now: datetime | None = None, tz: str = 
         items.append((meaning or ("unknown",)) + (raw,))
         i += width
     _understand(query, items)
-    assert all(n in PALETTE for c in query.colors + query.upper + query.lower for n in c)
+    assert all(n in PALETTE for _, c in query.wanted() for n in c)
     return query

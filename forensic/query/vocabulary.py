@@ -14,6 +14,8 @@ VEHICLES = ("bicycle", "car", "motorcycle", "bus", "truck")
 CLASSES = ("person",) + VEHICLES
 CAPTION_NOUN = {"person": "person", "bicycle": "bicycle", "car": "car", "motorcycle": "motorbike", "bus": "bus", "truck": "truck"}
 
-PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "brown")
-# Names a user may type for a palette colour.
-COLOR_ALIASES = {"gray": "grey", "silver": "grey", "pink": "purple", "violet": "purple", "magenta": "purple", "beige": "brown", "tan": "brown", "cream": "brown", "gold": "yellow"}
+# The 11 basic colour terms (Berlin and Kay), the names colours are given in (forensic.colornames).
+PALETTE = ("black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown")
+# Names a user may type for a palette colour (a witness's words; the parser adds Vietnamese ones).
+COLOR_ALIASES = {"gray": "grey", "silver": "grey", "violet": "purple", "magenta": "pink", "beige": "brown", "tan": "brown",
+                 "cream": "white", "gold": "yellow", "navy": "blue", "cyan": "blue", "maroon": "red"}

@@ -26,10 +26,11 @@ class Hit:
     thumb: str | None  # absolute path of the crop
     confidence: float
     frame: int
-    clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower colours
+    clothing: dict[str, list[str]] = field(default_factory=dict)  # people: upper / lower (/ head) colours
     track: dict | None = None  # the appearance this detection belongs to: id, first_seen, last_seen, detections, thumb
     cls2: str | None = None  # the detector's second-best class, when known
     confidence2: float | None = None  # its score
+    plate: dict | None = None  # its licence plate when one was read: text (written form), raw (as read), confidence, crop
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -42,6 +43,8 @@ class Hit:
         if self.cls2:
             out["class2"] = self.cls2
             out["confidence2"] = round(self.confidence2 or 0.0, 4)
+        if self.plate:
+            out["plate"] = self.plate
         return out
 
     @classmethod
@@ -56,13 +59,19 @@ class Hit:
                 track["last_time"] = (start + timedelta(seconds=row["last_t"])).isoformat(timespec="milliseconds")
         colors = Colors.from_dict(json.loads(row["track_colors"] if track and row["track_colors"] else row["colors"]))
         clothing = {"upper": colors.names("upper"), "lower": colors.names("lower")} if colors.upper is not None else {}
+        if clothing and colors.head:
+            clothing["head"] = colors.names("head")
         wall = None
         if row["start_time"]:
             wall = (datetime.fromisoformat(row["start_time"]) + timedelta(seconds=row["t"])).isoformat(timespec="milliseconds")
+        plate = None
+        if "plate_display" in row.keys() and row["plate_display"]:
+            plate = {"text": row["plate_display"], "raw": row["plate_text"], "confidence": round(row["plate_conf"], 3),
+                     "crop": str((index_root / row["plate_crop"]).resolve()) if row["plate_crop"] else None}
         return cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"], time=wall,
                    bbox=[row["x1"], row["y1"], row["x2"], row["y2"]], cls=row["cls"], score=float(score),
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
-                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track,
+                   confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track, plate=plate,
                    cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None)
 
 

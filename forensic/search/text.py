@@ -24,6 +24,7 @@ from forensic.search.hits import Hit, top_hits
 
 log = logging.getLogger(__name__)
 
+PLATE_FLOOR = 0.5  # a track whose plate matches scores above every track whose plate does not
 FULL_SHARE = 0.5  # a colour covering half the object (after background removal) is a full match
 # MIN_SHARE (forensic.search.filters): below this the object is not of the asked colour at all
 MIN_SECOND = 0.1  # a second class scored below this is no candidate for a query asking that class
@@ -34,7 +35,7 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
     """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
     are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
     under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+    wanted = query.wanted()
     if not wanted:
         return None
     scores, complete = [], True
@@ -54,7 +55,7 @@ def asked_classes(query: Query) -> tuple[str, ...]:
     if not query.riding:
         return query.classes
     classes = tuple(dict.fromkeys((*query.classes, *query.riding, "person")))
-    if query.upper or query.lower:
+    if query.clothing:
         classes = tuple(c for c in classes if c not in query.riding)
     return classes
 
@@ -130,7 +131,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
     has more than one detection, the agreement is averaged with that of the track's voted colours
     (steadier), which count only when they have every asked colour."""
-    wanted = [("whole", g) for g in query.colors] + [("upper", g) for g in query.upper] + [("lower", g) for g in query.lower]
+    wanted = query.wanted()
     if not wanted:
         return None
     person = np.isin(cols.cls[rows], cols.class_codes(["person"]))
@@ -188,6 +189,47 @@ def clip_scores(store, clip, text: str, candidates: int, allowed: np.ndarray | N
     return ids, norm.astype(np.float32)
 
 
+def plate_similarity(store, ids: np.ndarray, patterns) -> np.ndarray:
+    """0..1 per detection: how well its track's plate matches the best of `patterns` (PlatePattern;
+    1 exact, less by weighted edit distance, 0 beyond the allowed distance or when no plate was read).
+    The stored normalised plate and the plate as read are both tried (the format fit may have
+    changed a character the reader got right)."""
+    from forensic.plates import normalise_plate
+
+    by_track: dict[int, float] = {}
+    for row in store.plates():
+        texts = {row["norm"], normalise_plate(row["text"])}
+        sim = max(p.similarity(t) for p in patterns for t in texts)
+        if sim > 0:
+            by_track[int(row["track"])] = max(sim, by_track.get(int(row["track"]), 0.0))
+    out = np.zeros(len(ids), np.float32)
+    if not by_track or not len(ids):
+        return out
+    cols = store.columns()
+    rows = cols.rows_of(ids)
+    track = np.where(rows >= 0, cols.track[np.maximum(rows, 0)], 0)
+    tracks = np.fromiter(by_track, np.int64, len(by_track))
+    sims = np.fromiter(by_track.values(), np.float32, len(by_track))
+    order = np.argsort(tracks)
+    tracks, sims = tracks[order], sims[order]
+    at = np.minimum(np.searchsorted(tracks, track), len(tracks) - 1)
+    hit = tracks[at] == track
+    out[hit] = sims[at[hit]]
+    return out
+
+
+def with_plates(store, query: Query, ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plates add to the score: tracks whose plate matches rank first (by plate similarity, then by the
+    rest of the query), the others keep their order below them; a plate never read does not block an
+    appearance match. Only when nothing but a plate was asked do the others drop out."""
+    sim = plate_similarity(store, ids, query.plates)
+    matched = sim > 0
+    if not query.appearance:
+        ids, scores, sim, matched = ids[matched], scores[matched], sim[matched], matched[matched]
+    scores = np.where(matched, PLATE_FLOOR + 0.4 * sim + 0.1 * scores, PLATE_FLOOR * scores)
+    return ids, scores.astype(np.float32)
+
+
 def filters_for(query: Query, explicit: Filters | None = None) -> Filters:
     """What filters a text search: the place and time the text names, and the explicit filters
     (flags: classes, colours, cameras, time window). The classes and colours of the text only rank."""
@@ -202,7 +244,8 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
     top of the place and time the text names."""
     if not query.text.strip():
         raise ForensicError("empty query: describe what to find, e.g. 'red motorbike' or 'xe máy màu đỏ'")
-    use_clip = clip is not None and store.embedder("clip") is not None
+    # CLIP ranks appearance: a query of a plate alone has none to rank.
+    use_clip = clip is not None and store.embedder("clip") is not None and (query.appearance or not query.plates)
     filters = filters_for(query, filters)
     if not query.understood and not use_clip and not filters.active:
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
@@ -226,4 +269,6 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
             else:
                 ids, scores, complete = sim_ids, sims, None
     scores = tiered(scores, complete).astype(np.float32)
+    if query.plates:
+        ids, scores = with_plates(store, query, ids, scores)
     return top_hits(store, ids, scores, limit, per_frame, min_score)

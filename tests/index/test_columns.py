@@ -25,6 +25,9 @@ from test_store import DIM, MODEL, detections, info, unit, video_file
 START = "2026-11-21T20:30:00+07:00"
 
 
+CLOTHED = ("person",)  # classes with top/bottom/head colours
+
+
 def random_colours(rng, is_person: bool) -> dict:
     def shares():
         names = rng.choice(PALETTE, size=int(rng.integers(1, 4)), replace=False)
@@ -53,7 +56,7 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
             d.class_name[2:4], d.class_name2[2:4], d.confidence2[2:4] = ["truck", "bicycle"], ["car", "motorcycle"], [0.25, 0.2]
         if f == frames - 1:
             d.tracker_id[0] = -1  # one untracked detection: a track of its own
-        colors = [random_colours(rng, c == "person") for c in d.class_name]
+        colors = [random_colours(rng, c in CLOTHED) for c in d.class_name]
         quality = np.round(rng.uniform(0.1, 0.9, per_frame), 4).astype(np.float32)
         store.add_detections(vid, f * 12, f * 0.5, d, colors, quality, [tiny_jpeg(f * 10 + k) for k in range(per_frame)],
                              {"appearance": unit(rng, per_frame)})
@@ -139,13 +142,13 @@ def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple
             if cls2 not in query.classes or conf2 < MIN_SECOND or not any({cls, cls2} <= set(g) for g in LOOK_ALIKE):
                 continue  # not a candidate: neither class asked (the second one only counts between look-alikes)
             agreement, p = conf2, conf2  # the second class: weighted by its score
-        colour = colour_match(json.loads(colors), query, cls == "person")
+        colour = colour_match(json.loads(colors), query, cls in CLOTHED)
         if colour is None:
             score = agreement * (0.6 * p + 0.4 * quality)
         else:
             colour, complete = colour
             if track_colors and track_n > 1:
-                voted, voted_complete = colour_match(json.loads(track_colors), query, cls == "person")
+                voted, voted_complete = colour_match(json.loads(track_colors), query, cls in CLOTHED)
                 colour = 0.5 * colour + 0.5 * (voted if voted_complete else 0.0)
             score = agreement * (0.65 * colour + 0.2 * p + 0.15 * quality)
             score = 0.5 + 0.5 * score if complete else 0.5 * score  # lacking a colour: below all that have them all

@@ -36,10 +36,10 @@ def test_an_exception_describing_one_file_fails_it_alone(tmp_path, footage, mode
     if stage == "attributes":
         real = pipeline.attributes
 
-        def attributes(image, dets):
+        def attributes(image, dets, *rest):
             if current["video"] == bad.name:
                 raise ValueError("no dominant colour around the crop")
-            return real(image, dets)
+            return real(image, dets, *rest)
 
         monkeypatch.setattr(pipeline, "attributes", attributes)
     elif stage == "track_colours":

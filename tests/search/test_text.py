@@ -173,13 +173,13 @@ def test_empty_and_meaningless_queries(tmp_path):
 
 
 @pytest.mark.slow
-def test_red_motorbike_finds_both_red_riders(store):
+def test_red_motorbike_is_its_paint_and_a_red_jacket_its_rider(store):
+    """"red motorbike" ranks motorbikes by their paint (the orange-red scooters of the truccat clip), not
+    by their riders' clothes (the rider in the red jacket: see tests/index/test_colours_footage.py)."""
     hits = search(store, "red motorbike", limit=5)
     assert len(hits) == 5
     assert {h.cls for h in hits} == {"motorcycle"}
-    assert any(RED_JACKET_RIDER.hit(h) for h in hits), [(h.video, h.t, h.bbox) for h in hits]
-    assert any(DELIVERY_RIDER.hit(h) for h in hits), [(h.video, h.t, h.bbox) for h in hits]
-    assert all("red" in h.colors for h in hits[:3])
+    assert all("red" in h.colors for h in hits[:2]), [(h.colors, h.t, h.bbox) for h in hits]
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
 
@@ -231,7 +231,7 @@ def test_limit_and_class_filter(store):
 CLASS_WORDS = {"person": ("person", "người"), "bicycle": ("bicycle", "xe đạp"), "car": ("car", "xe ô tô"),
                "motorcycle": ("motorbike", "xe máy"), "bus": ("bus", "xe buýt"), "truck": ("truck", "xe tải")}
 COLOUR_WORDS = {"black": "đen", "white": "trắng", "grey": "xám", "red": "đỏ", "orange": "cam", "yellow": "vàng",
-                "green": "xanh lá", "blue": "xanh dương", "purple": "tím", "brown": "nâu"}
+                "green": "xanh lá", "blue": "xanh dương", "purple": "tím", "pink": "hồng", "brown": "nâu"}
 
 
 @pytest.mark.slow

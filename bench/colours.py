@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Colour naming measured on third-party labels the code was not written against.
+
+- People (`../shared/datasets/peta-dev`: 1,319 pedestrian crops from five PETA source datasets,
+  research-only: measured and calibrated on, never shipped): is the first colour named for the top
+  (and for the bottom) one of the person's labelled colours? Next to it the baseline of always
+  answering the commonest colour ("black"), per subset, with pose keypoints (the product's path for a
+  track's best views) and without (box proportions, the per-detection path).
+- Leave-one-subset-out: the 5 calibrated numbers of forensic.colors.CALIBRATION are chosen on a
+  small grid around their values with four subsets and scored on the fifth, so a number that only
+  suits one camera shows up (`--loso`; slower).
+- Vehicles (`../shared/datasets/vehicle_colour_web9`, web photos, unknown licence, measure only):
+  first colour named for the body against the folder's colour (silver counts as grey).
+
+    .venv/bin/python bench/colours.py [--no-pose] [--loso] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import itertools
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, SHARED, git_state, machine  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from forensic import colors  # noqa: E402
+from forensic.query.vocabulary import PALETTE  # noqa: E402
+
+PETA = SHARED / "datasets" / "peta-dev"
+WEB9 = SHARED / "datasets" / "vehicle_colour_web9"
+PARTS = (("upper", "upper_colours"), ("lower", "lower_colours"))
+
+
+def load_peta() -> list[dict]:
+    import cv2
+
+    rows = list(csv.DictReader(open(PETA / "labels.csv", encoding="utf-8")))
+    for r in rows:
+        r["img"] = cv2.imread(str(PETA / r["image"]))
+    return rows
+
+
+def peta_keypoints(rows: list[dict], models: Path) -> list:
+    from forensic.models.pose import PoseEstimator
+
+    pose = PoseEstimator(models_dir=models)
+    out = []
+    for r in rows:
+        h, w = r["img"].shape[:2]
+        out.append(pose.keypoints(r["img"], [(0, 0, w, h)])[0])
+    return out
+
+
+def name_people(rows, keypoints, calibration=None) -> list[dict]:
+    saved = dict(colors.CALIBRATION)
+    if calibration:
+        colors.CALIBRATION.update(calibration)
+    try:
+        out = []
+        for r, kp in zip(rows, keypoints):
+            h, w = r["img"].shape[:2]
+            c = colors.describe_colors(r["img"], (0, 0, w, h), True, keypoints=kp)
+            out.append({part: (c.names(part, 0.0) or ["none"])[0] for part, _ in PARTS})
+        return out
+    finally:
+        colors.CALIBRATION.clear()
+        colors.CALIBRATION.update(saved)
+
+
+def score(rows, named, subsets=None) -> dict:
+    ok, n, base = collections.Counter(), collections.Counter(), collections.Counter()
+    commonest = {}
+    for part, key in PARTS:
+        counts = collections.Counter(c for r in rows for c in r[key].split(";") if c)
+        commonest[part] = counts.most_common(1)[0][0]
+    for r, got in zip(rows, named):
+        if subsets and r["subset"] not in subsets:
+            continue
+        for part, key in PARTS:
+            labels = set(r[key].split(";")) - {""}
+            if not labels:
+                continue
+            for k in (part, (part, r["subset"])):
+                n[k] += 1
+                ok[k] += got[part] in labels
+                base[k] += commonest[part] in labels
+    return {"accuracy": {str(k): round(ok[k] / n[k], 3) for k in n}, "baseline": {str(k): round(base[k] / n[k], 3) for k in n},
+            "n": {str(k): n[k] for k in n}, "commonest": commonest}
+
+
+GRID = {"chroma": (8.0, 10.0, 12.0), "chroma_dark": (4.0, 8.0, 12.0), "black_l": (30.0, 34.0, 38.0), "white_l": (55.0, 60.0, 65.0)}
+
+
+def leave_one_subset_out(rows, keypoints) -> dict:
+    """Choose the calibration on four subsets, score the fifth; per held-out subset and pooled."""
+    subsets = sorted({r["subset"] for r in rows})
+    trials = []
+    for values in itertools.product(*GRID.values()):
+        cal = dict(zip(GRID, values))
+        trials.append((cal, name_people(rows, keypoints, cal)))
+    pooled = collections.Counter()
+    held = {}
+    for s in subsets:
+        rest = [x for x in subsets if x != s]
+
+        def fit(trial):
+            acc = score(rows, trial[1], rest)["accuracy"]
+            return acc["upper"] + acc["lower"]
+
+        cal, named = max(trials, key=fit)
+        res = score(rows, named, [s])
+        held[s] = {"calibration": cal, "upper": res["accuracy"]["upper"], "lower": res["accuracy"]["lower"]}
+        for part in ("upper", "lower"):
+            pooled[part, "ok"] += res["accuracy"][part] * res["n"][part]
+            pooled[part, "n"] += res["n"][part]
+    return {"held_out": held, "pooled": {p: round(pooled[p, "ok"] / pooled[p, "n"], 3) for p in ("upper", "lower")}}
+
+
+def vehicles() -> dict:
+    import cv2
+
+    rows = list(csv.DictReader(open(WEB9 / "labels.csv", encoding="utf-8")))
+    ok, n = collections.Counter(), collections.Counter()
+    confusion = collections.Counter()
+    for r in rows:
+        img = cv2.imread(str(WEB9 / r["image"]))
+        h, w = img.shape[:2]
+        got = (colors.describe_colors(img, (0, 0, w, h), False).names("whole", 0.0) or ["none"])[0]
+        want = "grey" if r["colour"] == "silver" else r["colour"]
+        n[want] += 1
+        ok[want] += got == want
+        if got != want:
+            confusion[f"{want}->{got}"] += 1
+    total = sum(ok.values()) / sum(n.values())
+    return {"accuracy": round(total, 3), "per_colour": {k: round(ok[k] / n[k], 3) for k in sorted(n)},
+            "baseline": round(max(n.values()) / sum(n.values()), 3), "confusions": dict(confusion.most_common(8))}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-pose", action="store_true", help="box proportions only")
+    ap.add_argument("--loso", action="store_true", help="leave-one-subset-out calibration (slower)")
+    ap.add_argument("--models", type=Path, default=SHARED / "models")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if not PETA.exists():
+        print(f"{PETA} is missing: this bench needs ../shared/datasets beside the checkout", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    rows = load_peta()
+    report = {"command": " ".join(["bench/colours.py"] + (argv if argv is not None else sys.argv[1:])),
+              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "code": git_state(), "machine": machine(),
+              "calibration": dict(colors.CALIBRATION)}
+    box = [None] * len(rows)
+    t = time.perf_counter()
+    report["people_box"] = score(rows, name_people(rows, box))
+    report["people_box"]["ms_per_crop"] = round(1000 * (time.perf_counter() - t) / len(rows), 2)
+    keypoints = box
+    if not args.no_pose:
+        t = time.perf_counter()
+        keypoints = peta_keypoints(rows, args.models)
+        pose_ms = 1000 * (time.perf_counter() - t) / len(rows)
+        report["people_pose"] = score(rows, name_people(rows, keypoints))
+        report["people_pose"]["pose_ms_per_crop"] = round(pose_ms, 1)
+        report["people_pose"]["with_keypoints"] = sum(k is not None for k in keypoints)
+    if args.loso:
+        report["leave_one_subset_out"] = leave_one_subset_out(rows, keypoints)
+    if WEB9.exists():
+        report["vehicles_web9"] = vehicles()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    print_report(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def print_report(r: dict) -> None:
+    print(f"# colour naming  {r['date']}  code {r['code']}  {r['machine']['cpu']} x{r['machine']['nproc']}")
+    subsets = sorted({k.split("'")[3] for k in r["people_box"]["accuracy"] if k.startswith("(")})
+    for key in ("people_box", "people_pose"):
+        if key not in r:
+            continue
+        res = r[key]
+        print(f"\n{key}: first colour named is one of the labels (baseline: always '{res['commonest']['upper']}' / "
+              f"'{res['commonest']['lower']}')")
+        print(f"  {'subset':<12} {'n':>5} {'top':>6} {'base':>6} {'bottom':>7} {'base':>6}")
+        for s in subsets + [None]:
+            ku, kl = ("upper", "lower") if s is None else (str(("upper", s)), str(("lower", s)))
+            print(f"  {s or 'all':<12} {res['n'][ku]:>5} {res['accuracy'][ku]:>6.3f} {res['baseline'][ku]:>6.3f} "
+                  f"{res['accuracy'][kl]:>7.3f} {res['baseline'][kl]:>6.3f}")
+    if "leave_one_subset_out" in r:
+        lo = r["leave_one_subset_out"]
+        print(f"\nleave-one-subset-out (calibrated on 4, scored on the 5th): top {lo['pooled']['upper']:.3f}, bottom {lo['pooled']['lower']:.3f}")
+        for s, v in lo["held_out"].items():
+            print(f"  {s:<12} top {v['upper']:.3f} bottom {v['lower']:.3f}  {v['calibration']}")
+    if "vehicles_web9" in r:
+        v = r["vehicles_web9"]
+        print(f"\nvehicles (web9): {v['accuracy']:.3f} (baseline {v['baseline']:.3f}) {v['per_colour']}\n  confusions {v['confusions']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Plates at index time: keep each vehicle track's best views in memory while the video is read, read
+their plates in batches once the track has left the picture, vote per track.
+
+A track keeps its VIEWS best views (whole in the picture, then crop quality, then size); the first is
+read, the next ones only while the track's reads stay weak (below SURE). So the cost is bounded by the
+number of vehicle tracks, not by the frames; tracks seen once and vehicles and plates too small to
+read are skipped before any model runs (MIN_DETECTIONS, MIN_VEHICLE_HEIGHT here, MIN_PLATE_HEIGHT in
+forensic.models.plates).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forensic.images import shrink
+from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
+
+VIEWS = 3  # best views kept per track: the first is read, the others only while the reads are weak
+BATCH = 16  # vehicle crops per plate-detector call
+IDLE = 6.0  # seconds: a track not seen for this long has left; its views are read
+VIEW_MAX = 640  # longest side of a kept vehicle crop (memory; the plate detector sees 320)
+MARGIN = 0.04
+EDGE = 0.02  # share of the picture: a box this close to its edge is a poor view of the plate
+MIN_VEHICLE_HEIGHT = 120  # px (source): a plate on a smaller vehicle is under MIN_PLATE_HEIGHT
+SURE = 0.6  # a read at least this confident (reader x format) needs no second view
+MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a vehicle worth reading
+
+
+class PlateCollector:
+    def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE):
+        self.reader = reader
+        self.views_per_track = views
+        self.batch = batch
+        self.idle = idle
+        self._views: dict[int, list[tuple[tuple, int, np.ndarray]]] = {}  # tracker id -> [((quality, area), det id, crop)]
+        self._last: dict[int, float] = {}
+        self._seen: dict[int, int] = {}
+        self._todo: list[tuple[int, int, np.ndarray]] = []  # (tracker id, det id, crop) waiting for a batch
+        self._spare: dict[int, list[tuple[int, np.ndarray]]] = {}  # tracker id -> views left, read if the first is weak
+        self._reads: dict[int, list[tuple[PlateRead, int]]] = {}
+        self.views_read = 0
+
+    def add(self, t: float, image: np.ndarray, detections, quality: np.ndarray, det_ids: list[int]) -> None:
+        """Offer one frame's detections (after they were stored as `det_ids`)."""
+        if detections.tracker_id is None:
+            return
+        from forensic.index.attributes import crop
+
+        for k, det_id in enumerate(det_ids):
+            tid = int(detections.tracker_id[k])
+            if tid < 0 or str(detections.class_name[k]) not in PLATE_VEHICLES:
+                continue
+            self._last[tid] = t
+            self._seen[tid] = self._seen.get(tid, 0) + 1
+            kept = self._views.setdefault(tid, [])
+            x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
+            # A view for the plate: whole (a box at the frame's edge often has its plate cut off or
+            # squeezed against it), then sharp and large (crop quality), then larger.
+            h, w = image.shape[:2]
+            edge = EDGE * min(h, w)
+            whole = x1 > edge and y1 > edge and x2 < w - edge and y2 < h - edge
+            q = (whole, float(quality[k]), (x2 - x1) * (y2 - y1))
+            if len(kept) >= self.views_per_track and q <= kept[-1][0]:
+                continue
+            if y2 - y1 < MIN_VEHICLE_HEIGHT:  # its plate would be too small to read
+                continue
+            view = np.ascontiguousarray(shrink(crop(image, detections.xyxy[k], MARGIN), VIEW_MAX))
+            kept.append((q, int(det_id), view))
+            kept.sort(key=lambda v: v[0], reverse=True)
+            del kept[self.views_per_track:]
+
+    def flush(self, t: float | None = None) -> None:
+        """Read the views of the tracks that have left (all tracks when `t` is None), in batches: a
+        track's best view first; its next view only when that gave no plate or a weak one (SURE)."""
+        gone = [tid for tid, last in self._last.items() if t is None or t - last > self.idle]
+        for tid in gone:
+            del self._last[tid]
+            views = self._views.pop(tid, [])
+            if self._seen.pop(tid, 0) >= MIN_DETECTIONS and views:
+                self._todo.append((tid, views[0][1], views[0][2]))
+                self._spare[tid] = [(det_id, view) for _, det_id, view in views[1:]]
+        while self._todo and (len(self._todo) >= self.batch or t is None):
+            part, self._todo = self._todo[:self.batch], self._todo[self.batch:]
+            reads = self.reader.read_vehicles([view for *_, view in part])
+            self.views_read += len(part)
+            for (tid, det_id, _), read in zip(part, reads):
+                if read is not None:
+                    self._reads.setdefault(tid, []).append((read, det_id))
+                spare = self._spare.get(tid)
+                if read is not None and read.conf >= SURE or not spare:
+                    self._spare.pop(tid, None)
+                    continue
+                self._todo.append((tid, *spare.pop(0)))  # not sure yet: the next best view
+
+    def results(self) -> list[dict]:
+        """Each track's voted plate, for IndexStore.add_plates (call after flush())."""
+        out = []
+        for tid, reads in self._reads.items():
+            voted = vote([r for r, _ in reads])
+            if voted is None:
+                continue
+            read, conf = voted
+            det_id = next(d for r, d in reads if r is read)
+            out.append({"det_id": det_id, "text": read.raw, "norm": read.norm, "display": display_plate(read.norm), "conf": conf,
+                        "reads": len(reads), "jpeg": plate_jpeg(read.crop) if read.crop is not None else None})
+        return out
