@@ -66,8 +66,6 @@ cli.params[:0] = shared_params()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))  # each file is checked in the run, one line per failure
 @index_options
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
-@click.option("--plates/--no-plates", "plates", default=None,
-              help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]")
 @model_options
 @click.pass_context
 def index(ctx, paths, wait, **options):

@@ -132,6 +132,8 @@ def index_options(f):
         click.option("--max-skip", type=float, help="Seconds: detect at least this often, motion or not. [4]"),
         click.option("--settle", type=float, help="Seconds: a file in a scanned folder that is still growing, or incomplete and modified more recently than this, "
                      "is left for the next run (0: never). Files named on the command line are always indexed. [120]"),
+        click.option("--plates/--no-plates", "plates", default=None,
+                     help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]"),
     ]):
         f = opt(f)
     return f

@@ -4,7 +4,8 @@ Pose runs on one crop per person track (its largest, sharpest, least cut-off det
 never on whole frames, so its cost is bounded by the number of people, not by the video's length.
 While a video is indexed each track keeps only its best crop so far (a small copy, with the scene's
 background and white balance at that moment); tracks not seen for STALE_S seconds are described in
-batches of BATCH, the rest when the video ends.
+batches of BATCH, the rest when the video ends. People under MIN_HEIGHT pixels or seen fewer than
+MIN_SEEN times keep the colours voted from their boxes (pose adds little there and costs the same).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MARGIN = 0.1
 MAX_SIDE = 192  # crops are kept at most this tall or wide
 STALE_S = 10.0
 BATCH = 16
+MIN_HEIGHT = 64  # people smaller than this (pixels) keep their box-proportion colours: pose adds little there
+MIN_SEEN = 2  # ... and so do people seen once (often a fragment of a track, or not a person at all)
 
 
 @dataclass
@@ -41,6 +44,7 @@ class BestViews:
         self.views: dict[int, _View] = {}
         self.colors: dict[int, dict] = {}  # tracker id -> colours of its best view (Colors.to_dict())
         self.seen: dict[int, float] = {}
+        self.count: dict[int, int] = {}
         self.disabled = pose is None
 
     def add(self, image: np.ndarray, t: float, detections, quality: np.ndarray, scene=None) -> None:
@@ -53,6 +57,7 @@ class BestViews:
             if tid < 0:
                 continue
             self.seen[tid] = t
+            self.count[tid] = self.count.get(tid, 0) + 1
             old = self.views.get(tid)
             if old is not None and old.quality >= quality[k]:
                 continue
@@ -60,7 +65,7 @@ class BestViews:
             mx, my = MARGIN * (x2 - x1), MARGIN * (y2 - y1)
             ox, oy = int(max(0, x1 - mx)), int(max(0, y1 - my))
             ex, ey = int(min(W, x2 + mx)), int(min(H, y2 + my))
-            if ex - ox < 4 or ey - oy < 8:
+            if ex - ox < 4 or y2 - y1 < MIN_HEIGHT:
                 continue
             scale = min(1.0, MAX_SIDE / max(ex - ox, ey - oy))
             crop = _resize(image[oy:ey, ox:ex], scale)
@@ -84,8 +89,13 @@ class BestViews:
         if not tids:
             return
         views = [self.views.pop(tid) for tid in tids]
+        seen = [self.count.pop(tid, 0) for tid in tids]
         for tid in tids:
             self.seen.pop(tid, None)
+        keep = [k for k, n in enumerate(seen) if n >= MIN_SEEN]
+        tids, views = [tids[k] for k in keep], [views[k] for k in keep]
+        if not tids:
+            return
         try:
             keypoints = []
             for start in range(0, len(views), BATCH):
