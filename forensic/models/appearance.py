@@ -232,17 +232,10 @@ def stripe_histograms(image: np.ndarray, box) -> np.ndarray:
     return out / norm if norm > 0 else out
 
 
-class AppearanceEmbedderV1:
+class AppearanceEmbedderV1(AppearanceEmbedder):
     """appearance-v1: detector features (0.6 of the squared norm) + hue histograms of 3 stripes."""
 
     version = "appearance-v1"
-
-    def __init__(self, detector):
-        self.detector = detector
-
-    @property
-    def name(self) -> str:
-        return f"{self.version}/{self.detector.name}"
 
     @property
     def dim(self) -> int:
