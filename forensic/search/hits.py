@@ -12,6 +12,9 @@ import numpy as np
 from forensic.colors import Colors
 
 
+PLATE_SHOWN = 0.5  # a plate read with less confidence is not shown with the hit (it still counts for a plate query)
+
+
 @dataclass
 class Hit:
     id: int
@@ -65,7 +68,7 @@ class Hit:
         if row["start_time"]:
             wall = (datetime.fromisoformat(row["start_time"]) + timedelta(seconds=row["t"])).isoformat(timespec="milliseconds")
         plate = None
-        if "plate_display" in row.keys() and row["plate_display"]:
+        if "plate_display" in row.keys() and row["plate_display"] and (row["plate_conf"] or 0.0) >= PLATE_SHOWN:
             plate = {"text": row["plate_display"], "raw": row["plate_text"], "confidence": round(row["plate_conf"], 3),
                      "crop": str((index_root / row["plate_crop"]).resolve()) if row["plate_crop"] else None}
         return cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"], time=wall,

@@ -35,3 +35,18 @@ def test_few_tracks_hold_all_the_best_scores():
     group = np.concatenate([np.arange(1000) % 2, 100 + np.arange(30)])
     rows = best_rows(scores, 5, group)
     assert rows.tolist() == [0, 1, 1000, 1001, 1002]
+
+
+def test_a_weak_plate_read_is_not_shown_with_the_hit(tmp_path):
+    """A plate read under PLATE_SHOWN confidence stays out of the hit (garbage reads of far motorbikes
+    must not look like evidence); a confident read is shown with its confidence."""
+    from forensic.search.hits import PLATE_SHOWN, Hit
+
+    base = {"id": 1, "path": "/v.mp4", "camera": "c", "t": 1.0, "start_time": None, "x1": 0, "y1": 0, "x2": 10, "y2": 10,
+            "cls": "motorcycle", "conf": 0.9, "frame": 25, "thumb": None, "colors": '{"whole": {"red": 1.0}}', "track": None,
+            "track_colors": None, "first_t": None, "last_t": None, "track_n": None, "track_thumb": None,
+            "plate_display": "30F-621.51", "plate_text": "30F/621.51", "plate_crop": None}
+    weak = Hit.from_row(base | {"plate_conf": PLATE_SHOWN - 0.01}, 0.5, tmp_path)
+    sure = Hit.from_row(base | {"plate_conf": 0.74}, 0.5, tmp_path)
+    assert weak.plate is None and "plate" not in weak.to_json()
+    assert sure.plate["text"] == "30F-621.51" and sure.to_json()["plate"]["confidence"] == 0.74
