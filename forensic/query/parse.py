@@ -73,7 +73,7 @@ _add("color", "blue,navy,dark blue,light blue,xanh dương,xanh nước biển,x
 _add("color", "xanh", "blue", "green")  # Vietnamese 'xanh' alone means blue or green
 _add("color", "purple,violet,lilac,lavender,tím,màu tím,tím hoa cà,màu tím than", "purple")
 _add("color", "pink,magenta,hồng,màu hồng,hồng phấn,hồng cánh sen,cánh sen", "pink")
-_add("color", "brown,beige,khaki,tan,nâu,be,kem,màu nâu,màu be,màu kem,cà phê,màu cà phê,bò", "brown")
+_add("color", "brown,beige,khaki,nâu,be,kem,màu nâu,màu be,màu kem,cà phê,màu cà phê,bò", "brown")
 _add("color", "cream,ivory,trắng kem,trắng sữa", "white")
 # Liveries a witness names as colours: ride-hailing jackets and helmets (Grab and Gojek green, Be
 # yellow), taxi companies (Mai Linh green, Vinasun white, Xanh SM cyan: blue or green).

@@ -189,3 +189,24 @@ def test_fold(text, folded):
 def test_empty_query_understands_nothing():
     q = parse_query("   ")
     assert not q.understood and q.ignored == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("áo hồng", {"class": ["person"], "upper body": ["pink"]}),
+    ("pink top", {"class": ["person"], "upper body": ["pink"]}),
+    ("áo tím", {"class": ["person"], "upper body": ["purple"]}),
+    ("ô tô bạc", {"class": ["car"], "colour": ["grey"]}),
+    ("người mặc áo be", {"class": ["person"], "upper body": ["brown"]}),
+    ("quần xanh than", {"class": ["person"], "lower body": ["blue"]}),
+    ("áo xanh", {"class": ["person"], "upper body": ["blue/green"]}),
+    ("taxi Mai Linh", {"class": ["car"], "colour": ["green"]}),
+    ("taxi xanh sm", {"class": ["car"], "colour": ["blue/green"]}),
+    ("taxi Vinasun", {"class": ["car"], "colour": ["white"]}),
+    ("tài xế Be", {"class": ["person"], "colour": ["yellow"]}),  # the Be livery; 'be' in lower case is beige
+    ("xe máy mũ bảo hiểm đỏ", {"class": ["motorcycle"], "riding": ["motorcycle"], "head": ["red"]}),
+    ("motorbike rider in a red jacket and blue helmet",
+     {"class": ["motorcycle"], "riding": ["motorcycle"], "upper body": ["red"], "head": ["blue"]}),
+    ("xe may tan phu", {"class": ["motorcycle"], "ignored": ["tan phu"]}),  # 'tan' is no colour: Tân Phú without diacritics
+])
+def test_a_witness_colour_words(text, expected):
+    assert parse_query(text).describe() == expected
