@@ -283,6 +283,8 @@ def describe_colors(image: np.ndarray, box, is_person: bool | str, keypoints: np
         return NO_COLOURS_PERSON if is_person else NO_COLOURS
     H, W = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
+    if not np.isfinite([x1, y1, x2, y2]).all():
+        return NO_COLOURS_PERSON if is_person else NO_COLOURS
     x1, y1, x2, y2 = max(0, int(x1)), max(0, int(y1)), min(W, int(np.ceil(x2))), min(H, int(np.ceil(y2)))
     if x2 - x1 < 2 or y2 - y1 < 2:
         return NO_COLOURS_PERSON if is_person else NO_COLOURS

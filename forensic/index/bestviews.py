@@ -54,18 +54,18 @@ class BestViews:
         H, W = image.shape[:2]
         for k in np.flatnonzero(detections.class_name == "person"):
             tid = int(detections.tracker_id[k])
-            if tid < 0:
+            x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
+            if tid < 0 or y2 - y1 < MIN_HEIGHT:  # small people are not kept (nor counted): memory stays bounded
                 continue
             self.seen[tid] = t
             self.count[tid] = self.count.get(tid, 0) + 1
             old = self.views.get(tid)
             if old is not None and old.quality >= quality[k]:
                 continue
-            x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             mx, my = MARGIN * (x2 - x1), MARGIN * (y2 - y1)
             ox, oy = int(max(0, x1 - mx)), int(max(0, y1 - my))
             ex, ey = int(min(W, x2 + mx)), int(min(H, y2 + my))
-            if ex - ox < 4 or y2 - y1 < MIN_HEIGHT:
+            if ex - ox < 4:
                 continue
             scale = min(1.0, MAX_SIDE / max(ex - ox, ey - oy))
             crop = _resize(image[oy:ey, ox:ex], scale)
@@ -105,7 +105,7 @@ class BestViews:
             self.disabled = True
             return
         for tid, view, kp in zip(tids, views, keypoints):
-            if kp is None:
+            if kp is None or view.monochrome:  # an infrared view has no colours to add: the track's vote stands
                 continue
             c = describe_colors(view.crop, view.box, True, keypoints=kp, background=view.background, gains=view.gains,
                                 monochrome=view.monochrome)

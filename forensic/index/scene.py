@@ -38,8 +38,10 @@ class SceneModel:
 
     def update(self, image: np.ndarray) -> None:
         small = shrink(image, self.side)
-        if self.frames and self.frames[-1].shape != small.shape:
+        if self.frames and self.frames[-1].shape != small.shape:  # the recording changed size: start again
             self.frames.clear()
+            self._median = self._full = None
+            self._since = 0
         self.frames.append(small)
         self._since += 1
         if len(self.frames) == 1:

@@ -73,7 +73,8 @@ _add("color", "blue,navy,dark blue,light blue,xanh dương,xanh nước biển,x
 _add("color", "xanh", "blue", "green")  # Vietnamese 'xanh' alone means blue or green
 _add("color", "purple,violet,lilac,lavender,tím,màu tím,tím hoa cà,màu tím than", "purple")
 _add("color", "pink,magenta,hồng,màu hồng,hồng phấn,hồng cánh sen,cánh sen", "pink")
-_add("color", "brown,beige,khaki,nâu,be,kem,màu nâu,màu be,màu kem,cà phê,màu cà phê,bò", "brown")
+_add("color", "brown,beige,khaki,nâu,be,kem,màu nâu,màu be,màu kem,màu cà phê,màu bò", "brown")
+_add("stop", "may be,to be,could be,can be,might be,will be,would be,should be", "")  # English 'be' is no beige
 _add("color", "cream,ivory,trắng kem,trắng sữa", "white")
 # Liveries a witness names as colours: ride-hailing jackets and helmets (Grab and Gojek green, Be
 # yellow), taxi companies (Mai Linh green, Vinasun white, Xanh SM cyan: blue or green).
@@ -100,7 +101,11 @@ _MAX_WORDS = max(len(k.split()) for k in _VOCAB)
 _PERSON_NOUNS = {m[2] for m in _VOCAB.values() if m[0] == "class" and m[1] == ("person",)}
 # Words whose meaning depends on diacritics: 'tìm' (find) is not 'tím' (purple).
 _ACCENTED = {"tìm": ("stop", ""), "tím": ("color", "purple"),
-             "Be": ("color", "yellow")}  # the Be ride-hailing livery (capitalised); 'be' is beige
+             "Be": ("color", "yellow"),  # the Be ride-hailing livery (capitalised); 'be' is beige
+             # words that fold to a colour without their diacritics: cầm (hold) is no cam (orange), lúc
+             # (at, of time) no lục (green), bác (uncle) no bạc (silver), kèm/làm no kem/lam
+             "cầm": ("unknown",), "lúc": ("unknown",), "bác": ("unknown",), "kèm": ("unknown",), "làm": ("unknown",),
+             "bé": ("class", ("person",), "child")}
 
 
 @dataclass

@@ -207,6 +207,12 @@ def test_empty_query_understands_nothing():
     ("motorbike rider in a red jacket and blue helmet",
      {"class": ["motorcycle"], "riding": ["motorcycle"], "upper body": ["red"], "head": ["blue"]}),
     ("xe may tan phu", {"class": ["motorcycle"], "ignored": ["tan phu"]}),  # 'tan' is no colour: Tân Phú without diacritics
+    # words that fold to a colour without their diacritics are not colours
+    ("người cầm dao", {"class": ["person"], "ignored": ["cầm dao"]}),
+    ("xe máy lúc 8 giờ", {"class": ["motorcycle"], "ignored": ["lúc 8 giờ"]}),
+    ("bé gái mặc áo đỏ", {"class": ["person"], "upper body": ["red"], "ignored": ["gái"]}),
+    ("man who may be wearing red", {"class": ["person"], "colour": ["red"]}),
+    ("xe bò", {"class": ["bicycle", "car", "motorcycle", "bus", "truck"], "ignored": ["bò"]}),
 ])
 def test_a_witness_colour_words(text, expected):
     assert parse_query(text).describe() == expected
