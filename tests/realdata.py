@@ -166,3 +166,35 @@ def riding_of(store, ids) -> dict[int, str]:
     rides[np.array([r[3] for r in rows]) != "person"] = ""
     found = dict(zip(det.tolist(), rides.tolist()))
     return {int(i): found.get(int(i), "") for i in ids}
+
+
+def frame_at(path, t: float) -> np.ndarray:
+    """The frame of a video at `t` seconds (by frame number)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, round(t * cap.get(cv2.CAP_PROP_FPS)))
+    ok, image = cap.read()
+    cap.release()
+    assert ok
+    return image
+
+
+def one_red_car_index(tmp_path: Path) -> Path:
+    """An index of one red car, one detection: enough for a text search without any model."""
+    from forensic.detections import Detections
+    from forensic.index.store import IndexStore
+    from forensic.video import VideoInfo
+
+    video = tmp_path / "cam1" / "a.mp4"
+    video.parent.mkdir()
+    video.write_bytes(b"0" * 64)
+    root = tmp_path / "idx"
+    with IndexStore(root, writer=True) as store:
+        store.register_embedder("appearance", "appearance-test/v1", 4)
+        vid = store.begin_video(video, "cam1", VideoInfo(video, fps=25.0, frames=25, width=640, height=480), 2.0, "fp")
+        dets = Detections(np.array([[10, 10, 90, 60]], np.float32), np.array([0.9], np.float32), np.array(["car"]))
+        store.add_detections(vid, 0, 0.0, dets, [{"whole": {"red": 0.8}}], np.array([0.7], np.float32), [tiny_jpeg()],
+                             {"appearance": np.array([[1, 0, 0, 0]], np.float32)})
+        store.finish_video(vid)
+    return root

@@ -6,31 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from forensic.detections import Detections
-from forensic.index.store import IndexStore
-from forensic.video import VideoInfo
 from realdata import run_cli as run
-from realdata import tiny_jpeg
+from realdata import one_red_car_index
 
 
 @pytest.fixture
 def tiny_index(tmp_path) -> Path:
     """One red car, one detection: enough for a text search without any model."""
-    video = tmp_path / "cam1" / "a.mp4"
-    video.parent.mkdir()
-    video.write_bytes(b"0" * 64)
-    root = tmp_path / "idx"
-    with IndexStore(root, writer=True) as store:
-        store.register_embedder("appearance", "appearance-test/v1", 4)
-        vid = store.begin_video(video, "cam1", VideoInfo(video, fps=25.0, frames=25, width=640, height=480), 2.0, "fp")
-        dets = Detections(np.array([[10, 10, 90, 60]], np.float32), np.array([0.9], np.float32), np.array(["car"]))
-        store.add_detections(vid, 0, 0.0, dets, [{"whole": {"red": 0.8}}], np.array([0.7], np.float32), [tiny_jpeg()],
-                             {"appearance": np.array([[1, 0, 0, 0]], np.float32)})
-        store.finish_video(vid)
-    return root
+    return one_red_car_index(tmp_path)
 
 
 CAMERAS = '[[camera]]\nid = "gate"\nname = "Front gate"\nmatch = ["cam1"]\n'

@@ -9,12 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from forensic.detections import Detections
-from forensic.index.store import IndexStore
-from forensic.video import VideoInfo
-from realdata import tiny_jpeg
+from realdata import one_red_car_index
 
 HEAVY = ("torch", "torchvision", "ultralytics", "open_clip")
 
@@ -37,16 +32,6 @@ def test_help_loads_no_model_library():
 
 
 def test_text_search_loads_no_model_library(tmp_path):
-    video = tmp_path / "cam1" / "a.mp4"
-    video.parent.mkdir()
-    video.write_bytes(b"0" * 64)
-    with IndexStore(tmp_path / "idx", writer=True) as store:
-        store.register_embedder("appearance", "appearance-test/v1", 4)
-        vid = store.begin_video(video, "cam1", VideoInfo(video, fps=25.0, frames=25, width=640, height=480), 2.0, "fp")
-        dets = Detections(np.array([[10, 10, 90, 60]], np.float32), np.array([0.9], np.float32), np.array(["car"]))
-        store.add_detections(vid, 0, 0.0, dets, [{"whole": {"red": 0.8}}], np.array([0.7], np.float32), [tiny_jpeg()],
-                             {"appearance": np.array([[1, 0, 0, 0]], np.float32)})
-        store.finish_video(vid)
-    names = imported("--index", str(tmp_path / "idx"), "search", "red car", "--json")
+    names = imported("--index", str(one_red_car_index(tmp_path)), "search", "red car", "--json")
     assert not set(HEAVY) & names
     assert "faiss" not in names  # text ranking reads the search columns only

@@ -9,7 +9,7 @@ import pytest
 from forensic.detections import Detections
 from forensic.models.appearance import (HIST_DIM, PARTS, STRIPES, AppearanceEmbedder, AppearanceEmbedderV1, body_heights,
                                         descriptor, part_histograms)
-from realdata import BLACK_COAT_WOMAN, CAMPUS, RED_NAVY_MAN, RED_TOP_WOMAN
+from realdata import BLACK_COAT_WOMAN, CAMPUS, RED_NAVY_MAN, RED_TOP_WOMAN, frame_at
 
 
 class StubDetector:
@@ -127,17 +127,6 @@ def test_embedder_joins_detector_features_and_histograms():
 CASES = [(RED_NAVY_MAN, 54.0, 58.0), (RED_TOP_WOMAN, 45.0, 70.0), (BLACK_COAT_WOMAN, 55.0, 61.0)]
 RESPONSES = {"as filmed": None, "warm and dim": dict(gain=(0.6, 0.72, 0.92), gamma=1.0, offset=10),
              "cool and bright": dict(gain=(1.15, 1.0, 0.85), gamma=0.7, offset=0)}
-
-
-def frame_at(path, t: float) -> np.ndarray:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, round(t * cap.get(cv2.CAP_PROP_FPS)))
-    ok, image = cap.read()
-    cap.release()
-    assert ok
-    return image
 
 
 def photo_subject(models, photo: np.ndarray, frame_size):

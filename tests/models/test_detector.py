@@ -9,7 +9,7 @@ from forensic.errors import ModelUnavailable
 from forensic.models import base
 from forensic.models.base import find_model_file, pick_device
 from forensic.models.detector import COCO_KEEP, YoloDetector, letterbox
-from realdata import ACVIEW, DELIVERY_RIDER, TRUCCAT, WHITE_SUV
+from realdata import ACVIEW, DELIVERY_RIDER, TRUCCAT, WHITE_SUV, frame_at
 
 
 @pytest.mark.parametrize("h, w, size", [(1080, 1920, 416), (720, 1280, 320), (576, 768, 640), (100, 50, 320)])
@@ -55,17 +55,6 @@ def test_cuda_asked_without_a_gpu():
     with pytest.raises(ModelUnavailable, match="--device cpu"):
         pick_device("cuda")
     assert pick_device("auto") == "cpu"
-
-
-def frame_at(path, t: float) -> np.ndarray:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, round(t * cap.get(cv2.CAP_PROP_FPS)))
-    ok, image = cap.read()
-    cap.release()
-    assert ok
-    return image
 
 
 @pytest.fixture(scope="module")
