@@ -339,10 +339,11 @@ def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | No
         raise ForensicError(f"--out {out}: folder {out.parent} does not exist")
     settings = settings if settings is not None else Settings.from_env()
     check_output(out, settings.index, force=force, option="--out")
+    cameras = load_cameras(settings.cameras, settings.index)
     with IndexStore(settings.index) as store:
-        hit = fr.load_hit(store, hit_id)
+        hit = fr.load_hit(store, hit_id, cameras)
         boxes = fr.track_boxes(store, hit) if context is not None else {}
-    place = fr.place_of(load_cameras(settings.cameras, settings.index), hit.camera, hit.video)
+    place = fr.place_of(cameras, hit.camera, hit.video)
     source = fr.FrameSource(hit.video)
     hit.frame, image, _ = fr.locate(source, hit, thumb_bytes(hit))
     if context is None:
@@ -361,10 +362,10 @@ def export_hits(hits: Sequence[Hit | int], out: Path | str, settings: Settings |
     `found_by`: the search that chose these hits (its request and how it was understood go into the
     manifest); without it, each hit records the last search in the audit log that returned it."""
     settings = settings if settings is not None else Settings.from_env()
+    cameras = load_cameras(settings.cameras, settings.index)
     if any(not isinstance(h, Hit) for h in hits):
         with IndexStore(settings.index) as store:
-            hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h)) for h in hits]
-    cameras = load_cameras(settings.cameras, settings.index)
+            hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h), cameras) for h in hits]
     log = AuditLog(settings.index)
     items = []
     for hit in hits:

@@ -69,10 +69,19 @@ def print_hits(understood: dict, hits) -> None:
         when = mmss(h.t) + (f" ({mmss(h.track['first_seen'])}-{mmss(h.track['last_seen'])}, {h.track['detections']}x)"
                             if h.track and h.track["detections"] > 1 else "")
         when += f"\n{h.time[:19]}" if h.time else ""
+        clock = h.clock or {}
+        when += (" *" if clock.get("recomputed") else "") + (" STALE" if clock.get("stale") else "") + (f" DST {clock['dst']}" if clock.get("dst") else "")
         plate = (f"{h.plate['text']} ({h.plate['confidence']:.2f})" if h.plate else "",) if plates else ()
         table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, *plate, Text(printable(h.camera)),
                       Text(printable(Path(h.video).name)), when, ",".join(str(round(v)) for v in h.bbox), Text(printable(h.thumb or "")))
     out.print(table)
+    if any((h.clock or {}).get("recomputed") for h in hits):
+        out.print("* time recomputed from the cameras file now (its timezone or clock offset changed since indexing; --json: clock)")
+    if any((h.clock or {}).get("stale") for h in hits):
+        out.print("STALE: the cameras file now gives other clock settings to videos indexed before forensic kept their recorded "
+                  "start: re-index them")
+    if any((h.clock or {}).get("dst") for h in hits):
+        out.print("DST: the recorder's local start time fell in a daylight-saving change (gap: never happened; overlap: happened twice)")
 
 
 # -- index: progress and summary ----------------------------------------------------------------------

@@ -6,6 +6,12 @@ creation time (read with ffprobe when it is installed), else the file's modifica
 of the recording) minus its duration. Names carry the recorder's local time: the camera's timezone
 (default Vietnam) applies; a container's creation time is read as UTC, as MP4/MOV define it (a
 recorder that writes its local time there needs the camera's clock_offset).
+
+The index keeps the start as the recording gave it (`recorded_start`: the local time a file name
+holds, with no zone; the instant a container or file time gives) and the wall-clock time is made from
+it when it is read (`wall_clock`), with the camera's timezone and clock offset of the cameras file of
+that moment: correcting the cameras file corrects the times. A name's local time that a daylight-saving
+change skipped ('gap') or that happened twice ('overlap') is flagged, never resolved silently.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -140,3 +147,55 @@ def recording_start(path: Path, duration: float, tz: str = DEFAULT_TZ, offset: f
         start = datetime.fromtimestamp(Path(path).stat().st_mtime, ZoneInfo(tz)) - timedelta(seconds=duration)
         source = "mtime"
     return start + timedelta(seconds=offset), source
+
+
+def recorded_start(path: Path, duration: float, tz: str = DEFAULT_TZ, pattern: str | None = None) -> tuple[str, str]:
+    """(the start as the recording gives it, its source): as `recording_start` without the clock offset,
+    in ISO text: a local time without a zone when it comes from the name ('pattern', 'filename': the
+    camera's timezone is applied when it is read), else an instant with its UTC offset."""
+    start, source = recording_start(path, duration, tz, 0.0, pattern)
+    if source in ("pattern", "filename"):
+        return start.replace(tzinfo=None).isoformat(), source
+    return start.isoformat(), source
+
+
+@dataclass(frozen=True)
+class WallClock:
+    """When a recording started in wall-clock time, and how that was worked out."""
+
+    start: datetime  # aware, in `timezone`
+    source: str  # pattern | filename | container | mtime
+    timezone: str
+    clock_offset: float  # seconds added to the recorder's clock
+    dst: str | None = None  # 'gap' (the name's local time never happened) or 'overlap' (it happened twice)
+
+    def at(self, seconds: float) -> datetime:
+        """The wall-clock time `seconds` into the recording (counted in real seconds, across DST changes)."""
+        return (self.start.astimezone(timezone.utc) + timedelta(seconds=seconds)).astimezone(ZoneInfo(self.timezone))
+
+    @property
+    def dst_note(self) -> str | None:
+        if self.dst == "gap":
+            return (f"the recorder's local start time does not exist in {self.timezone} (skipped by a daylight-saving change): "
+                    "read with the offset before the change; check the recorder's clock")
+        if self.dst == "overlap":
+            return (f"the recorder's local start time happened twice in {self.timezone} (a daylight-saving change): "
+                    "read as the first; it may be one hour later")
+        return None
+
+
+def wall_clock(recorded: str, source: str, tz: str = DEFAULT_TZ, offset: float = 0.0) -> WallClock:
+    """The wall-clock start of a recording from its `recorded_start` text, the camera's timezone and its
+    clock offset. A local time without a zone that a daylight-saving change skipped or repeated is
+    flagged in `dst` (read with fold=0: the offset in force before the change)."""
+    zone = ZoneInfo(tz)
+    when = datetime.fromisoformat(recorded)
+    dst = None
+    if when.tzinfo is None:
+        first, second = when.replace(tzinfo=zone, fold=0), when.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            back = first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+            dst = "gap" if back != when else "overlap"
+        when = first
+    start = (when.astimezone(timezone.utc) + timedelta(seconds=offset)).astimezone(zone)
+    return WallClock(start, source, tz, float(offset), dst)

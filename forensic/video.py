@@ -9,6 +9,7 @@ runs a reader in its own thread so decoding overlaps with detection.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
@@ -42,7 +43,7 @@ class VideoInfo:
 @dataclass(frozen=True)
 class Frame:
     index: int  # frame number in the source video
-    t: float  # seconds from the start of the video
+    t: float  # seconds from the start of the video: the frame's presentation timestamp (PTS)
     image: np.ndarray  # BGR, source resolution
 
 
@@ -114,6 +115,12 @@ def probe(path: Path) -> VideoInfo:
 class FrameReader:
     """Streams frames sampled every 1/sample_fps seconds of video time.
 
+    A frame's time is its presentation timestamp (PTS) as the decoder reports it, never its number
+    divided by the average frame rate: a variable-frame-rate recording (most DVRs drop frames when
+    the scene is still) would otherwise get times seconds off. A frame without a usable timestamp (a
+    raw H.264/H.265 stream has none) gets the previous frame's time plus one frame at the declared
+    rate, and `estimated` counts those frames (see `time_base`).
+
     After iteration, `decoded` holds how many frames were read and `truncated` says whether the
     file ended well before its declared length (a broken or partly written recording).
     """
@@ -123,13 +130,23 @@ class FrameReader:
         self.sample_fps = sample_fps
         self.start_t = start_t
         self.decoded = 0
+        self.estimated = 0  # frames after the first whose time is not their PTS (none, or not after the previous one)
         self.last_t = 0.0
+
+    @property
+    def time_base(self) -> str:
+        """Where the frame times came from: 'pts', 'frame/fps' (no timestamps at all) or 'pts+estimated'."""
+        if self.estimated == 0:
+            return "pts"
+        return "frame/fps" if self.estimated >= self.decoded - 1 else "pts+estimated"
 
     @property
     def truncated(self) -> bool:
         return self.info.frames > 0 and self.decoded < 0.9 * self.info.frames - 2
 
     def __iter__(self) -> Iterator[Frame]:
+        import cv2
+
         cap = _open(self.info.path)
         fps = self.info.fps
         step = 1.0 / self.sample_fps
@@ -139,7 +156,14 @@ class FrameReader:
             while True:
                 if not cap.grab():
                     break
-                t = index / fps
+                pts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0  # the grabbed frame's PTS, from the stream's start
+                if index == 0:
+                    t = pts if math.isfinite(pts) and pts >= 0 else 0.0
+                elif math.isfinite(pts) and pts > self.last_t:
+                    t = pts
+                else:
+                    t = self.last_t + 1.0 / fps
+                    self.estimated += 1
                 self.decoded = index + 1
                 self.last_t = t
                 if t + 0.5 / fps >= next_t:

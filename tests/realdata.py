@@ -198,3 +198,25 @@ def one_red_car_index(tmp_path: Path) -> Path:
                              {"appearance": np.array([[1, 0, 0, 0]], np.float32)})
         store.finish_video(vid)
     return root
+
+
+def vfr_clip(footage: Path, out: Path) -> Path:
+    """A variable-frame-rate recording made from the Truc Cat clip with ffmpeg (as a DVR that drops frames
+    when the scene is still writes them): 0-3 s at 25 fps, then 3-6 s at 5 fps, 90 frames in 6 s. Its
+    average rate is 15 frames per second, so frame 80 is shown at 4.0 s where 80 / 15 says 5.3 s."""
+    import subprocess
+
+    parts = []
+    for n, (start, fps) in enumerate(((0, 25), (3, 5))):
+        part = out.parent / f"{out.stem}-part{n}.ts"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", str(start), "-i", str(footage / TRUCCAT), "-t", "3",
+                        "-vf", f"fps={fps},scale=640:-2", "-an", "-c:v", "libx264", "-preset", "ultrafast", "-g", str(fps),
+                        str(part)], check=True)
+        parts.append(part)
+    listing = out.parent / f"{out.stem}-parts.txt"
+    listing.write_text("".join(f"file '{p.name}'\n" for p in parts))
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(out)], check=True)
+    for p in (*parts, listing):
+        p.unlink()
+    return out

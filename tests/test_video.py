@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from realdata import TRUCCAT
+from realdata import TRUCCAT, vfr_clip
 from forensic.errors import VideoError
 from forensic.video import FrameReader, find_videos, probe
 
@@ -26,6 +26,38 @@ def test_sampling_follows_the_video_clock(footage, sample_fps):
         assert f.image.shape == (720, 1280, 3) and f.image.dtype == np.uint8
         assert f.t == pytest.approx(f.index / info.fps)
     assert not reader.truncated and reader.decoded == info.frames
+
+
+def test_times_are_presentation_timestamps_on_a_variable_frame_rate_recording(footage, tmp_path):
+    """Issue 11: times were frame number / average fps, 1.3 s wrong at frame 80 of this 6 s clip (9 s in
+    a 30 s one). Each frame's time is now its PTS, as ffprobe lists it."""
+    from forensic.evidence.media import probe_times
+
+    clip = vfr_clip(footage, tmp_path / "vfr.mp4")
+    info = probe(clip)
+    assert info.frames == 90 and 14.0 < info.fps < 17.0  # the container's average rate
+    reader = FrameReader(info, 60.0)  # every frame
+    frames = list(reader)
+    pts = probe_times(clip).pts
+    assert len(frames) == len(pts) == 90 and reader.time_base == "pts" and reader.estimated == 0
+    assert np.allclose([f.t for f in frames], pts[[f.index for f in frames]], atol=1e-3)
+    assert frames[80].t == pytest.approx(4.0, abs=1e-3) and 80 / info.fps > 5.0
+    sampled = np.array([f.t for f in FrameReader(info, 2.0)])  # on the clock: every half second of video time ...
+    ticks = np.arange(len(sampled)) * 0.5
+    assert len(sampled) == 12 and np.all(sampled > ticks - 0.04) and np.all(sampled < ticks + 0.2)  # ... within a source frame
+
+
+def test_a_raw_stream_without_timestamps_counts_frames(footage, tmp_path):
+    import subprocess
+
+    raw = tmp_path / "raw.h264"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(footage / TRUCCAT), "-t", "1", "-an", "-c:v", "copy",
+                    "-bsf:v", "h264_mp4toannexb", str(raw)], check=True)
+    info = probe(raw)
+    reader = FrameReader(info, 60.0)
+    frames = list(reader)
+    assert reader.time_base == "frame/fps" and len(frames) > 10
+    assert [f.t for f in frames] == pytest.approx([f.index / info.fps for f in frames])
 
 
 def test_sampling_faster_than_the_video_gives_every_frame_once(footage):

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,8 @@ import numpy as np
 from forensic import __version__
 from forensic.errors import ForensicError
 from forensic.evidence.audit import whoami
-from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
+from forensic.evidence.frames import (THUMB_MATCH, FrameSource, Place, annotated_frame, clock_text, encode_image, encode_jpeg, locate,
+                                      wall_time)
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
 from forensic.files import inside, write_private
@@ -138,17 +139,18 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
             write_private(out / f"{prefix}-plate.jpg", Path(crop).read_bytes())
             files.append(_file(out, f"{prefix}-plate.jpg", "plate", f"the licence plate crop stored in the index (read as {plate['text']})"))
             plate["crop"] = f"{prefix}-plate.jpg"
-    start_wall = datetime.fromisoformat(hit.time) - timedelta(seconds=hit.t) if hit.time else None
-
-    def wall(t: float) -> str | None:
-        return (start_wall + timedelta(seconds=t)).isoformat(timespec="milliseconds") if start_wall else None
+    def wall(t: float) -> str | None:  # video seconds -> wall clock, as the hit's time was made (real seconds, across DST)
+        return wall_time(hit, t - hit.t)
 
     return {
         "hit": hit.to_json() | {"score": round(hit.score, 4) if hit.score else None, "thumb": None} | ({"plate": plate} if plate else {}),
         "camera": {"id": it.place.id, "name": it.place.name, "place": it.place.place},
         "found_by": it.found_by,
         "source": sources[key],
-        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": hit.time},
+        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": wall(at), "indexed_video_seconds": round(hit.t, 3),
+                     "clock": getattr(hit, "clock", None), "clock_text": clock_text(hit)}
+        | ({"note": f"the index gives this hit {hit.t:.3f} s but its frame is shown at {at:.3f} s (presentation timestamp): "
+                    "the times here are the frame's; re-index the recording"} if abs(at - hit.t) > max(times.frame_duration, 1e-3) else {}),
         "frame_check": {"thumbnail_difference": None if diff is None else round(diff, 3),
                         "matches_index_thumbnail": None if diff is None else diff <= THUMB_MATCH,
                         "what": "the index thumbnail re-made from the exported frame, compared with the stored one "

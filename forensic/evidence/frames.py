@@ -12,7 +12,7 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -196,14 +196,15 @@ def place_of(cameras, camera_id: str, video: str) -> Place:
     return Place(camera_id, cam.name, cam.places[0] if cam.places else "")
 
 
-def load_hit(store, hit_id: int):
-    """The search Hit of a detection id (score 0: no query scored it)."""
+def load_hit(store, hit_id: int, cameras=None):
+    """The search Hit of a detection id (score 0: no query scored it); its times from `cameras` (the
+    cameras file now) as a search gives them."""
     from forensic.search.hits import Hit
 
     rows = store.rows([hit_id])
     if hit_id not in rows:
         raise ForensicError(f"no hit with id {hit_id} in {store.root} (ids are the 'id' of search results)")
-    return Hit.from_row(rows[hit_id], 0.0, store.root)
+    return Hit.from_row(rows[hit_id], 0.0, store.root, cameras)
 
 
 def track_boxes(store, hit) -> dict[int, list[float]]:
@@ -215,10 +216,14 @@ def track_boxes(store, hit) -> dict[int, list[float]]:
 
 
 def wall_time(hit, offset: float = 0.0) -> str | None:
-    """The hit's wall-clock time moved by `offset` seconds, to the millisecond."""
+    """The hit's wall-clock time moved by `offset` seconds (real seconds, across a DST change), to the millisecond."""
     if not hit.time:
         return None
-    return (datetime.fromisoformat(hit.time) + timedelta(seconds=offset)).isoformat(timespec="milliseconds")
+    wall = getattr(hit, "wall", None)
+    if wall is not None:
+        return wall.at(hit.t + offset).isoformat(timespec="milliseconds")
+    when = datetime.fromisoformat(hit.time)
+    return (when.astimezone(timezone.utc) + timedelta(seconds=offset)).astimezone(when.tzinfo).isoformat(timespec="milliseconds")
 
 
 def fmt_time(iso: str | None, with_zone: bool = True) -> str:
@@ -239,11 +244,39 @@ def colour_text(hit) -> str:
     return ", ".join(hit.colors) or "colour unknown"
 
 
+SOURCE_WORDS = {"pattern": "the camera's file-name pattern", "filename": "the file name", "container": "the container's creation time",
+                "mtime": "the file's modification time"}
+
+
+def clock_text(hit) -> str:
+    """Where the hit's wall-clock time came from, in one line: source, timezone, clock offset, and whether
+    it was recomputed from the cameras file now or falls in a daylight-saving change."""
+    clock = getattr(hit, "clock", None) or {}
+    if not hit.time:
+        return "wall-clock time unknown (no start time for this recording)"
+    parts = [f"time from {SOURCE_WORDS.get(clock.get('source'), clock.get('source') or 'an unknown source')}"]
+    if clock.get("timezone"):
+        parts.append(clock["timezone"])
+    if clock.get("clock_offset") is not None:
+        parts.append(f"clock offset {clock['clock_offset']:+g} s")
+    if clock.get("recomputed"):
+        was = clock.get("indexed_with") or {}
+        parts.append(f"recomputed from the cameras file now (indexed with {was.get('timezone')}, {was.get('clock_offset', 0):+g} s)")
+    elif clock.get("as_indexed"):
+        parts.append("as stored when indexed")
+    if clock.get("stale"):
+        parts.append("STALE: the cameras file now says otherwise; re-index")
+    if clock.get("dst"):
+        parts.append(f"DST {clock['dst']}: {clock.get('dst_note')}")
+    return "; ".join(parts)
+
+
 def caption_lines(hit, place: Place) -> list[str]:
     where = place.label + (f" - {place.place}" if place.place else "")
     return [f"{where}   {fmt_time(hit.time)}",
             f"{hit.cls}: {colour_text(hit)}{'   plate ' + hit.plate['text'] if getattr(hit, 'plate', None) else ''}   hit {hit.id}",
-            f"{Path(hit.video).name} at {mmss(hit.t)} (frame {hit.frame})"]
+            f"{Path(hit.video).name} at {mmss(hit.t)} (frame {hit.frame})",
+            clock_text(hit)]
 
 
 # -- drawing ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from forensic.errors import ForensicError
-from forensic.evidence.frames import FrameSource, Place, check_frame, colour_text, encode_jpeg, excerpt, mmss, place_of
+from forensic.evidence.frames import FrameSource, Place, check_frame, clock_text, colour_text, encode_jpeg, excerpt, mmss, place_of
 from forensic.files import check_output, write_new
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,7 @@ def _card(c: Card) -> str:
       <div class="score" title="score {h.score:.4f}"><b>{h.score:.2f}</b><span class="bar"><i style="width:{pct:.0f}%"></i></span></div>
     </div>
     <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}</small></p>
+    <p class="clock"><small>{_e(clock_text(h))}</small></p>
     <p class="where">{_e(c.place.name)}{f' <small>· {_e(c.place.place)}</small>' if c.place.place else ''}{f' <small>· {_e(c.place.id)}</small>' if c.place.id != c.place.name else ''}</p>
     <details><summary>Details</summary><dl class="facts">
       <div><dt>Hit id</dt><dd>{h.id}</dd></div>

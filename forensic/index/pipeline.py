@@ -27,7 +27,7 @@ from forensic.index.store import IndexStore
 from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
 from forensic.settings import Settings
-from forensic.timestamps import recording_start
+from forensic.timestamps import recorded_start, wall_clock
 from forensic.video import Frame, find_videos, open_reader, prefetch, probe
 
 log = logging.getLogger(__name__)
@@ -175,8 +175,10 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         return
     yield IndexEvent("start", path, duration=info.duration)
     camera = cameras.for_path(path)
-    start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset, camera.time_pattern)
-    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
+    recorded, source = recorded_start(path, info.duration, camera.timezone, camera.time_pattern)
+    start = wall_clock(recorded, source, camera.timezone, camera.clock_offset).start
+    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source,
+                                 clock=(recorded, camera.timezone, camera.clock_offset))
     reader = open_reader(info, settings.fps, settings.keyframes)
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
@@ -238,6 +240,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
             with summary.timed("write"):
                 store.add_plates(video_id, found)
         with summary.timed("write"):
+            store.set_time_base(video_id, reader.time_base)
             store.finish_video(video_id, note, track_colors)  # its tracks: their colours are voted here
     except Exception as e:  # noqa: BLE001 - as above: this file fails, the batch goes on
         log.debug("finishing %s failed", path, exc_info=True)

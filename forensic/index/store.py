@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS videos(
     fps REAL, frames INTEGER, width INTEGER, height INTEGER, duration REAL,
     start_time TEXT, time_source TEXT,   -- wall-clock start (ISO, camera timezone) and where it came from
     start_epoch REAL,                      -- the same as Unix seconds, for time filters
+    recorded_start TEXT, timezone TEXT, clock_offset REAL,  -- the start as recorded (before the offset) and the
+                                           -- camera's settings then: times are recomputed from them when read
+    t_base TEXT,                           -- detections' t: 'pts' (presentation timestamps), or frame/fps
     sample_fps REAL,
     status TEXT NOT NULL,          -- indexing | done | failed
     error TEXT,
@@ -107,7 +110,8 @@ CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 """
 # Columns added to a table after schema version 1 came out: an older index gains them in place when
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
-ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
+ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
+                 "videos": (("recorded_start", "TEXT"), ("timezone", "TEXT"), ("clock_offset", "REAL"), ("t_base", "TEXT"))}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -277,8 +281,9 @@ class IndexStore:
         return self.db.execute("SELECT * FROM videos WHERE path=?", (str(path),)).fetchone()
 
     def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None,
-                    start_time: str | None = None, time_source: str | None = None) -> int:
-        """Replace any earlier rows of this path and start it as 'indexing'."""
+                    start_time: str | None = None, time_source: str | None = None, clock: tuple | None = None) -> int:
+        """Replace any earlier rows of this path and start it as 'indexing'. `clock`: (recorded start,
+        timezone, clock offset) as forensic.timestamps.wall_clock reads them."""
         old = self.video_by_path(path)
         if old is not None:
             self.delete_video(old["id"])
@@ -288,7 +293,13 @@ class IndexStore:
             "start_time, time_source, start_epoch, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
             (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration,
              sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None))
+        if clock is not None:
+            self.db.execute("UPDATE videos SET recorded_start=?, timezone=?, clock_offset=? WHERE id=?", (*clock, cur.lastrowid))
         return int(cur.lastrowid)
+
+    def set_time_base(self, video_id: int, t_base: str) -> None:
+        """Where the video's detection times came from (the reader's time_base)."""
+        self.db.execute("UPDATE videos SET t_base=? WHERE id=?", (t_base, video_id))
 
     def moved_from(self, path: Path, fingerprint: str):
         """A done video with this content whose recorded path no longer exists (the file was moved or renamed)."""
@@ -523,7 +534,8 @@ class IndexStore:
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
-                    "SELECT d.*, v.path, v.camera, v.start_time, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
+                    "SELECT d.*, v.path, v.camera, v.start_time, v.time_source, v.recorded_start, v.timezone AS clock_timezone, "
+                    "v.clock_offset, v.t_base, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
                     f"tr.colors AS track_colors, bd.thumb AS track_thumb{plate_cols} FROM detections d JOIN videos v ON v.id=d.video_id "
                     f"LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det{plate_join} "
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):

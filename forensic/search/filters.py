@@ -52,7 +52,7 @@ class Filters:
             keep &= videos[cols.video]
         if self.since is not None or self.until is not None:
             with np.errstate(invalid="ignore"):
-                when = cols.video_start[cols.video] + cols.t  # NaN (unknown start) passes no time filter
+                when = video_starts(store, camera_config)[cols.video] + cols.t  # NaN (unknown start) passes no time filter
                 if self.since is not None:
                     keep &= when >= self.since.timestamp()
                 if self.until is not None:
@@ -63,3 +63,25 @@ class Filters:
         """Detection ids passing the filters (ascending), or None when nothing is filtered."""
         keep = self.mask(store, camera_config)
         return None if keep is None else store.columns().id[keep]
+
+
+def video_starts(store, camera_config=None) -> np.ndarray:
+    """Unix start time of each video of the search columns (NaN: unknown), made as hits make their times:
+    with the clock settings of the cameras file now for the cameras it names (forensic.search.hits.clock_of),
+    so a time window finds what the hits then show."""
+    from forensic.search.hits import clock_of
+
+    cols = store.columns()
+    starts = np.array(cols.video_start, np.float64)
+    if not getattr(camera_config, "cameras", None) or not len(starts):
+        return starts
+    pos = {int(v): k for k, v in enumerate(cols.video_id)}
+    for r in store.db.execute("SELECT * FROM videos WHERE status='done'").fetchall():
+        k = pos.get(r["id"])
+        if k is None:
+            continue
+        row = dict(r)
+        row["clock_timezone"] = row.get("timezone")
+        wall, _ = clock_of(row, camera_config)
+        starts[k] = wall.start.timestamp() if wall is not None else np.nan
+    return starts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class Hit:
     cls2: str | None = None  # the detector's second-best class, when known
     confidence2: float | None = None  # its score
     plate: dict | None = None  # its licence plate when one was read: text (written form), raw (as read), confidence, crop
+    clock: dict | None = None  # how `time` was made: source, timezone, clock_offset, recomputed, dst, video_time (see clock_of)
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -48,34 +49,97 @@ class Hit:
             out["confidence2"] = round(self.confidence2 or 0.0, 4)
         if self.plate:
             out["plate"] = self.plate
+        if self.clock:
+            out["clock"] = self.clock
         return out
 
+    @property
+    def wall(self):
+        """The WallClock of the hit's recording (None when its start is unknown)."""
+        return getattr(self, "_wall", None)
+
     @classmethod
-    def from_row(cls, row, score: float, index_root: Path) -> "Hit":
+    def from_row(cls, row, score: float, index_root: Path, cameras=None) -> "Hit":
+        """`cameras`: the cameras file now (forensic.cameras.Cameras); a camera it names gets its times from
+        its timezone and clock offset of now, not those of the indexing run (see clock_of)."""
+        wall, clock = clock_of(row, cameras)
         track = None
         if row["track"] is not None and row["track"] > 0 and row["first_t"] is not None:
             track = {"id": row["track"], "first_seen": round(row["first_t"], 3), "last_seen": round(row["last_t"], 3),
                      "detections": row["track_n"], "thumb": str((index_root / row["track_thumb"]).resolve()) if row["track_thumb"] else None}
-            if row["start_time"]:
-                start = datetime.fromisoformat(row["start_time"])
-                track["first_time"] = (start + timedelta(seconds=row["first_t"])).isoformat(timespec="milliseconds")
-                track["last_time"] = (start + timedelta(seconds=row["last_t"])).isoformat(timespec="milliseconds")
+            if wall is not None:
+                track["first_time"] = wall.at(row["first_t"]).isoformat(timespec="milliseconds")
+                track["last_time"] = wall.at(row["last_t"]).isoformat(timespec="milliseconds")
         colors = Colors.from_dict(json.loads(row["track_colors"] if track and row["track_colors"] else row["colors"]))
         clothing = {"upper": colors.names("upper"), "lower": colors.names("lower")} if colors.upper is not None else {}
         if clothing and colors.head:
             clothing["head"] = colors.names("head")
-        wall = None
-        if row["start_time"]:
-            wall = (datetime.fromisoformat(row["start_time"]) + timedelta(seconds=row["t"])).isoformat(timespec="milliseconds")
         plate = None
         if "plate_display" in row.keys() and row["plate_display"] and (row["plate_conf"] or 0.0) >= PLATE_SHOWN:
             plate = {"text": row["plate_display"], "raw": row["plate_text"], "confidence": round(row["plate_conf"], 3),
                      "crop": str((index_root / row["plate_crop"]).resolve()) if row["plate_crop"] else None}
-        return cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"], time=wall,
+        hit = cls(id=row["id"], video=row["path"], camera=row["camera"], t=row["t"],
+                  time=wall.at(row["t"]).isoformat(timespec="milliseconds") if wall is not None else None,
                    bbox=[row["x1"], row["y1"], row["x2"], row["y2"]], cls=row["cls"], score=float(score),
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
                    confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track, plate=plate,
-                   cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None)
+                   cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None,
+                   clock=clock)
+        hit._wall = wall
+        return hit
+
+
+VIDEO_TIME = {"pts": "presentation timestamps", "pts+estimated": "presentation timestamps (some frames had none: estimated)",
+              "frame/fps": "frame number / frame rate (the recording carries no timestamps)"}
+OLD_VIDEO_TIME = "frame number / average frame rate (indexed before forensic read timestamps: re-index for exact times)"
+
+
+def clock_of(row, cameras=None):
+    """(WallClock or None, the hit's `clock` dict) of a detection row with its video's time columns.
+
+    The start is made when read, from the start as recorded and the camera's timezone and clock offset:
+    those of the cameras file now when it names the camera (by id, or by a pattern that owns the file),
+    else those of the indexing run. `recomputed` says the settings differ from the indexing run's (the
+    time shown is not the one stored then); a video indexed before the recorded start was kept has its
+    stored time ('as indexed'), and `stale` when the cameras file now says otherwise."""
+    from forensic.timestamps import DEFAULT_TZ, wall_clock
+
+    keys = row.keys()
+    get = lambda k: row[k] if k in keys else None  # noqa: E731 - an index opened read-only may lack the newer columns
+    base = get("t_base")
+    clock = {"source": get("time_source"), "video_time": VIDEO_TIME.get(base, base) if base else OLD_VIDEO_TIME}
+    cam = None
+    for c in getattr(cameras, "cameras", None) or ():
+        if c.id == row["camera"]:
+            cam = c
+            break
+    if cam is None:
+        cam = next((c for c in getattr(cameras, "cameras", None) or () if c.owns(row["path"])), None)
+    recorded = get("recorded_start")
+    if recorded:
+        stored_tz, stored_offset = get("clock_timezone") or DEFAULT_TZ, float(get("clock_offset") or 0.0)
+        tz, offset = (cam.timezone, cam.clock_offset) if cam is not None else (stored_tz, stored_offset)
+        wall = wall_clock(recorded, get("time_source") or "?", tz, offset)
+        clock |= {"timezone": tz, "clock_offset": offset, "recorded_start": recorded,
+                  "recomputed": (tz, offset) != (stored_tz, stored_offset)}
+        if clock["recomputed"]:
+            clock["indexed_with"] = {"timezone": stored_tz, "clock_offset": stored_offset}
+        if wall.dst:
+            clock["dst"] = wall.dst
+            clock["dst_note"] = wall.dst_note
+        return wall, clock
+    if not row["start_time"]:
+        return None, clock | {"timezone": None, "clock_offset": None, "recomputed": False}
+    start = datetime.fromisoformat(row["start_time"])
+    tz = getattr(start.tzinfo, "key", None) or (cam.timezone if cam else DEFAULT_TZ)
+    from forensic.timestamps import WallClock
+
+    wall = WallClock(start, get("time_source") or "?", tz, 0.0)
+    clock |= {"timezone": tz, "clock_offset": None, "recomputed": False, "as_indexed": True}
+    if cam is not None and (cam.timezone != tz or cam.clock_offset):
+        clock["stale"] = ("the cameras file now gives this camera other clock settings, but this video was indexed before "
+                          "forensic kept the recorded start: re-index it to apply them")
+    return wall, clock
 
 
 def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:
@@ -99,7 +163,8 @@ def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -
     return np.zeros(0, np.int64)
 
 
-def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: bool = False, min_score: float = 0.0) -> list[Hit]:
+def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: bool = False, min_score: float = 0.0,
+             cameras=None) -> list[Hit]:
     """Hits for the best `limit` detections (ids with their scores), best first; one per track (its
     best-scoring detection) unless `per_frame`. Only those few rows are read from SQLite.
 
@@ -118,4 +183,4 @@ def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: 
     best = best_rows(scores, limit, group)
     picked = list(zip(ids[best].tolist(), scores[best].tolist()))
     rows = store.rows([i for i, _ in picked])
-    return [Hit.from_row(rows[i], s, store.root) for i, s in picked if i in rows]
+    return [Hit.from_row(rows[i], s, store.root, cameras) for i, s in picked if i in rows]

@@ -238,4 +238,4 @@ def search_photo(store, models, photo: Path | np.ndarray, limit: int = 20, any_c
     if models.clip is not None and store.embedder("clip") is not None:
         queries["clip"] = (models.clip.name, models.clip.embed_images([crop(canvas, det.xyxy[0], 0.05)])[0])
     ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
-    return subject, top_hits(store, ids, scores, limit, per_frame, min_score)
+    return subject, top_hits(store, ids, scores, limit, per_frame, min_score, cameras)

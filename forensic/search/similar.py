@@ -37,4 +37,4 @@ def search_similar(store, hit_id: int, limit: int = 20, any_class: bool = False,
         raise ForensicError(f"hit {hit_id} has no stored vectors")
     filters = replace(filters or Filters(), classes=() if any_class else (row["cls"],))
     ids, scores = vector_scores(store, queries, filters.allowed_ids(store, cameras))
-    return Hit.from_row(row, 1.0, store.root), top_hits(store, ids, scores, limit, per_frame, min_score)
+    return Hit.from_row(row, 1.0, store.root, cameras), top_hits(store, ids, scores, limit, per_frame, min_score, cameras)

@@ -271,4 +271,4 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
     scores = tiered(scores, complete).astype(np.float32)
     if query.plates:
         ids, scores = with_plates(store, query, ids, scores)
-    return top_hits(store, ids, scores, limit, per_frame, min_score)
+    return top_hits(store, ids, scores, limit, per_frame, min_score, cameras)
