@@ -37,6 +37,7 @@ from forensic.index.store import IndexStore
 from forensic.models import Models, build_models
 from forensic.plates import PlatePattern, normalise_plate
 from forensic.query import CAPTION_NOUN, CLASSES, COLOR_ALIASES, DEFAULT_TZ, PALETTE, Query, TimeError, parse_datetime, parse_query
+from forensic.query.when import has_zone
 from forensic.search.filters import Filters
 from forensic.search.hits import Hit
 from forensic.search.photo import read_photo, search_photo
@@ -61,8 +62,10 @@ class SearchRequest:
     asked for as well as the text's colours (once, however often it is named).
 
     Filters for every kind: `cameras` (ids, names or place aliases of the cameras file), `since` /
-    `until` (a datetime, or the --since/--until forms: '2026-11-21T20:00', '20:00', 'yesterday'; read
-    in `timezone` when they carry no zone). `min_score` drops weaker hits before the best `limit` are
+    `until` (a datetime, or the --since/--until forms: '2026-11-21T20:00', '20:00', 'yesterday'; a value
+    without its own offset is read in `timezone` when one other than the default is given, else in the
+    timezone of the cameras searched, see `time_zone`; a value that is not a time, or a window that
+    ends before it starts, is refused). `min_score` drops weaker hits before the best `limit` are
     taken; `per_frame` lists single detections instead of one hit per appearance; `any_class` lets a
     photo or similar search leave its subject's class; `sort` is relevance or time.
 
@@ -254,7 +257,14 @@ def text_query(request: SearchRequest, cameras: Cameras | None, filters: Filters
     unless the text already asks for it; flag cameras join the text's places, flag times win)."""
     colors = request.palette_colors()
     if request.text is not None and request.text.strip():
-        query = parse_query(request.text, cameras, now, request.timezone)
+        tz = time_zone(request, cameras, filters.cameras)
+        query = parse_query(request.text, cameras, now, tz or DEFAULT_TZ)
+        if tz is None and query.since is not None:
+            tz = time_zone(request, cameras, query.cameras)  # the places the text names may settle it
+            if tz is None:
+                raise ForensicError(f"the time in {request.text!r} is ambiguous: the cameras are in different timezones; "
+                                    "name a place or choose cameras with --camera, or give --since/--until with an offset")
+            query = parse_query(request.text, cameras, now, tz)
     else:  # flags alone: the query they make, as the parser would read their names
         query = Query(text=" ".join((*request.colors, *request.classes, *request.plates)), nouns=[CAPTION_NOUN[c] for c in request.classes])
     for typed in request.plates:
@@ -279,18 +289,42 @@ def _filters(request: SearchRequest, store: IndexStore, cameras: Cameras, now: d
                 raise ForensicError(f"unknown camera {name!r}; known: {', '.join(sorted(known | {c.id for c in cameras.cameras})) or 'none'}")
         ids.append(cam.id if cam else name)
     try:
-        since = _time(request.since, now, request.timezone)
-        until = _time(request.until, now, request.timezone, end=True)
+        since = _time(request.since, now, request, cameras, ids, "--since")
+        until = _time(request.until, now, request, cameras, ids, "--until", end=True)
     except TimeError as e:
         raise ForensicError(str(e)) from None
+    if since is not None and until is not None and since >= until:
+        raise ForensicError(f"--since {_time_text(request.since)} is not before --until {_time_text(request.until)} "
+                            f"({since.isoformat()} >= {until.isoformat()}): nothing could match")
     return Filters(cameras=tuple(ids), since=since, until=until)
 
 
-def _time(value: str | datetime | None, now: datetime, tz: str, end: bool = False) -> datetime | None:
+def time_zone(request: SearchRequest, cameras: Cameras | None, ids: Sequence[str] = ()) -> str | None:
+    """The timezone a typed time without an offset is read in: the request's when it names one, else the
+    cameras' (those asked for, else all of the cameras file) when they share one, else the default; None
+    when those cameras are in different timezones (a time of day would mean different instants)."""
+    if request.timezone != DEFAULT_TZ:
+        return request.timezone
+    cams = [c for c in getattr(cameras, "cameras", None) or () if not ids or c.id in ids]
+    zones = {c.timezone for c in cams}
+    return zones.pop() if len(zones) == 1 else DEFAULT_TZ if not zones else None
+
+
+def _time(value: str | datetime | None, now: datetime, request: SearchRequest, cameras: Cameras | None, ids: Sequence[str],
+          option: str, end: bool = False) -> datetime | None:
     if not value:
         return None
+    if isinstance(value, datetime) and value.tzinfo:
+        return value
+    if isinstance(value, str) and has_zone(value):
+        return parse_datetime(value, now, DEFAULT_TZ, end=end)
+    tz = time_zone(request, cameras, ids)
+    if tz is None:
+        zones = ", ".join(sorted({c.timezone for c in cameras.cameras if not ids or c.id in ids}))
+        raise TimeError(f"{option} {_time_text(value)}: the cameras are in different timezones ({zones}); give the time with its "
+                        "offset (e.g. 2026-11-21T20:00+07:00) or choose cameras with --camera")
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+        return value.replace(tzinfo=ZoneInfo(tz))
     return parse_datetime(value, now, tz, end=end)
 
 

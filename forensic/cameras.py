@@ -17,8 +17,10 @@ A video that matches no camera belongs to a camera named after its folder.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,39 +97,123 @@ def _offset(value) -> float:
     return float(value)
 
 
+KEYS = {"id": "text", "name": "text", "places": "a list of texts", "match": "a list of globs", "timezone": "text",
+        "clock_offset": "a number of seconds", "time_pattern": "text"}
+_HEADER = re.compile(r"^\s*\[\[\s*(?:camera|\"camera\"|'camera')\s*\]\]")
+
+
+class _Lines:
+    """Line numbers in the cameras file: of each [[camera]] header, and of a key within one camera."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+        self.headers = [n for n, line in enumerate(self.lines, 1) if _HEADER.match(line)]
+
+    def camera(self, k: int) -> int | None:
+        return self.headers[k] if k < len(self.headers) else None
+
+    def key(self, k: int, key: str) -> int | None:
+        first = self.camera(k)
+        if first is None:
+            return None
+        last = self.headers[k + 1] if k + 1 < len(self.headers) else len(self.lines) + 1
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*=")
+        return next((n for n in range(first + 1, last) if pattern.match(self.lines[n - 1])), first)
+
+    def top(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*(?:\[+\s*)?(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')\s*(?:=|\]|\.)")
+        return next((n for n, line in enumerate(self.lines, 1) if pattern.match(line)), None)
+
+
+def _check_entry(entry: dict, k: int, lines: _Lines, where) -> None:
+    """Unknown (misspelt) keys and values of the wrong type: a string where a list belongs would be read
+    letter by letter ('*cam1*' as the globs '*', 'c', ...: every file)."""
+    for key, value in entry.items():
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            raise ForensicError(f"{where(k, key)}: unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                                + f"; a camera takes {', '.join(KEYS)}")
+        kind = KEYS[key]
+        if kind == "text":
+            ok = isinstance(value, str) and (value.strip() or key not in ("id", "name", "timezone"))
+        elif kind.startswith("a list"):
+            ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+        else:
+            ok = True  # clock_offset: checked with its own message (_offset)
+        if not ok:
+            example = {"places": '["ngã tư Trực Cát", "Truc Cat"]', "match": '["*/truccat/*", "*ch01_*"]'}.get(key, '"..."')
+            raise ForensicError(f"{where(k, key)}: {key} must be {kind}" + (" (non-empty)" if kind == "text" else " of non-empty texts")
+                                + f", like {key} = {example}; got {value!r}")
+
+
 def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
-    """Cameras from `path`, else from the index folder's cameras.toml, else none."""
+    """Cameras from `path`, else from the index folder's cameras.toml, else none.
+
+    The file is read strictly: an unknown (misspelt) key, a value of the wrong type, two cameras with one
+    id, or one place name (or camera name) given to two cameras is an error naming the line."""
     if path is None and index_root is not None and (index_root / FILE_NAME).is_file():
         path = index_root / FILE_NAME
     if path is None:
         return Cameras()
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise ForensicError(f"cameras file {path} does not exist") from None
     except OSError as e:
         raise ForensicError(f"cannot read cameras file {path}: {e.strerror or e}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ForensicError(f"cameras file {path} is not valid TOML: {e}") from None
+    lines = _Lines(text)
+
+    def where(k: int, key: str | None = None) -> str:
+        n = lines.key(k, key) if key else lines.camera(k)
+        return f"cameras file {path}" + (f", line {n}" if n else "") + f" (camera #{k + 1}{', ' + key if key else ''})"
+
+    for key in data:
+        if key != "camera":
+            n = lines.top(key)
+            raise ForensicError(f"cameras file {path}{f', line {n}' if n else ''}: unknown key {key!r}: "
+                                "the file holds [[camera]] tables only")
+    entries = data.get("camera", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        n = lines.top("camera")
+        raise ForensicError(f"cameras file {path}{f', line {n}' if n else ''}: 'camera' must be [[camera]] tables")
     cams = []
-    for n, entry in enumerate(data.get("camera", []), 1):
-        if not isinstance(entry, dict) or not entry.get("id"):
-            raise ForensicError(f"cameras file {path}: camera #{n} needs an id")
+    ids: dict[str, int] = {}
+    aliases: dict[str, tuple[int, str]] = {}
+    for k, entry in enumerate(entries):
+        n = k + 1
+        if not entry.get("id"):
+            raise ForensicError(f"{where(k)}: camera #{n} needs an id")
+        _check_entry(entry, k, lines, where)
+        cam_id = entry["id"]
+        if cam_id in ids:
+            raise ForensicError(f"{where(k, 'id')}: id {cam_id!r} is already the id of camera #{ids[cam_id] + 1} "
+                                f"(line {lines.key(ids[cam_id], 'id')}): ids must be unique")
+        ids[cam_id] = k
         tz = entry.get("timezone", DEFAULT_TZ)
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ForensicError(f"cameras file {path}: camera {entry['id']!r} has an unknown timezone {tz!r}") from None
+            raise ForensicError(f"{where(k, 'timezone')}: camera {cam_id!r} has an unknown timezone {tz!r}") from None
         pattern = entry.get("time_pattern")
         try:
             if pattern is not None:
-                if not isinstance(pattern, str):
-                    raise TypeError(f"time_pattern must be text like 'CAM01_%Y%m%d_%H%M%S', got {pattern!r}")
                 compile_pattern(pattern)
-            cams.append(Camera(id=str(entry["id"]), name=str(entry.get("name", entry["id"])), places=tuple(map(str, entry.get("places", ()))),
-                               match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=_offset(entry.get("clock_offset", 0)),
-                               time_pattern=pattern or None))
+            cam = Camera(id=cam_id, name=entry.get("name", cam_id), places=tuple(entry.get("places", ())),
+                         match=tuple(entry.get("match", ())), timezone=tz, clock_offset=_offset(entry.get("clock_offset", 0)),
+                         time_pattern=pattern or None)
         except (TypeError, ValueError, PatternError) as e:
-            raise ForensicError(f"cameras file {path}: camera {entry['id']!r}: {e}") from None
+            key = "time_pattern" if isinstance(e, PatternError) else "clock_offset"
+            raise ForensicError(f"{where(k, key)}: camera {cam_id!r}: {e}") from None
+        for name, key in [(p, "places") for p in cam.places] + [(cam.name, "name")]:
+            alias = " ".join(fold(name).split())
+            other = aliases.get(alias)
+            if other is not None and other[0] != k:
+                raise ForensicError(f"{where(k, key)}: the place {name!r} is also a place of camera #{other[0] + 1} "
+                                    f"({entries[other[0]]['id']!r}, line {lines.key(other[0], other[1])}): a place names one camera")
+            aliases.setdefault(alias, (k, key))
+        cams.append(cam)
     return Cameras(cams, path)

@@ -84,3 +84,51 @@ def test_sample_time_pattern_reads_its_example_name(cams):
 
     gate = next(c for c in cams.cameras if c.time_pattern)
     assert from_pattern("/srv/cctv/cong_ubnd/CONG-UBND_21-11-2026_08-30-15.mp4", gate.time_pattern).isoformat() == "2026-11-21T08:30:15+07:00"
+
+
+# --- strict reading (issue 11 item 9): each mistake is one error naming its line ---------------------
+GOOD = '[[camera]]\nid = "gate"\nname = "Cổng chợ"\nplaces = ["chợ Bến Thành"]\nmatch = ["*/gate/*"]\n\n'
+
+
+@pytest.mark.parametrize("text, line, message", [
+    (GOOD + '[[camera]]\nid = "yard"\ntiemzone = "Asia/Bangkok"\n', 9, r"unknown key 'tiemzone' \(did you mean 'timezone'\?\)"),
+    (GOOD + '[[camera]]\nid = "yard"\nmatch = "*yard*"\n', 9, r"match must be a list of globs"),  # read as '*', 'y', ...: every file
+    (GOOD + '[[camera]]\nid = "yard"\nplaces = "sân kho"\n', 9, r"places must be a list of texts"),
+    (GOOD + '[[camera]]\nid = "yard"\nmatch = ["*yard*", 3]\n', 9, r"match must be a list of globs"),
+    (GOOD + '[[camera]]\nid = 7\n', 8, r"id must be text"),
+    (GOOD + '[[camera]]\nid = "yard"\nname = ["Sân"]\n', 9, r"name must be text"),
+    (GOOD + '[[camera]]\nid = "yard"\ntime_pattern = 5\n', 9, r"time_pattern must be text"),
+    (GOOD + '[[camera]]\nid = "yard"\n\nclock_offset = "soon"\n', 10, r"clock_offset must be a number"),
+    (GOOD + '[[camera]]\nname = "Sân"\nid = "gate"\n', 9, r"id 'gate' is already the id of camera #1 \(line 2\)"),
+    (GOOD + '[[camera]]\nid = "market"\nplaces = ["cho Ben Thanh"]\n', 9,
+     r"the place 'cho Ben Thanh' is also a place of camera #1 \('gate', line 4\)"),
+    (GOOD + '[[camera]]\nid = "market"\nname = "cổng chợ"\n', 9, r"the place 'cổng chợ' is also a place of camera #1 \('gate', line 3\)"),
+    ('[[cameras]]\nid = "gate"\n', 1, r"unknown key 'cameras'"),
+    ('timezone = "Asia/Bangkok"\n' + GOOD, 1, r"unknown key 'timezone'"),
+])
+def test_strict_cameras_file(tmp_path, text, line, message):
+    f = tmp_path / "cameras.toml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ForensicError, match=message) as e:
+        load_cameras(f)
+    assert f", line {line}" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_strict_reading_keeps_good_files(tmp_path):
+    f = tmp_path / "cameras.toml"
+    f.write_text(GOOD + '[[camera]]\nid = "yard"\nname = "Sân kho"\nplaces = ["Sân kho", "san kho"]\nclock_offset = -30\n', encoding="utf-8")
+    cams = load_cameras(f)
+    assert [c.id for c in cams.cameras] == ["gate", "yard"] and cams.cameras[1].clock_offset == -30.0
+    assert len(load_cameras(SAMPLE).cameras) >= 7
+
+
+def test_strict_cameras_file_from_the_command_line(tmp_path):
+    from realdata import error_lines, one_red_car_index, run_cli
+
+    index = one_red_car_index(tmp_path)
+    f = tmp_path / "cameras.toml"
+    f.write_text(GOOD + '[[camera]]\nid = "yard"\nmatch = "*yard*"\n', encoding="utf-8")
+    result = run_cli("search", "red car", "--index", str(index), "--cameras", str(f))
+    assert result.exit_code == 2
+    assert error_lines(result) == [f"forensic: error: cameras file {f}, line 9 (camera #2, match): match must be a list of globs "
+                                   f"of non-empty texts, like match = [\"*/truccat/*\", \"*ch01_*\"]; got '*yard*'"]

@@ -105,6 +105,7 @@ _ACCENTED = {"tìm": ("stop", ""), "tím": ("color", "purple"),
              # words that fold to a colour without their diacritics: cầm (hold) is no cam (orange), lúc
              # (at, of time) no lục (green), bác (uncle) no bạc (silver), kèm/làm no kem/lam
              "cầm": ("unknown",), "lúc": ("unknown",), "bác": ("unknown",), "kèm": ("unknown",), "làm": ("unknown",),
+             "đến": ("stop", ""),  # 'to', 'until' (from a time phrase, or 'đi đến chợ'): never đen (black)
              "bé": ("class", ("person",), "child")}
 
 

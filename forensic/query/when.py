@@ -8,6 +8,7 @@ window and the character spans it used, so the rest of the query can be parsed w
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -98,8 +99,21 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(span[0] < b and a < span[1] for a, b in spans)
 
 
+USAGE = "use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (with an offset such as +07:00 or Z if you like), HH:MM or 'yesterday'"
+
+
+def has_zone(text: str) -> bool:
+    """Whether a --since/--until value names its own UTC offset ('2026-11-21T20:00+07:00', '...Z')."""
+    try:
+        return datetime.fromisoformat(text.strip()).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def parse_datetime(text: str, now: datetime, tz: str, end: bool = False) -> datetime:
-    """--since / --until values: ISO date or date-time, 'HH:MM' (today), or a day word ('yesterday')."""
+    """--since / --until values: ISO date or date-time (its own offset, e.g. +07:00 or Z, wins over `tz`),
+    'HH:MM' (today), or a day phrase ('yesterday', 'hôm qua', 'last night'). Anything else, or a value
+    with something left over ('2026-11-21T25:99', '25:00'), is a TimeError: never read as something else."""
     zone = ZoneInfo(tz)
     text = text.strip()
     try:
@@ -108,11 +122,19 @@ def parse_datetime(text: str, now: datetime, tz: str, end: bool = False) -> date
             value += timedelta(days=1)
         return value if value.tzinfo else value.replace(tzinfo=zone)
     except ValueError:
-        pass
+        if re.fullmatch(r"\d{4}-[\dT:.,+\-Z ]*", text):  # an ISO date-time that does not hold: 2026-11-21T25:99, 2026-02-30
+            raise TimeError(f"{text!r} is not a valid date or time ({USAGE})") from None
     m = re.fullmatch(_HOUR, text)
     if m:
-        return datetime.combine(now.astimezone(zone).date(), time(int(m.group(1)) % 24, int(m.group(2) or 0)), zone)
-    since, until, _, _ = extract_time(text.lower(), now, tz)
-    if since is None:
-        raise TimeError(f"{text!r} is not a date or time (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, HH:MM or 'yesterday')")
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if hour > 23 or minute > 59:
+            raise TimeError(f"{text!r} is not a time of day ({USAGE})")
+        return datetime.combine(now.astimezone(zone).date(), time(hour, minute), zone)
+    folded = "".join(c for c in unicodedata.normalize("NFD", text.lower().replace("đ", "d")) if unicodedata.category(c) != "Mn")
+    since, until, _, spans = extract_time(folded, now, tz)
+    rest = list(folded)
+    for a, b in spans:
+        rest[a:b] = " " * (b - a)
+    if since is None or "".join(rest).strip():
+        raise TimeError(f"{text!r} is not a date or time ({USAGE})")
     return until if end else since
