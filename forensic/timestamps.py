@@ -171,7 +171,7 @@ class WallClock:
 
     def at(self, seconds: float) -> datetime:
         """The wall-clock time `seconds` into the recording (counted in real seconds, across DST changes)."""
-        return (self.start.astimezone(timezone.utc) + timedelta(seconds=seconds)).astimezone(ZoneInfo(self.timezone))
+        return (self.start.astimezone(timezone.utc) + timedelta(seconds=seconds)).astimezone(self.start.tzinfo)
 
     @property
     def dst_note(self) -> str | None:

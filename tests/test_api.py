@@ -136,6 +136,53 @@ def test_camera_and_time_filters(settings):
         search(settings, text="car", cameras=("nowhere",))
 
 
+def test_bad_and_reversed_time_windows_are_refused(settings):
+    """Issue 11: garbage was reinterpreted (2026-11-21T25:99 became today 11:00) and --since after --until was accepted."""
+    with pytest.raises(ForensicError, match=r"'2026-11-21T25:99' is not a valid date or time"):
+        search(settings, text="car", since="2026-11-21T25:99")
+    with pytest.raises(ForensicError, match=r"--since 2026-11-21T21:00 is not before --until 2026-11-21T20:00"):
+        search(settings, text="car", since="2026-11-21T21:00", until="2026-11-21T20:00")
+    for args in (["--since", "2026-11-21T25:99"], ["--since", "2026-11-21T21:00", "--until", "2026-11-21T20:00"], ["--until", "25:00"]):
+        result = run_cli("search", "car", "--index", str(settings.index), *args)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("forensic: error: "), result.output
+
+
+def cameras_file(tmp_path, cam2_zone="Europe/London") -> Path:
+    f = tmp_path / "cameras.toml"
+    f.write_text(f'[[camera]]\nid = "cam1"\nmatch = ["*/cam1/*"]\n\n[[camera]]\nid = "cam2"\nmatch = ["*/cam2/*"]\n'
+                 f'timezone = "{cam2_zone}"\n', encoding="utf-8")
+    return f
+
+
+def test_since_and_until_are_read_in_the_cameras_timezone(settings, tmp_path):
+    """The recordings start at 20:00 in Vietnam, 13:00 in London. Typed times were always read as Vietnam time."""
+    london = Settings.from_env({}, index=settings.index, cameras=cameras_file(tmp_path))
+    assert len(search(london, text="car", cameras=("cam2",), since="2026-11-21T12:30", until="2026-11-21T13:30").hits) == 2
+    assert search(london, text="car", cameras=("cam2",), since="2026-11-21T19:30", until="2026-11-21T20:30").hits == []
+    # an explicit offset wins, whatever the cameras
+    assert len(search(london, text="car", since="2026-11-21T12:30Z", until="2026-11-21T13:30Z").hits) == 4
+    # cameras in different timezones: a bare time of day would mean two instants
+    with pytest.raises(ForensicError, match=r"cameras are in different timezones \(Asia/Ho_Chi_Minh, Europe/London\)"):
+        search(london, text="car", since="2026-11-21T12:30")
+    with pytest.raises(ForensicError, match="ambiguous"):
+        search(london, text="car tối qua")
+    assert search(london, text="car tối qua", cameras=("cam1",)).understood["time"].startswith("2026-11-21T18:00+07:00")
+    # all cameras in one timezone: that one
+    same = Settings.from_env({}, index=settings.index, cameras=cameras_file(tmp_path, "Asia/Ho_Chi_Minh"))
+    assert len(search(same, text="car", since="2026-11-21T19:30", until="2026-11-21T20:30").hits) == 4
+
+
+def test_videos_indexed_before_the_recorded_start_was_kept_say_their_time_is_stale(settings, tmp_path):
+    london = Settings.from_env({}, index=settings.index, cameras=cameras_file(tmp_path))
+    hits = search(london, text="car", per_frame=True, limit=50).hits
+    by_camera = {h.camera: h.clock for h in hits}
+    assert by_camera["cam1"]["as_indexed"] is True and "stale" not in by_camera["cam1"]
+    assert "re-index" in by_camera["cam2"]["stale"]
+    assert {h.time[-6:] for h in hits} == {"+07:00"}  # the stored time, not silently moved
+    assert "video_time" in by_camera["cam1"] and "indexed before" in by_camera["cam1"]["video_time"]
+
+
 def test_sort_by_time_and_the_result(settings):
     result = search(settings, text="car", sort="time")
     assert [(h.time, h.video) for h in result.hits] == sorted((h.time, h.video) for h in result.hits)

@@ -133,3 +133,46 @@ def test_an_unreadable_file_has_no_container_time(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video at all")
     assert from_container(junk) is None
+
+
+# --- wall-clock time made when read, from the recorded start (issue 11) --------------------------------
+def test_recorded_start_keeps_the_names_local_time_without_a_zone(tmp_path):
+    from forensic.timestamps import recorded_start
+
+    f = tmp_path / "20261121_083015.mp4"
+    f.write_bytes(b"x")
+    assert recorded_start(f, 60.0, tz="UTC") == ("2026-11-21T08:30:15", "filename")
+    g = tmp_path / "clip.mp4"
+    g.write_bytes(b"x")
+    os.utime(g, (START.timestamp() + 90, START.timestamp() + 90))
+    text, source = recorded_start(g, 90.0)
+    assert source == "mtime" and datetime.fromisoformat(text) == START  # an instant, with its offset
+
+
+def test_wall_clock_applies_the_cameras_timezone_and_offset_when_read():
+    from forensic.timestamps import wall_clock
+
+    vn = wall_clock("2026-11-21T08:30:15", "filename")
+    assert vn.start == START and vn.dst is None and vn.at(90) == START + timedelta(seconds=90)
+    fixed = wall_clock("2026-11-21T08:30:15", "filename", "UTC", -30)
+    assert fixed.start == datetime(2026, 11, 21, 8, 29, 45, tzinfo=ZoneInfo("UTC"))
+    moved = wall_clock("2026-11-21T01:30:15+00:00", "container", "Asia/Ho_Chi_Minh", 60)  # an instant: only shown in the zone
+    assert moved.start == START + timedelta(seconds=60) and moved.start.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize("local, dst, utc", [
+    ("2026-03-08T02:30:00", "gap", datetime(2026, 3, 8, 7, 30)),      # 02:00-03:00 never happened in New York that night
+    ("2026-11-01T01:30:00", "overlap", datetime(2026, 11, 1, 5, 30)),  # 01:00-02:00 happened twice: read as the first (EDT)
+    ("2026-11-01T03:30:00", None, datetime(2026, 11, 1, 8, 30)),
+])
+def test_daylight_saving_gaps_and_overlaps_are_flagged(local, dst, utc):
+    from datetime import timezone
+
+    from forensic.timestamps import wall_clock
+
+    clock = wall_clock(local, "filename", "America/New_York")
+    assert clock.dst == dst and clock.start.astimezone(timezone.utc).replace(tzinfo=None) == utc
+    assert (clock.dst_note is None) == (dst is None)
+    if dst == "overlap":  # an hour of recording across the change: real seconds, not wall-clock arithmetic
+        assert clock.at(3600).astimezone(timezone.utc).replace(tzinfo=None) == utc + timedelta(hours=1)
+        assert clock.at(3600).strftime("%H:%M %z") == "01:30 -0500"

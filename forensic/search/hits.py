@@ -130,13 +130,18 @@ def clock_of(row, cameras=None):
         return wall, clock
     if not row["start_time"]:
         return None, clock | {"timezone": None, "clock_offset": None, "recomputed": False}
-    start = datetime.fromisoformat(row["start_time"])
-    tz = getattr(start.tzinfo, "key", None) or (cam.timezone if cam else DEFAULT_TZ)
+    from zoneinfo import ZoneInfo
+
     from forensic.timestamps import WallClock
 
-    wall = WallClock(start, get("time_source") or "?", tz, 0.0)
+    start = datetime.fromisoformat(row["start_time"])  # with its UTC offset; the zone's name was not kept
+    tz = get("clock_timezone") or DEFAULT_TZ
+    wall = WallClock(start.astimezone(ZoneInfo(tz)), get("time_source") or "?", tz, 0.0)
     clock |= {"timezone": tz, "clock_offset": None, "recomputed": False, "as_indexed": True}
-    if cam is not None and (cam.timezone != tz or cam.clock_offset):
+    if wall.start.utcoffset() != start.utcoffset():  # stored in another zone than the default: keep its offset
+        wall = WallClock(start, wall.source, start.strftime("UTC%z"), 0.0)
+        clock["timezone"] = wall.timezone
+    if cam is not None and (start.astimezone(ZoneInfo(cam.timezone)).utcoffset() != start.utcoffset() or cam.clock_offset):
         clock["stale"] = ("the cameras file now gives this camera other clock settings, but this video was indexed before "
                           "forensic kept the recorded start: re-index it to apply them")
     return wall, clock

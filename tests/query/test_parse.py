@@ -213,6 +213,9 @@ def test_empty_query_understands_nothing():
     ("bé gái mặc áo đỏ", {"class": ["person"], "upper body": ["red"], "ignored": ["gái"]}),
     ("man who may be wearing red", {"class": ["person"], "colour": ["red"]}),
     ("xe bò", {"class": ["bicycle", "car", "motorcycle", "bus", "truck"], "ignored": ["bò"]}),
+    # 'đến' (to, until) folds to 'den' (black): outside a time phrase it is no colour (issue 11)
+    ("người đi xe máy đến chợ", {"class": ["motorcycle"], "riding": ["motorcycle"], "ignored": ["chợ"]}),
+    ("xe máy đen đến 22h", {"class": ["motorcycle"], "colour": ["black"], "ignored": ["22h"]}),
 ])
 def test_a_witness_colour_words(text, expected):
     assert parse_query(text).describe() == expected

@@ -60,3 +60,19 @@ def test_flag_values():
     assert parse_datetime("2026-11-21T20:30", NOW, TZ) == at(21, 20, 30)
     assert parse_datetime("07:45", NOW, TZ) == at(22, 7, 45)
     assert parse_datetime("yesterday", NOW, TZ, end=True) == at(22, 0)
+
+
+@pytest.mark.parametrize("text", ["2026-11-21T25:99", "2026-02-30", "2026-11-21 25:00", "25:00", "20:61", "yesterday xyz",
+                                  "last night maybe", "20:00 tomorrow", ""])
+def test_flag_values_that_are_no_time_are_refused(text):
+    """They were read as something else: 2026-11-21T25:99 became today 11:00, 25:00 became 01:00 (issue 11)."""
+    with pytest.raises(TimeError, match="is not a"):
+        parse_datetime(text, NOW, TZ)
+
+
+def test_flag_values_with_their_own_offset_and_in_words():
+    assert parse_datetime("2026-11-21T20:00Z", NOW, TZ) == datetime(2026, 11, 21, 20, 0, tzinfo=ZoneInfo("UTC"))
+    assert parse_datetime("2026-11-21T20:00+02:00", NOW, TZ).utcoffset().total_seconds() == 7200
+    assert parse_datetime("20:00", NOW, "Europe/London") == datetime(2026, 11, 22, 20, 0, tzinfo=ZoneInfo("Europe/London"))
+    assert parse_datetime("hôm qua", NOW, TZ) == at(21, 0) and parse_datetime("đêm qua", NOW, TZ, end=True) == at(22, 6)
+    assert parse_datetime("2026-11-21 evening", NOW, TZ) == at(21, 18)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from forensic.search.hits import best_rows
+from forensic.search.hits import Hit, best_rows
 
 
 def reference(scores, limit, group=None):
@@ -50,3 +50,18 @@ def test_a_weak_plate_read_is_not_shown_with_the_hit(tmp_path):
     sure = Hit.from_row(base | {"plate_conf": 0.74}, 0.5, tmp_path)
     assert weak.plate is None and "plate" not in weak.to_json()
     assert sure.plate["text"] == "30F-621.51" and sure.to_json()["plate"]["confidence"] == 0.74
+
+
+def test_a_start_in_a_daylight_saving_overlap_is_flagged_in_the_hit():
+    """Issue 11: DST gaps and overlaps were resolved silently."""
+    from forensic.evidence.frames import clock_text
+    from forensic.search.hits import clock_of
+
+    row = {"camera": "cam1", "path": "/srv/cam1/a.mp4", "start_time": "2026-11-01T01:30:00-04:00", "time_source": "filename",
+           "recorded_start": "2026-11-01T01:30:00", "clock_timezone": "America/New_York", "clock_offset": 0.0, "t_base": "pts"}
+    wall, clock = clock_of(row)
+    assert clock["dst"] == "overlap" and "happened twice" in clock["dst_note"] and clock["recomputed"] is False
+    assert wall.at(10.0).isoformat() == "2026-11-01T01:30:10-04:00"
+    hit = Hit(id=1, video=row["path"], camera="cam1", t=10.0, time=wall.at(10.0).isoformat(), bbox=[0, 0, 1, 1], cls="car", score=1.0,
+              colors=[], thumb=None, confidence=0.9, frame=250, clock=clock)
+    assert "DST overlap" in clock_text(hit) and hit.to_json()["clock"]["dst"] == "overlap"
