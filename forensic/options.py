@@ -94,7 +94,8 @@ def model_options(f):
 def filter_options(f):
     for opt in reversed([
         click.option("--camera", "camera", multiple=True, help="Only this camera (id, name or place alias); repeatable."),
-        click.option("--since", help="From this time: YYYY-MM-DD[THH:MM], HH:MM (today) or 'yesterday'."),
+        click.option("--since", help="From this time: YYYY-MM-DD[THH:MM][+07:00|Z], HH:MM (today) or 'yesterday'; "
+                                     "without an offset, in the cameras' timezone."),
         click.option("--until", help="Until this time (same forms)."),
         click.option("--min-score", type=float, default=0.0, help="Drop hits scoring below this."),
         click.option("--sort", type=click.Choice(["relevance", "time"]), default="relevance", show_default=True),

@@ -140,3 +140,14 @@ def test_show_caption_names_the_time_source(vfr, tmp_path):
         hit = load_hit(store, hit_id, load_cameras(settings.cameras))
     text = clock_text(hit)
     assert text == "time from the file name; Asia/Ho_Chi_Minh; clock offset +0 s"
+
+
+def test_html_report_names_the_time_source_and_a_recomputed_time(vfr, tmp_path):
+    from forensic.evidence.report import write_search_report
+
+    settings, _ = vfr
+    fixed = replace(settings, cameras=write_cameras(tmp_path / "fixed.toml", "UTC", -90))
+    result = run_search(SearchRequest(classes=("car", "motorcycle", "person"), limit=3), fixed)
+    write_search_report(tmp_path / "report.html", result, {}, fixed)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "time from the file name; UTC; clock offset -90 s; recomputed from the cameras file now" in page

@@ -57,12 +57,15 @@ def test_events_and_summary(real_index):
 
 
 def test_every_detection_is_complete(real_index):
+    from forensic.evidence.media import probe_times
+
     rows = detection_rows(real_index.root)
+    pts = {path: probe_times(Path(path)).pts for path in {r["path"] for r in rows}}
     for r in rows:
         assert r["cls"] in CLASSES
         assert 0 <= r["x1"] < r["x2"] <= r["width"] and 0 <= r["y1"] < r["y2"] <= r["height"]
         assert 0.3 <= r["conf"] <= 1.0 and 0.0 <= r["quality"] <= 1.0
-        assert r["t"] == pytest.approx(r["frame"] / r["fps"])
+        assert r["t"] == pytest.approx(pts[r["path"]][r["frame"]], abs=1e-3)  # the frame's PTS (ffprobe's), not frame / fps
         ticks = r["t"] * REAL_FPS  # sampled on the 2 fps clock, to within one source frame
         assert abs(ticks - round(ticks)) * (1 / REAL_FPS) <= 1 / r["fps"] + 1e-6
         colors = json.loads(r["colors"])
