@@ -151,3 +151,23 @@ def test_html_report_names_the_time_source_and_a_recomputed_time(vfr, tmp_path):
     write_search_report(tmp_path / "report.html", result, {}, fixed)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "time from the file name; UTC; clock offset -90 s; recomputed from the cameras file now" in page
+
+
+def test_an_index_made_with_frame_over_fps_times_is_flagged_in_the_manifest(vfr, tmp_path):
+    """An index made before PTS times holds frame / average fps: the manifest gives the frame's PTS and says
+    the index's time differs (it used to write both without a word)."""
+    import shutil
+
+    settings, _ = vfr
+    old = tmp_path / "old-idx"
+    shutil.copytree(settings.index, old, ignore=shutil.ignore_patterns("write.lock", "audit.*"))
+    hit_id = late_hit(settings)
+    with IndexStore(old, writer=True) as store:
+        store.db.execute("UPDATE detections SET t = frame / (SELECT fps FROM videos WHERE videos.id = detections.video_id)")
+        store.db.execute("UPDATE videos SET t_base = NULL")
+    manifest = export_hits([hit_id], tmp_path / "case", replace(settings, index=old), before=1, after=1)
+    item = manifest["items"][0]
+    assert item["hit_time"]["indexed_video_seconds"] - item["hit_time"]["video_seconds"] > 0.5
+    assert "re-index" in item["hit_time"]["note"] and "indexed before" in item["hit"]["clock"]["video_time"]
+    start = START.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).timestamp()
+    assert datetime.fromisoformat(item["hit_time"]["wall_clock"]).timestamp() == pytest.approx(start + item["hit_time"]["video_seconds"], abs=1e-3)
