@@ -531,11 +531,13 @@ class IndexStore:
         if self.has_plates:  # the track's plate, when one was read
             plate_cols = ", pl.display AS plate_display, pl.text AS plate_text, pl.conf AS plate_conf, pl.crop AS plate_crop"
             plate_join = " LEFT JOIN plates pl ON pl.track=d.track AND d.track > 0"
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(videos)")}  # a read-only older index may lack the clock columns
+        clock_cols = ", ".join(f"v.{c} AS {a}" if c in have else f"NULL AS {a}" for c, a in (
+            ("recorded_start", "recorded_start"), ("timezone", "clock_timezone"), ("clock_offset", "clock_offset"), ("t_base", "t_base")))
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
-                    "SELECT d.*, v.path, v.camera, v.start_time, v.time_source, v.recorded_start, v.timezone AS clock_timezone, "
-                    "v.clock_offset, v.t_base, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
+                    f"SELECT d.*, v.path, v.camera, v.start_time, v.time_source, {clock_cols}, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
                     f"tr.colors AS track_colors, bd.thumb AS track_thumb{plate_cols} FROM detections d JOIN videos v ON v.id=d.video_id "
                     f"LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det{plate_join} "
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):

@@ -424,3 +424,35 @@ def test_second_class_is_stored(tmp_path):
         cols = store.columns()
         assert [cols.classes[c] if c != columns.NO_CLASS else None for c in cols.cls2] == ["truck", "bicycle", None]
         assert cols.conf2.tolist() == pytest.approx([0.42, 0.2, 0.0])
+
+
+CLOCK_COLUMNS = ("recorded_start", "timezone", "clock_offset", "t_base")
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_an_older_index_without_the_clock_columns_is_read_and_gains_them(tmp_path, read_only, monkeypatch):
+    """Issue 11: the recorded start and clock settings are new columns of videos; an index made before keeps
+    its stored times (clock.as_indexed), also when it is read-only and cannot gain them."""
+    from forensic.evidence.frames import load_hit
+
+    rng = np.random.default_rng(14)
+    root = tmp_path / "idx"
+    with new_store(root) as store:
+        path = video_file(tmp_path)
+        vid = store.begin_video(path, "cam1", info(path), 2.0, "fp", start_time="2026-11-21T08:30:15+07:00", time_source="filename")
+        store.add_detections(vid, 50, 2.0, detections(rng, 1), [{"whole": {}}], np.full(1, 0.5, np.float32), [tiny_jpeg()],
+                             {"appearance": unit(rng, 1)})
+        store.finish_video(vid)
+        det = store.db.execute("SELECT id FROM detections").fetchone()[0]
+    with sqlite3.connect(root / DB_NAME) as db:
+        for name in CLOCK_COLUMNS:
+            db.execute(f"ALTER TABLE videos DROP COLUMN {name}")
+    if read_only:  # seam: an index that cannot be upgraded (file modes do not stop root, who runs the tests here)
+        monkeypatch.setattr(IndexStore, "_add_columns", lambda self: None)
+    with IndexStore(root) as store:
+        hit = load_hit(store, det)
+    assert hit.time == "2026-11-21T08:30:17.000+07:00"
+    assert hit.clock["as_indexed"] is True and hit.clock["source"] == "filename" and "indexed before" in hit.clock["video_time"]
+    with sqlite3.connect(root / DB_NAME) as db:
+        have = {r[1] for r in db.execute("PRAGMA table_info(videos)")}
+    assert (set(CLOCK_COLUMNS) <= have) is not read_only
