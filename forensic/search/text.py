@@ -130,7 +130,9 @@ def tiered(scores: np.ndarray, complete: np.ndarray | None) -> np.ndarray:
 def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.ndarray] | None:
     """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
     has more than one detection, the agreement is averaged with that of the track's voted colours
-    (steadier), which count only when they have every asked colour."""
+    (steadier: every detection's vote, and the pose-based colours of the track's best view), which
+    count only when they have every asked colour; a detection is complete when it or its track has
+    every asked colour (one box in the shade must not drop a red-shirted person below the others)."""
     wanted = query.wanted()
     if not wanted:
         return None
@@ -141,6 +143,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     steady[steady] = cols.track_n[track[steady]] > 1
     voted, voted_complete = _match(cols, track[steady], wanted, person[steady], tracks=True)
     colour[steady] = 0.5 * colour[steady] + 0.5 * np.where(voted_complete, voted, 0.0)
+    complete[steady] |= voted_complete
     return colour, complete
 
 

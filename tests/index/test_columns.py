@@ -150,6 +150,7 @@ def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple
             if track_colors and track_n > 1:
                 voted, voted_complete = colour_match(json.loads(track_colors), query, cls in CLOTHED)
                 colour = 0.5 * colour + 0.5 * (voted if voted_complete else 0.0)
+                complete = complete or voted_complete  # the track has every asked colour: so does each of its boxes
             score = agreement * (0.65 * colour + 0.2 * p + 0.15 * quality)
             score = 0.5 + 0.5 * score if complete else 0.5 * score  # lacking a colour: below all that have them all
         ids.append(det_id)
