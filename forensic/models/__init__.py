@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
-from forensic.models.detector import Detector, build_detector
+from forensic.models.detector import ObjectDetector, build_detector
 from forensic.models.plates import PlateReader
 from forensic.models.pose import PoseEstimator
 from forensic.settings import Settings
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Models:
-    detector: Detector
+    detector: ObjectDetector  # the real Detector, or a stand-in at its inference seam (tests)
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
     plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)

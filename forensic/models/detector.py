@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -155,6 +156,28 @@ def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np
     if not parts:
         return np.zeros((len(boxes), 0), np.float32)
     return (np.concatenate(parts, axis=1) / np.sqrt(len(parts))).astype(np.float32)
+
+
+class ObjectDetector(Protocol):
+    """The detector's inference seam: all that indexing (forensic.index.pipeline), the appearance
+    embedder and photo search ask of a detector. `Detector` below is the real one (YOLO weights); the
+    tests' `StubDetector` (tests/builders.py) finds painted objects in synthetic frames, so the layers
+    above can be tested in seconds without weights."""
+
+    name: str  # names the appearance vectors it feeds (an index refuses vectors of another detector)
+    imgsz: int  # input size in pixels (photo search enlarges a small subject towards it)
+    conf: float  # confidence threshold
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the pooled features of each detection."""
+
+    def detect(self, images: list[np.ndarray], conf: float | None = None) -> list[Detections]:
+        """People and vehicles in BGR images (one Detections per image, boxes in source pixels, with
+        unit-length pooled features); `conf`: another threshold than `self.conf`."""
+
+    def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N, feature_dim) pooled features of given boxes (source pixels) of one image, as `detect` gives them."""
 
 
 class Detector(LazyModel):
