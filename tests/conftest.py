@@ -15,6 +15,18 @@ from builders import SCENE, StubDetector, StubIndex, build_stub_index, stub_mode
 from realdata import ACVIEW, REAL_FPS, REAL_IMGSZ, SHARED, TRUCCAT, RealIndex, build_real_index
 
 
+# A test that takes one of these fixtures runs the real detector or reads real footage: it belongs to
+# the slow layer, marked here so that none is forgotten (pytest -m "not slow" is the fast layer).
+REAL_DATA_FIXTURES = {"shared_dir", "search_index"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _no_forensic_environment(monkeypatch):
     """A FORENSIC_* variable of the developer's shell must not change what a test sees."""

@@ -16,7 +16,7 @@ from realdata import SHARED
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = SHARED / "footage" / "night_ir_yard_person.mp4"
 
-pytestmark = pytest.mark.skipif(not SOURCE.exists(), reason="needs ../shared footage")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not SOURCE.exists(), reason="needs ../shared footage")]
 
 DECODE = """
 import sys

@@ -165,3 +165,16 @@ def test_prefetch_raises_the_readers_error_in_the_callers_thread(tmp_path):
     text.write_text("not a video\n" * 100)
     with pytest.raises(VideoError, match="x.mp4"):
         list(prefetch(FrameReader(VideoInfo(text, 25.0, 100, 640, 480), 2.0)))
+
+
+@pytest.mark.parametrize("sample_fps", [2.0, 5.0, 60.0])
+def test_sampling_a_synthetic_clip_follows_its_clock(tmp_path, sample_fps):
+    """The fast layer's version of the sampling test: a 3 s, 10 fps clip OpenCV wrote itself."""
+    from builders import SCENE, write_video
+
+    info = probe(write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=3.0, fps=10.0))
+    assert (info.width, info.height, info.frames) == (320, 240, 30) and info.fps == pytest.approx(10.0)
+    frames = list(FrameReader(info, sample_fps))
+    step = max(1, round(info.fps / sample_fps))
+    assert [f.index for f in frames] == list(range(0, 30, step))
+    assert all(f.t == pytest.approx(f.index / info.fps) and f.image.shape == (240, 320, 3) for f in frames)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -158,6 +158,7 @@ def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np
     return (np.concatenate(parts, axis=1) / np.sqrt(len(parts))).astype(np.float32)
 
 
+@runtime_checkable
 class ObjectDetector(Protocol):
     """The detector's inference seam: all that indexing (forensic.index.pipeline), the appearance
     embedder and photo search ask of a detector. `Detector` below is the real one (YOLO weights); the
