@@ -210,8 +210,7 @@ def track_boxes(store, hit) -> dict[int, list[float]]:
     """Frame number -> box of the hit's object in every sampled frame of its track."""
     if not hit.track:
         return {hit.frame: list(hit.bbox)}
-    rows = store.db.execute("SELECT frame, x1, y1, x2, y2 FROM detections WHERE track=?", (hit.track["id"],)).fetchall()
-    return {r["frame"]: [r["x1"], r["y1"], r["x2"], r["y2"]] for r in rows}
+    return {frame: list(box) for frame, box in store.track_boxes(hit.track["id"]).items()}
 
 
 def wall_time(hit, offset: float = 0.0) -> str | None:

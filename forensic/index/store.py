@@ -530,6 +530,19 @@ class IndexStore:
                 out[row["id"]] = row
         return out
 
+    def typical_frame_size(self) -> tuple[int, int] | None:
+        """(width, height) of most done videos; ties go to the size with more hours of video, then to the
+        larger frame, so the answer never depends on the database's row order. None: no video is done."""
+        row = self.db.execute(
+            "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
+            "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
+        return (int(row["width"]), int(row["height"])) if row else None
+
+    def track_boxes(self, track_id: int) -> dict[int, tuple[float, float, float, float]]:
+        """Frame number -> box (x1, y1, x2, y2, source pixels) of every detection of a track."""
+        rows = self.db.execute("SELECT frame, x1, y1, x2, y2 FROM detections WHERE track=?", (int(track_id),)).fetchall()
+        return {r["frame"]: (r["x1"], r["y1"], r["x2"], r["y2"]) for r in rows}
+
     # -- maintenance ---------------------------------------------------------------------
     def verify(self, repair: bool = False) -> list[tuple[str, bool]]:
         """Check rows vs vectors vs thumbnails vs FAISS; with `repair`, fix what needs no source video.

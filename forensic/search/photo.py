@@ -107,10 +107,7 @@ def read_photo(path: Path) -> np.ndarray:
 def typical_frame_size(store) -> tuple[int, int]:
     """The frame size of most indexed videos; ties go to the size with more hours of video, then to
     the larger frame, so the answer never depends on the database's row order."""
-    row = store.db.execute(
-        "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
-        "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
-    return (row["width"], row["height"]) if row else (1280, 720)
+    return store.typical_frame_size() or (1280, 720)
 
 
 def place_on_canvas(photo: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float, int, int]:
