@@ -178,3 +178,22 @@ def test_sampling_a_synthetic_clip_follows_its_clock(tmp_path, sample_fps):
     step = max(1, round(info.fps / sample_fps))
     assert [f.index for f in frames] == list(range(0, 30, step))
     assert all(f.t == pytest.approx(f.index / info.fps) and f.image.shape == (240, 320, 3) for f in frames)
+
+
+def test_frame_n_is_the_same_frame_for_the_indexer_and_the_evidence(tmp_path, monkeypatch):
+    """One count of frame numbers: read_frames (and show/export without ffmpeg, and with it) gives the
+    frame FrameReader gave the indexer under that number."""
+    from builders import SCENE, write_video
+    from forensic.evidence import frames
+    from forensic.video import read_frames
+
+    video = write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=2.0, fps=10.0)
+    sampled = {f.index: f.image for f in FrameReader(probe(video), 60.0)}
+    wanted = [13, 0, 7, 19]
+    for got, n in zip(read_frames(video, wanted), wanted):
+        assert np.array_equal(got, sampled[n])
+    with pytest.raises(VideoError, match="frame 20 could not be decoded .*ends at frame 20"):
+        read_frames(video, [3, 20])
+    monkeypatch.setattr(frames, "have_tools", lambda: False)  # no ffmpeg: decoded from the start
+    for got, n in zip(frames.FrameSource(video).read(wanted), wanted):
+        assert np.array_equal(got, sampled[n])

@@ -21,6 +21,7 @@ import numpy as np
 from forensic.errors import ForensicError
 from forensic.evidence.media import MediaTimes, file_url, have_tools, probe_times, run_tool
 from forensic.query import fold
+from forensic.video import probe, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ class FrameSource:
     @property
     def fps(self) -> float:
         if self._fps is None:
-            from forensic.video import probe
-
             self._fps = probe(self.video).fps
         return self._fps
 
@@ -67,14 +66,12 @@ class FrameSource:
     def duration(self) -> float:
         if self.times:
             return self.times.duration
-        from forensic.video import probe
-
         return probe(self.video).duration
 
     def read(self, indices: list[int]) -> list[np.ndarray]:
         """The frames (BGR, source resolution) in the order asked."""
         if self.times is None:
-            return _read_sequential(self.video, indices)
+            return read_frames(self.video, indices)  # decoded from the start, counted as the indexer counts
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(indices)))) as pool:
             return list(pool.map(self._read_one, indices))
 
@@ -98,33 +95,6 @@ def _warn_slow(video: Path) -> None:
         _warned_no_ffmpeg = True
         log.warning("ffmpeg/ffprobe not found or no frame times in %s: decoding from the start of each video "
                     "(slow for long recordings; install the 'ffmpeg' package)", video.name)
-
-
-def _read_sequential(video: Path, indices: list[int]) -> list[np.ndarray]:
-    """Decode from the start, counting frames exactly as the indexer's reader does."""
-    import cv2
-
-    wanted = set(indices)
-    got: dict[int, np.ndarray] = {}
-    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        raise ForensicError(f"{video}: not a readable video")
-    try:
-        index = 0
-        while index <= max(wanted):
-            if not cap.grab():
-                break
-            if index in wanted:
-                ok, image = cap.retrieve()
-                if ok and image is not None:
-                    got[index] = image
-            index += 1
-    finally:
-        cap.release()
-    missing = sorted(wanted - set(got))
-    if missing:
-        raise ForensicError(f"{video}: frame {missing[0]} could not be decoded (the file ends at frame {index})")
-    return [got[i] for i in indices]
 
 
 # -- is it the frame the indexer saw? ------------------------------------------------------------
