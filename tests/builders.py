@@ -204,6 +204,8 @@ class Row:
     vector: tuple | None = None  # appearance vector (made unit length); None: one from the row's position
     cls2: str | None = None
     conf2: float | None = None
+    plate: str | None = None  # the plate read on this view, as read ("30F-621.51"): its track's plate
+    plate_conf: float = 0.9
 
 
 @dataclass
@@ -219,6 +221,7 @@ def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T1
     decoded, no model runs). Each video is a placeholder file in a folder named after its camera (or
     `video_bytes`), starting at `start` (ISO wall-clock time; None: unknown)."""
     from forensic.index.store import IndexStore
+    from forensic.plates import display_plate, normalise_plate
     from forensic.video import VideoInfo
 
     root = folder / "idx"
@@ -247,5 +250,9 @@ def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T1
                 (ids[n],) = store.add_detections(vid, int(round(row.t * fps)), row.t, dets, [colours],
                                                  np.array([row.quality], np.float32), [tiny_jpeg(n)],
                                                  {"appearance": (vec / np.linalg.norm(vec))[None]})
+                if row.plate:
+                    norm = normalise_plate(row.plate)
+                    store.add_plates(vid, [{"det_id": ids[n], "text": row.plate, "norm": norm, "display": display_plate(norm),
+                                            "conf": row.plate_conf, "reads": 3, "jpeg": tiny_jpeg(100 + n)}])
             store.finish_video(vid)
     return RowIndex(root, ids, paths)
