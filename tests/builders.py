@@ -246,7 +246,7 @@ def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T1
                 vec = np.asarray(row.vector if row.vector is not None else rng.normal(size=dim), np.float32)
                 dets = Detections(np.array([row.box], np.float32), np.array([row.conf], np.float32), np.array([row.cls]),
                                   tracker_id=np.array([-1 if row.track is None else row.track], np.int64),
-                                  class_name2=np.array([row.cls2 or ""]), confidence2=np.array([row.conf2 or 0.0], np.float32))
+                                  data={"class_name2": np.array([row.cls2 or ""]), "confidence2": np.array([row.conf2 or 0.0], np.float32)})
                 (ids[n],) = store.add_detections(vid, int(round(row.t * fps)), row.t, dets, [colours],
                                                  np.array([row.quality], np.float32), [tiny_jpeg(n)],
                                                  {"appearance": (vec / np.linalg.norm(vec))[None]})

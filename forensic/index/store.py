@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from forensic.detections import SECOND_CLASS, SECOND_CONFIDENCE
 from forensic.errors import ForensicError
 from forensic.files import write_private
 from forensic.index import columns as search_columns
@@ -313,8 +314,9 @@ class IndexStore:
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
-            cls2 = None if detections.class_name2 is None or not detections.class_name2[k] else str(detections.class_name2[k])
-            conf2 = None if cls2 is None or detections.confidence2 is None else float(detections.confidence2[k])
+            names2, scores2 = detections.data.get(SECOND_CLASS), detections.data.get(SECOND_CONFIDENCE)
+            cls2 = None if names2 is None or not names2[k] else str(names2[k])
+            conf2 = None if cls2 is None or scores2 is None else float(scores2[k])
             cur = self.db.execute(
                 "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors, cls2, conf2) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from forensic.detections import LOOK_ALIKE, Detections
+from forensic.detections import LOOK_ALIKE, SECOND_CLASS, SECOND_CONFIDENCE, Detections
 from forensic.errors import ModelUnavailable
 from forensic.models.base import USER_MODELS, LazyModel, configure_offline, find_model_file, pick_device
 from forensic.query.vocabulary import COCO_KEEP
@@ -246,8 +246,8 @@ class Detector(LazyModel):
             xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
             names = np.array([self.names[int(c)] for c in det[:, 5]], dtype="<U16")
             names2 = np.array([self.names.get(int(c), "") if c >= 0 else "" for c in det[:, 7]], dtype="<U16")
-            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats,
-                                      class_name2=names2, confidence2=np.where(names2 != "", det[:, 6], 0.0).astype(np.float32)))
+            second = {SECOND_CLASS: names2, SECOND_CONFIDENCE: np.where(names2 != "", det[:, 6], 0.0).astype(np.float32)}
+            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats, data=second))
         return results
 
     def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:

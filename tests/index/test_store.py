@@ -412,8 +412,8 @@ def test_second_class_is_stored(tmp_path):
         vid = store.begin_video(path, "cam1", info(path), 2.0, "fp")
         d = detections(rng, 3)
         d.class_name[:] = ["car", "motorcycle", "person"]
-        d.class_name2 = np.array(["truck", "bicycle", ""], dtype="<U16")
-        d.confidence2 = np.array([0.42, 0.2, 0.0], np.float32)
+        d.data["class_name2"] = np.array(["truck", "bicycle", ""], dtype="<U16")
+        d.data["confidence2"] = np.array([0.42, 0.2, 0.0], np.float32)
         store.add_detections(vid, 0, 0.0, d, [{"whole": {}}] * 3, np.full(3, 0.5, np.float32), [tiny_jpeg(k) for k in range(3)],
                              {"appearance": unit(rng, 3)})
         store.finish_video(vid)
