@@ -20,7 +20,9 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.evidence.media import MediaTimes, file_url, have_tools, probe_times, run_tool
+from forensic.index.attributes import thumbnail
 from forensic.query import fold
+from forensic.search.hits import Hit
 from forensic.video import probe, read_frames
 
 log = logging.getLogger(__name__)
@@ -105,8 +107,6 @@ def thumb_difference(image: np.ndarray, box, thumb: bytes) -> float | None:
     """Re-make the index thumbnail from `image` and compare it with the stored one (None: unreadable)."""
     import cv2
 
-    from forensic.index.attributes import thumbnail
-
     stored = cv2.imdecode(np.frombuffer(thumb, np.uint8), cv2.IMREAD_COLOR)
     mine = cv2.imdecode(np.frombuffer(thumbnail(image, box), np.uint8), cv2.IMREAD_COLOR)
     if stored is None or mine is None:
@@ -168,8 +168,6 @@ def place_of(cameras, camera_id: str, video: str) -> Place:
 
 def load_hit(store, hit_id: int):
     """The search Hit of a detection id (score 0: no query scored it)."""
-    from forensic.search.hits import Hit
-
     rows = store.rows([hit_id])
     if hit_id not in rows:
         raise ForensicError(f"no hit with id {hit_id} in {store.root} (ids are the 'id' of search results)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from forensic.errors import ModelUnavailable
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
 from forensic.models.detector import ObjectDetector, build_detector
@@ -35,8 +36,6 @@ def build_models(settings: Settings) -> Models:
         if candidate.available:
             clip = candidate
         elif settings.clip == "on":
-            from forensic.errors import ModelUnavailable
-
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())

@@ -10,6 +10,9 @@ from datetime import datetime
 
 import numpy as np
 
+from forensic.errors import ForensicError
+from forensic.index.columns import SHARE_SCALE
+
 MIN_SHARE = 0.05  # a colour covering less of an object (after background removal) is not the object's colour
 
 
@@ -29,9 +32,6 @@ class Filters:
         """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered:
         classes, colours (the detection's own shares of its whole box; a person's whole is its clothes),
         cameras (by the video's camera, or claimed by the cameras file) and the wall-clock window."""
-        from forensic.errors import ForensicError
-        from forensic.index.columns import SHARE_SCALE
-
         if not self.active:
             return None
         cols = store.columns()

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from forensic.detections import Detections
 from forensic.errors import ForensicError
 from forensic.index.attributes import crop
+from forensic.index.riding import riding
 from forensic.search.filters import Filters
 from forensic.search.hits import Hit, top_hits
 from forensic.search.vectors import vector_scores
@@ -151,9 +153,6 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     as the person or as the vehicle, so both; a car, truck or bus as any of the three (the detector
     calls a minibus each by turns); a subject found below the indexing confidence keeps no class.
     """
-    from forensic.detections import Detections
-    from forensic.index.riding import riding
-
     detector = models.detector
     x1, y1, x2, y2 = region
     photo = canvas[y1:y2, x1:x2]
