@@ -7,8 +7,12 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from forensic.api import SearchRequest, run_search
 from forensic.cameras import load_cameras
 from forensic.errors import ForensicError
+from forensic.evidence.audit import AuditLog
+from forensic.evidence.export import MANIFEST, sha256_file, verify_export
+from forensic.evidence.report import write_search_report
 from forensic.index.store import IndexStore
 from forensic.settings import Settings
 
@@ -52,9 +56,6 @@ def prune_cutoff(older_than: str | None, before: str | None) -> str:
 
 def check_export(folder: Path, settings: Settings):
     """export --verify: the folder's hashes, and its manifest against the one the audit log recorded."""
-    from forensic.evidence.audit import AuditLog
-    from forensic.evidence.export import MANIFEST, verify_export
-
     if not folder.is_dir():
         raise ForensicError(f"{folder} is not a folder")
     result = verify_export(folder)
@@ -75,8 +76,6 @@ def check_export(folder: Path, settings: Settings):
 def choose_hits(hits: tuple[str, ...], top: int | None, settings: Settings, **search):
     """(hit ids, the SearchResult that found them or None): `--top N` runs a search (the arguments are its
     description, `search` its options); otherwise the arguments are the hit ids."""
-    from forensic.api import SearchRequest, run_search
-
     if top is not None:
         if top < 1:
             raise ForensicError("--top must be at least 1")
@@ -96,15 +95,11 @@ def choose_hits(hits: tuple[str, ...], top: int | None, settings: Settings, **se
 
 def exported_file(path: Path) -> dict:
     """A written file as the audit log records it: its absolute path and SHA-256."""
-    from forensic.evidence.export import sha256_file
-
     return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
 
 
 def audit(settings: Settings, record: dict) -> dict:
     """Append an entry to the index's audit log; returns it (with its number and hash)."""
-    from forensic.evidence.audit import AuditLog
-
     return AuditLog(settings.index).append(record)
 
 
@@ -113,8 +108,6 @@ def record_search(settings: Settings, result, html: Path | None = None, *, force
     record = result.record()
     exported = []
     if html is not None:
-        from forensic.evidence.report import write_search_report
-
         write_search_report(Path(html), result, record["filters"], settings, force=force)
         exported.append(exported_file(html))
     audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
@@ -123,8 +116,6 @@ def record_search(settings: Settings, result, html: Path | None = None, *, force
 
 def record_export(settings: Settings, out: Path, manifest: dict, chosen: list[int], found_by, **how) -> tuple[dict, list[dict]]:
     """The audit entry of an export (each file written, with its hash); returns (entry, files)."""
-    from forensic.evidence.export import MANIFEST
-
     record = found_by.record() if found_by is not None else {"query": {"hits": chosen}, "filters": {}}
     files = [exported_file(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [exported_file(out / MANIFEST)]
     entry = audit(settings, {"command": "export", "query": record["query"], "filters": record["filters"], "hits": len(chosen),

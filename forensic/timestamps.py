@@ -18,7 +18,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from forensic.errors import ForensicError
 from forensic.query.vocabulary import DEFAULT_TZ
+from forensic.tools import LOCAL_ONLY, file_url, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +102,6 @@ def from_filename(name: str, tz: str = DEFAULT_TZ) -> datetime | None:
 def from_container(path: Path | str, tz: str = DEFAULT_TZ) -> datetime | None:
     """The container's creation time (format, else first stream tag), in `tz`; None when ffprobe is
     missing, fails, or the file carries none (or an unset one: before 2000)."""
-    from forensic.errors import ForensicError
-    from forensic.tools import LOCAL_ONLY, file_url, run_tool  # the one way forensic runs ffprobe
-
     try:
         out = run_tool("ffprobe", ["-v", "error", *LOCAL_ONLY, "-print_format", "json", "-show_entries",
                                    "format_tags=creation_time:stream_tags=creation_time", file_url(path)],

@@ -1,7 +1,10 @@
 """Read recorded video: find files, probe them, and stream frames sampled on a clock.
 
 Frames are yielded one at a time (never a whole video in memory); frames between samples
-are only grabbed, not retrieved, so they are decoded but never converted or copied.
+are only grabbed, not retrieved, so they are decoded but never converted or copied. A frame's number
+is its place among the frames decoded from the start of the file (`_numbered`): the indexer stores it,
+and `read_frames` reads frame N back by it (forensic.evidence.frames seeks there with ffmpeg instead
+when the container's frame times are at hand).
 `KeyframeReader` decodes keyframes only (a fast mode for long-GOP recordings), and `prefetch`
 runs a reader in its own thread so decoding overlaps with detection.
 """
@@ -111,6 +114,39 @@ def probe(path: Path) -> VideoInfo:
     return info
 
 
+def _numbered(cap) -> Iterator[int]:
+    """Grab the frames of an opened capture one by one from the start, yielding each one's number: how
+    every frame number of forensic is counted (the caller retrieves the frames it wants)."""
+    index = 0
+    while cap.grab():
+        yield index
+        index += 1
+
+
+def read_frames(path: Path, indices: list[int]) -> list[np.ndarray]:
+    """Frames by number (BGR, source resolution), in the order asked, decoded from the start of the file
+    and counted as the indexer's FrameReader counts them."""
+    wanted = set(indices)
+    got: dict[int, np.ndarray] = {}
+    cap = _open(Path(path))
+    last = -1
+    try:
+        for index in _numbered(cap):
+            last = index
+            if index in wanted:
+                ok, image = cap.retrieve()
+                if ok and image is not None:
+                    got[index] = image
+            if index >= max(wanted):
+                break
+    finally:
+        cap.release()
+    missing = sorted(wanted - set(got))
+    if missing:
+        raise VideoError(f"{path}: frame {missing[0]} could not be decoded (the file ends at frame {last + 1})")
+    return [got[i] for i in indices]
+
+
 class FrameReader:
     """Streams frames sampled every 1/sample_fps seconds of video time.
 
@@ -134,11 +170,8 @@ class FrameReader:
         fps = self.info.fps
         step = 1.0 / self.sample_fps
         next_t = self.start_t
-        index = 0
         try:
-            while True:
-                if not cap.grab():
-                    break
+            for index in _numbered(cap):
                 t = index / fps
                 self.decoded = index + 1
                 self.last_t = t
@@ -148,7 +181,6 @@ class FrameReader:
                         yield Frame(index=index, t=t, image=image)
                     while next_t <= t + 0.5 / fps:  # one sample per clock tick, even when fps < sample_fps
                         next_t += step
-                index += 1
         finally:
             cap.release()
         if self.decoded == 0:

@@ -165,3 +165,35 @@ def test_prefetch_raises_the_readers_error_in_the_callers_thread(tmp_path):
     text.write_text("not a video\n" * 100)
     with pytest.raises(VideoError, match="x.mp4"):
         list(prefetch(FrameReader(VideoInfo(text, 25.0, 100, 640, 480), 2.0)))
+
+
+@pytest.mark.parametrize("sample_fps", [2.0, 5.0, 60.0])
+def test_sampling_a_synthetic_clip_follows_its_clock(tmp_path, sample_fps):
+    """The fast layer's version of the sampling test: a 3 s, 10 fps clip OpenCV wrote itself."""
+    from builders import SCENE, write_video
+
+    info = probe(write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=3.0, fps=10.0))
+    assert (info.width, info.height, info.frames) == (320, 240, 30) and info.fps == pytest.approx(10.0)
+    frames = list(FrameReader(info, sample_fps))
+    step = max(1, round(info.fps / sample_fps))
+    assert [f.index for f in frames] == list(range(0, 30, step))
+    assert all(f.t == pytest.approx(f.index / info.fps) and f.image.shape == (240, 320, 3) for f in frames)
+
+
+def test_frame_n_is_the_same_frame_for_the_indexer_and_the_evidence(tmp_path, monkeypatch):
+    """One count of frame numbers: read_frames (and show/export without ffmpeg, and with it) gives the
+    frame FrameReader gave the indexer under that number."""
+    from builders import SCENE, write_video
+    from forensic.evidence import frames
+    from forensic.video import read_frames
+
+    video = write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=2.0, fps=10.0)
+    sampled = {f.index: f.image for f in FrameReader(probe(video), 60.0)}
+    wanted = [13, 0, 7, 19]
+    for got, n in zip(read_frames(video, wanted), wanted):
+        assert np.array_equal(got, sampled[n])
+    with pytest.raises(VideoError, match="frame 20 could not be decoded .*ends at frame 20"):
+        read_frames(video, [3, 20])
+    monkeypatch.setattr(frames, "have_tools", lambda: False)  # no ffmpeg: decoded from the start
+    for got, n in zip(frames.FrameSource(video).read(wanted), wanted):
+        assert np.array_equal(got, sampled[n])

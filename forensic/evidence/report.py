@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from forensic import __version__
+from forensic.cameras import load_cameras
 from forensic.errors import ForensicError
-from forensic.evidence.frames import FrameSource, Place, check_frame, colour_text, encode_jpeg, excerpt, mmss, place_of
+from forensic.evidence.audit import whoami
+from forensic.evidence.frames import FrameSource, Place, check_frame, colour_text, draw_box, encode_jpeg, excerpt, mmss, place_of
 from forensic.files import check_output, write_new
+from forensic.images import shrink
 
 log = logging.getLogger(__name__)
 
@@ -343,10 +347,6 @@ code{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;background:color-mi
 
 def write_search_report(path: Path, result, filters: dict, settings, *, force: bool = False) -> None:
     """search/similar --html: a SearchResult's hits as a report, with the request, who made it and when."""
-    from forensic import __version__
-    from forensic.cameras import load_cameras
-    from forensic.evidence.audit import whoami
-
     request, understood = result.request, result.understood
     picture = _query_picture(request.image, understood.get("box")) if request.kind == "photo" else None
     who = whoami()
@@ -361,9 +361,6 @@ def write_search_report(path: Path, result, filters: dict, settings, *, force: b
 def _query_picture(path: Path, box) -> bytes | None:
     """The query photo, shrunk, with the subject's box."""
     import cv2
-
-    from forensic.evidence.frames import draw_box
-    from forensic.images import shrink
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:

@@ -21,6 +21,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from forensic.images import shrink
+from forensic.index.attributes import crop
 from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
 
 VIEWS = 3  # best views kept per track: the first is read, the others only while the reads are weak
@@ -54,8 +55,6 @@ class PlateCollector:
         """Offer one frame's detections (after they were stored as `det_ids`)."""
         if detections.tracker_id is None:
             return
-        from forensic.index.attributes import crop
-
         for k, det_id in enumerate(det_ids):
             tid = int(detections.tracker_id[k])
             if tid < 0 or str(detections.class_name[k]) not in PLATE_VEHICLES:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from forensic.detections import SECOND_CLASS, SECOND_CONFIDENCE
 from forensic.errors import ForensicError
 from forensic.files import write_private
 from forensic.index import columns as search_columns
@@ -313,8 +314,9 @@ class IndexStore:
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
-            cls2 = None if detections.class_name2 is None or not detections.class_name2[k] else str(detections.class_name2[k])
-            conf2 = None if cls2 is None or detections.confidence2 is None else float(detections.confidence2[k])
+            names2, scores2 = detections.data.get(SECOND_CLASS), detections.data.get(SECOND_CONFIDENCE)
+            cls2 = None if names2 is None or not names2[k] else str(names2[k])
+            conf2 = None if cls2 is None or scores2 is None else float(scores2[k])
             cur = self.db.execute(
                 "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors, cls2, conf2) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -529,6 +531,19 @@ class IndexStore:
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):
                 out[row["id"]] = row
         return out
+
+    def typical_frame_size(self) -> tuple[int, int] | None:
+        """(width, height) of most done videos; ties go to the size with more hours of video, then to the
+        larger frame, so the answer never depends on the database's row order. None: no video is done."""
+        row = self.db.execute(
+            "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
+            "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
+        return (int(row["width"]), int(row["height"])) if row else None
+
+    def track_boxes(self, track_id: int) -> dict[int, tuple[float, float, float, float]]:
+        """Frame number -> box (x1, y1, x2, y2, source pixels) of every detection of a track."""
+        rows = self.db.execute("SELECT frame, x1, y1, x2, y2 FROM detections WHERE track=?", (int(track_id),)).fetchall()
+        return {r["frame"]: (r["x1"], r["y1"], r["x2"], r["y2"]) for r in rows}
 
     # -- maintenance ---------------------------------------------------------------------
     def verify(self, repair: bool = False) -> list[tuple[str, bool]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from forensic.errors import ModelUnavailable
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
-from forensic.models.detector import Detector, build_detector
+from forensic.models.detector import ObjectDetector, build_detector
 from forensic.models.plates import PlateReader
 from forensic.models.pose import PoseEstimator
 from forensic.settings import Settings
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Models:
-    detector: Detector
+    detector: ObjectDetector  # the real Detector, or a stand-in at its inference seam (tests)
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
     plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
@@ -35,8 +36,6 @@ def build_models(settings: Settings) -> Models:
         if candidate.available:
             clip = candidate
         elif settings.clip == "on":
-            from forensic.errors import ModelUnavailable
-
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())

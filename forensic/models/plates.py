@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from forensic.errors import ModelUnavailable
+from forensic.images import shrink
 from forensic.models.base import LazyModel, configure_offline, pick_device
+from forensic.models.detector import letterbox, non_max_suppression
 from forensic.plates import (CONFUSIONS, PlatePattern, display_plate, normalise_plate, plate_distance,  # noqa: F401 (re-exported)
                              plate_format)
 
@@ -239,8 +241,6 @@ class PlateReader(LazyModel):
             return out
         net = self.model  # loaded outside the timing
         t0 = time.perf_counter()
-        from forensic.models.detector import letterbox, non_max_suppression
-
         # Letterboxed to one square size and run as one batch: no per-image work in Python beyond this.
         boxed = [letterbox(vehicles[k][:, :, ::-1], DETECT_SIZE, square=True) for k in todo]
         batch = np.stack([b for b, _ in boxed]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
@@ -339,8 +339,6 @@ class PlateReader(LazyModel):
 
 def plate_jpeg(plate: np.ndarray) -> bytes:
     import cv2
-
-    from forensic.images import shrink
 
     ok, buf = cv2.imencode(".jpg", shrink(plate, PLATE_CROP_MAX), [cv2.IMWRITE_JPEG_QUALITY, 90])
     return buf.tobytes()

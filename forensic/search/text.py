@@ -18,6 +18,8 @@ import numpy as np
 
 from forensic.detections import LOOK_ALIKE
 from forensic.errors import ForensicError
+from forensic.index.columns import SHARE_SCALE
+from forensic.plates import normalise_plate
 from forensic.query import Query
 from forensic.search.filters import MIN_SHARE, Filters
 from forensic.search.hits import Hit, top_hits
@@ -162,8 +164,6 @@ def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: boo
 
 def _share(cols, rows: np.ndarray, part: str, names, tracks: bool) -> np.ndarray:
     """Largest share (0..1) among `names` of `part`, per row."""
-    from forensic.index.columns import SHARE_SCALE
-
     best = np.zeros(len(rows), np.uint16)
     for name in names:
         if name in cols.palette:
@@ -197,8 +197,6 @@ def plate_similarity(store, ids: np.ndarray, patterns) -> np.ndarray:
     1 exact, less by weighted edit distance, 0 beyond the allowed distance or when no plate was read).
     The stored normalised plate and the plate as read are both tried (the format fit may have
     changed a character the reader got right)."""
-    from forensic.plates import normalise_plate
-
     by_track: dict[int, float] = {}
     for row in store.plates():
         texts = {row["norm"], normalise_plate(row["text"])}

@@ -49,11 +49,12 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
         d.xyxy[:2] = [[200 + 8 * f, 100, 260 + 8 * f, 260], [190 + 8 * f, 180, 270 + 8 * f, 300]]
         d.tracker_id = np.arange(per_frame)
         d.class_name[2:] = rng.choice(["person", "car", "truck", "motorcycle", "bicycle"], per_frame - 2)
-        d.class_name2 = np.array(rng.choice(["", "car", "truck", "bus", "bicycle", "motorcycle", "person"], per_frame), dtype="<U16")
-        d.class_name2[d.class_name2 == d.class_name] = ""
-        d.confidence2 = np.where(d.class_name2 != "", np.round(rng.uniform(0.0, 0.3, per_frame), 4), 0.0).astype(np.float32)
+        names2 = np.array(rng.choice(["", "car", "truck", "bus", "bicycle", "motorcycle", "person"], per_frame), dtype="<U16")
+        names2[names2 == d.class_name] = ""
+        d.data = {"class_name2": names2,
+                  "confidence2": np.where(names2 != "", np.round(rng.uniform(0.0, 0.3, per_frame), 4), 0.0).astype(np.float32)}
         if f % 2 == 0:  # look-alike doubts for sure: a truck that may be a car, a bicycle that may be a motorbike
-            d.class_name[2:4], d.class_name2[2:4], d.confidence2[2:4] = ["truck", "bicycle"], ["car", "motorcycle"], [0.25, 0.2]
+            d.class_name[2:4], d.data["class_name2"][2:4], d.data["confidence2"][2:4] = ["truck", "bicycle"], ["car", "motorcycle"], [0.25, 0.2]
         if f == frames - 1:
             d.tracker_id[0] = -1  # one untracked detection: a track of its own
         colors = [random_colours(rng, c in CLOTHED) for c in d.class_name]
