@@ -20,6 +20,7 @@ from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.bestviews import BestViews
+from forensic.index.clock import recording_clock
 from forensic.index.motion import MotionGate
 from forensic.index.plates import PlateCollector
 from forensic.index.scene import SceneModel
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
 # the pipeline waited for it), so the stages can add up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "write")
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "write")
 
 # Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
 # a file whose size or modification time changed in between is still being written and is left for the next run.
@@ -176,7 +177,9 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     yield IndexEvent("start", path, duration=info.duration)
     camera = cameras.for_path(path)
     start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset, camera.time_pattern)
-    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
+    with summary.timed("clock"):  # a few frames sought and read, for a camera whose on-screen clock is configured
+        start, source, clock = recording_clock(path, info, camera, models.clock, start, source)
+    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source, clock)
     reader = open_reader(info, settings.fps, settings.keyframes)
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
