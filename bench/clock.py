@@ -8,6 +8,7 @@ wrongly costs (the clock is read, found unreadable, and not used). Seeking and r
 
     .venv/bin/python bench/clock.py
     .venv/bin/python bench/clock.py --repeat 5 --json /tmp/clock.json
+    .venv/bin/python bench/clock.py --auto                  # osd = "auto" (text detector + reader)
 """
 
 from __future__ import annotations
@@ -42,12 +43,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--auto", action="store_true", help='osd = "auto": the clock is looked for in each recording')
     args = ap.parse_args()
     reader = ClockReader()
     t0 = time.perf_counter()
     reader.rec
+    if args.auto:
+        reader.det
     load = time.perf_counter() - t0
-    camera = Camera("bench", "bench", osd=osd_spec(SPEC))
+    camera = Camera("bench", "bench", osd=osd_spec("auto" if args.auto else SPEC))
     rows = []
     for name in CLIPS:
         path = FOOTAGE / name
@@ -69,7 +73,7 @@ def main() -> None:
         row = {"clip": name, "duration": round(info.duration, 1), "size": f"{info.width}x{info.height}",
                "frames_read": len(sample_times(info.duration)), "seconds": round(statistics.median(totals), 3),
                "seek_seconds": round(statistics.median(seeks), 3), "ocr_seconds": round(statistics.median(reads), 3),
-               "status": clock["status"], "clock_start": clock["start"], "source": source, "disagreement": clock["disagreement"],
+               "status": clock["status"], "found": [clock["format"], clock["region"]] if args.auto else None, "clock_start": clock["start"], "source": source, "disagreement": clock["disagreement"],
                "texts": [r["text"] for r in clock["readings"]]}
         rows.append(row)
         print(f"{name:34s} {row['duration']:6.1f} s {row['size']:>9s}  {row['frames_read']} frames  {row['seconds']:.2f} s "

@@ -27,7 +27,7 @@ def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
     out = []
     for cam in config.cameras:
         owned = [r for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
-        osd = {"region": list(cam.osd.region), "format": cam.osd.format.text} if cam.osd else None
+        osd = None if cam.osd is None else "auto" if cam.osd.auto else {"region": list(cam.osd.region), "format": cam.osd.format.text}
         out.append({"id": cam.id, "name": cam.name, "places": list(cam.places), "match": list(cam.match), "timezone": cam.timezone,
                     "clock_offset": cam.clock_offset, "osd": osd, "time_source": cam.time_source,
                     "videos": [r["path"] for r in owned], "recordings": [_recording(r) for r in owned]})
@@ -44,7 +44,7 @@ def _recording(row) -> dict:
     clock = json.loads(row["clock"]) if "clock" in row.keys() and row["clock"] else None
     if clock:
         clock = {k: clock.get(k) for k in ("status", "start", "uncertainty", "disagreement", "file_source", "file_start", "used",
-                                           "reason", "readings")}
+                                           "reason", "format", "region", "readings")}
     return {"path": row["path"], "start": row["start_time"], "time_source": row["time_source"], "clock": clock}
 
 

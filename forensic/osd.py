@@ -8,7 +8,9 @@ A camera says where its clock is in the cameras file:
 
 `region` is x0, y0, x1, y1 as fractions of the frame's width and height; `format` is strftime-like with
 %d %m %Y %y %H %M %S (two digits each, four for %Y; a clock without seconds is read to the minute); any
-other character is a separator or literal text.
+other character is a separator or literal text. `osd = "auto"` looks for it in each recording: the text
+lines of the top and bottom bands of one frame that read as a date-time in one of FIND_FORMATS
+(forensic.models.clock.ClockReader.find), day before month where both could be.
 
 Reading k (a date-time read at video time t_k) says the recording started at clock_k - t_k, within the
 format's resolution (1 s, or 60 s without %S): the true time at t_k lies in [clock_k, clock_k + resolution).
@@ -123,8 +125,13 @@ def compile_format(text: str) -> OsdFormat:
 
 @dataclass(frozen=True)
 class OsdSpec:
-    region: tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the frame
-    format: OsdFormat
+    region: tuple[float, float, float, float] | None  # x0, y0, x1, y1 as fractions of the frame; None: "auto"
+    format: OsdFormat | None  # None: "auto"
+
+    @property
+    def auto(self) -> bool:
+        """Where the clock is and how it is written are to be found in each recording."""
+        return self.region is None or self.format is None
 
     def crop(self, image):
         """The region of a frame (a view, not a copy)."""
@@ -137,8 +144,10 @@ def osd_spec(value) -> OsdSpec:
     """The cameras file's `osd = { region = [x0, y0, x1, y1], format = "..." }`, checked strictly:
     ValueError naming what is wrong."""
     example = "osd = { region = [0.74, 0, 1, 0.06], format = \"%d/%m/%Y %H:%M:%S\" }"
+    if value == "auto":
+        return OsdSpec(None, None)
     if not isinstance(value, dict):
-        raise ValueError(f"osd must be a table like {example}, got {value!r}")
+        raise ValueError(f"osd must be \"auto\" or a table like {example}, got {value!r}")
     unknown = sorted(set(value) - {"region", "format"})
     if unknown:
         raise ValueError(f"osd has unknown key(s) {', '.join(map(repr, unknown))} (it takes region and format)")
@@ -156,6 +165,20 @@ def osd_spec(value) -> OsdSpec:
     except ValueError as e:
         raise ValueError(f"osd {e}") from None
     return OsdSpec((x0, y0, x1, y1), fmt)
+
+
+# -- finding it ------------------------------------------------------------------------------------------
+# The orders recorders write (separators are forgiven when parsing, so "/" stands for "-" and "." too): day
+# before month first (Vietnam), then year first, then month first (a date like 06/08/2021 is read day-first).
+FIND_FORMATS = tuple(compile_format(f) for f in (
+    "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%H:%M:%S %d/%m/%Y", "%H:%M:%S %Y-%m-%d",
+    "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M", "%H:%M %d/%m/%Y"))
+FIND_CHARS = set("0123456789/-:. ")  # what a text line is read over when looking for the clock
+
+
+def guess_format(text: str, tz: str) -> OsdFormat | None:
+    """The first of FIND_FORMATS the text reads as a date-time in, or None."""
+    return next((f for f in FIND_FORMATS if f.parse(text, tz) is not None), None)
 
 
 # -- does it advance with the video? -----------------------------------------------------------------------

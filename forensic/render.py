@@ -185,7 +185,8 @@ def camera_lines(source, cameras: list[dict]) -> list[str]:
     lines = [f"cameras file: {source or 'none'}"]
     for cam in cameras:
         places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
-        clock = f"; on-screen clock {cam['osd']['format']!r}, time source {cam['time_source']}" if cam.get("osd") else ""
+        osd = cam.get("osd")
+        clock = f"; on-screen clock {osd if isinstance(osd, str) else repr(osd['format'])}, time source {cam['time_source']}" if osd else ""
         lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos{clock}")
         for rec in cam.get("recordings") or [{"path": v} for v in cam["videos"]]:
             start = f"  start {rec['start'][:23]} ({rec['time_source']})" if rec.get("start") else ""
@@ -200,5 +201,6 @@ def clock_line(clock: dict) -> str:
     if clock.get("start") is None:
         return f"on-screen clock {clock.get('status')}: {clock.get('reason')}"
     off = clock.get("disagreement") or 0.0
-    return (f"on-screen clock {clock['start'][:23]} (±{clock.get('uncertainty') or 0:.1f} s), {'used' if clock.get('used') else 'not used'}; "
+    return (f"on-screen clock {clock['start'][:23]} (±{clock.get('uncertainty') or 0:.1f} s, {clock.get('format')!r} at {clock.get('region')}), "
+            f"{'used' if clock.get('used') else 'not used'}; "
             f"the {clock.get('file_source')} time {str(clock.get('file_start'))[:19]} is {abs(off):.0f} s {'behind' if off > 0 else 'ahead of'} it")

@@ -90,8 +90,9 @@ def test_the_on_screen_clock_option(tmp_path):
     f = tmp_path / "cameras.toml"
     f.write_text('[[camera]]\nid = "a"\nosd = { region = [0.74, 0, 1, 0.06], format = "%d/%m/%Y %H:%M:%S" }\n'
                  '[[camera]]\nid = "b"\nosd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y %H:%M" }\ntime_source = "osd"\n'
-                 '[[camera]]\nid = "c"\n')
-    a, b, c = load_cameras(f).cameras
+                 '[[camera]]\nid = "c"\n[[camera]]\nid = "d"\nosd = "auto"\ntime_source = "osd"\n')
+    a, b, c, d = load_cameras(f).cameras
+    assert d.osd.auto and d.time_source == "osd"
     assert a.osd.region == (0.74, 0.0, 1.0, 0.06) and a.time_source == "auto" and a.osd.format.resolution == 1
     assert b.time_source == "osd" and b.osd.format.resolution == 60
     assert c.osd is None and c.time_source == "auto"
@@ -100,7 +101,7 @@ def test_the_on_screen_clock_option(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('osd = "top right"', r"camera 'a': osd must be a table"),
+    ('osd = "top right"', r"camera 'a': osd must be \"auto\" or a table"),
     ('osd = { region = [0, 0, 50, 8], format = "%d/%m/%Y %H:%M" }', r"camera 'a': osd region must have 0 <= x0"),
     ('osd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y" }', r"camera 'a': osd format '%d/%m/%Y' lacks %H, %M"),
     ('osd = { region = [0, 0, 0.5, 0.08] }', r"camera 'a': osd needs both region and format"),

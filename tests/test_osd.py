@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from forensic.osd import ClockReading, check_advance, compile_format, osd_spec
+from forensic.osd import ClockReading, check_advance, compile_format, guess_format, osd_spec
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SECONDS = compile_format("%d/%m/%Y %H:%M:%S")
@@ -76,7 +76,7 @@ def test_the_cameras_file_option():
 
 
 @pytest.mark.parametrize("value, message", [
-    ("top-right", "osd must be a table"),
+    ("top-right", "osd must be \"auto\" or a table"),
     ({"region": [0, 0, 0.5, 0.08]}, "osd needs both region and format"),
     ({"region": [0, 0, 0.5], "format": "%d/%m/%Y %H:%M"}, "osd region must be four numbers"),
     ({"region": [0, 0, 0.5, "x"], "format": "%d/%m/%Y %H:%M"}, "osd region must be four numbers"),
@@ -88,6 +88,16 @@ def test_the_cameras_file_option():
 def test_the_option_is_checked_strictly(value, message):
     with pytest.raises(ValueError, match=message):
         osd_spec(value)
+
+
+def test_auto_and_the_formats_it_tries():
+    assert osd_spec("auto").auto and not osd_spec({"region": [0, 0, 1, 0.1], "format": "%d/%m/%Y %H:%M"}).auto
+    guess = {t: (f.text if f else None) for t in ("06/08/2021  13:52:27", "2021-08-06 13:52", "13:52:27 06-08-2021", "08/26/2021 13:52:27",
+                                                   "06/08/2021135232", "ACVIEW PTZ", "Enable sound notifications") for f in [guess_format(t, "UTC")]}
+    assert guess == {"06/08/2021  13:52:27": "%d/%m/%Y %H:%M:%S",  # day first where both could be
+                     "2021-08-06 13:52": "%Y-%m-%d %H:%M", "13:52:27 06-08-2021": "%H:%M:%S %d/%m/%Y",
+                     "08/26/2021 13:52:27": "%m/%d/%Y %H:%M:%S",  # month first only where day first cannot be
+                     "06/08/2021135232": "%d/%m/%Y %H:%M:%S", "ACVIEW PTZ": None, "Enable sound notifications": None}
 
 
 # -- does it advance with the video? -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from forensic.cameras import Camera
-from forensic.osd import ClockCheck, check_advance
+from forensic.osd import ClockCheck, OsdSpec, check_advance
 from forensic.printable import printable
 from forensic.timestamps import choose_start
 from forensic.video import VideoInfo, frames_at
@@ -36,11 +36,19 @@ def sample_times(duration: float) -> list[float]:
     return [round(first + (last - first) * k / (n - 1), 3) for k in range(n)]
 
 
-def read_clock(info: VideoInfo, camera: Camera, reader) -> ClockCheck:
-    """The clock's readings in a few frames of the video, checked; its start still without the camera's offset."""
+def read_clock(info: VideoInfo, camera: Camera, reader) -> tuple[ClockCheck, OsdSpec | None]:
+    """The clock's readings in a few frames of the video, checked (its start still without the camera's
+    offset), and where it was read: the camera's `osd`, or, for "auto", where it was found (in the first
+    frame that shows one of the first two; None when neither does)."""
     frames = frames_at(info, sample_times(info.duration))
-    readings = reader.read([(f.t, f.image) for f in frames], camera.osd, camera.timezone)
-    return check_advance(readings, camera.osd.format.resolution)
+    spec = camera.osd
+    if spec.auto:
+        found = next((f for f in (reader.find(frame.image, camera.timezone) for frame in frames[:2]) if f), None)
+        if found is None:
+            return ClockCheck("unreadable", frames=len(frames), reason="no date-time found in the top or bottom of the picture"), None
+        spec = found[0]
+    readings = reader.read([(f.t, f.image) for f in frames], spec, camera.timezone)
+    return check_advance(readings, spec.format.resolution), spec
 
 
 def recording_clock(path: Path, info: VideoInfo, camera: Camera, reader, file_start: datetime,
@@ -51,16 +59,18 @@ def recording_clock(path: Path, info: VideoInfo, camera: Camera, reader, file_st
     if camera.osd is None:
         return file_start, file_source, None
     began = time.perf_counter()
-    record = {"format": camera.osd.format.text, "region": list(camera.osd.region), "time_source": camera.time_source,
-              "file_start": file_start.isoformat(), "file_source": file_source}
+    spec = None if camera.osd.auto else camera.osd
     if reader is None:
         check = ClockCheck("unavailable", reason="the text reader is not installed (pip install 'forensic[plates]')")
     else:
         try:
-            check = read_clock(info, camera, reader)
+            check, spec = read_clock(info, camera, reader)
         except Exception as e:  # noqa: BLE001 - the clock is a second opinion: a failure to read it never fails the video
             log.debug("reading the clock of %s failed", path, exc_info=True)
             check = ClockCheck("unreadable", reason=f"{type(e).__name__}: {e}")
+    record = {"osd": "auto" if camera.osd.auto else "set", "format": spec.format.text if spec else None,
+              "region": [round(v, 4) for v in spec.region] if spec else None, "time_source": camera.time_source,
+              "file_start": file_start.isoformat(), "file_source": file_source}
     clock_start = check.start + timedelta(seconds=camera.clock_offset) if check.status == "reliable" else None
     start, source, disagreement = choose_start(file_start, file_source, clock_start, camera.time_source)
     record.update(check.to_dict())

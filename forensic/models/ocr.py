@@ -23,27 +23,46 @@ def ocr_installed() -> bool:
     return importlib.util.find_spec("rapidocr") is not None and importlib.util.find_spec("onnxruntime") is not None
 
 
-def load_recogniser(rec_width: int = 320):
-    """rapidocr's text recogniser (its TextRecognizer), from the model file inside the wheel (never downloaded).
-    `rec_width`: the narrowest input width (short lines are padded to it)."""
+def _engine(rec_width: int = 320, det: bool = False):
+    """A rapidocr engine with every model path set to the files inside the wheel (so it never downloads)."""
     import logging as _logging
 
     import rapidocr
     from rapidocr import RapidOCR
 
     folder = Path(rapidocr.__file__).resolve().parent / "models"
-    rec = folder / "PP-OCRv6_rec_small.onnx"
-    if not rec.is_file():
-        raise ModelUnavailable(f"rapidocr is installed without its recognition model {rec}")
-    engine = RapidOCR(params={"Global.use_det": False, "Global.use_cls": False, "Global.log_level": "error",
-                              "Global.model_root_dir": str(folder), "Rec.model_path": str(rec),
+    needed = [folder / "PP-OCRv6_rec_small.onnx"] + ([folder / "PP-OCRv6_det_small.onnx"] if det else [])
+    for path in needed:
+        if not path.is_file():
+            raise ModelUnavailable(f"rapidocr is installed without its model {path}")
+    engine = RapidOCR(params={"Global.use_det": det, "Global.use_cls": False, "Global.log_level": "error",
+                              "Global.model_root_dir": str(folder), "Rec.model_path": str(needed[0]),
                               "Rec.rec_img_shape": [3, 48, rec_width],
                               "Det.model_path": str(folder / "PP-OCRv6_det_small.onnx"),
                               "Cls.model_path": str(folder / "ch_ppocr_mobile_v2.0_cls_mobile.onnx")})
     _logging.getLogger("RapidOCR").setLevel(_logging.ERROR)
+    return engine, needed
+
+
+def load_recogniser(rec_width: int = 320):
+    """rapidocr's text recogniser (its TextRecognizer), from the model file inside the wheel (never downloaded).
+    `rec_width`: the narrowest input width (short lines are padded to it)."""
+    engine, (rec,) = _engine(rec_width)
     rec_model = engine._load_rec_model()
     _quiet_session(rec_model, rec)
     return rec_model
+
+
+def load_detector():
+    """rapidocr's text detector (PP-OCRv6 small, from the wheel): text boxes in a picture, whole lines or words.
+    Call it as `detector(image)`: `.boxes` is None or (N, 4, 2) corner points. Its input keeps the picture's
+    size up to 1920 px on the longest side (rapidocr's default enlarges the shortest side to 736 px, which
+    makes a frame-wide band of text tens of thousands of pixels wide)."""
+    engine, (_, det) = _engine(det=True)
+    det_model = engine._load_det_model()
+    det_model.limit_side_len, det_model.limit_type = 1920, "max"
+    _quiet_session(det_model, det)
+    return det_model
 
 
 def _quiet_session(rec_model, path: Path) -> None:

@@ -78,6 +78,18 @@ def test_an_advancing_clock_gives_the_start(tmp_path, reader):
     assert source == "osd" and abs((start - SHOWN + timedelta(seconds=60)).total_seconds()) <= 1.0
 
 
+def test_auto_finds_the_clock(tmp_path, reader):
+    video = clock_video(tmp_path / "a.mp4", 12.0)
+    start, source, clock = start_of(video, Camera("gate", "gate", osd=osd_spec("auto")), reader, SHOWN + timedelta(hours=7))
+    assert source == "osd" and abs((start - SHOWN).total_seconds()) <= 1.0
+    x0, y0, x1, y1 = clock["region"]
+    assert clock["osd"] == "auto" and clock["format"] == "%d/%m/%Y %H:%M:%S" and x0 >= 0.45 and y1 <= 0.15  # top right
+    from forensic.models.clock import line_runs
+
+    date, time_, far = (10, 5, 90, 25), (100, 6, 160, 24), (600, 5, 700, 25)
+    assert line_runs([date, time_, far]) == [date, (10, 5, 160, 25), time_, far]  # a date and a time side by side are one line
+
+
 def test_a_frozen_clock_is_not_used(tmp_path, reader):
     video = clock_video(tmp_path / "frozen.mp4", 12.0, frozen=True)
     file_start = SHOWN + timedelta(hours=7)
@@ -110,7 +122,8 @@ def test_the_reader_never_downloads_nor_writes(tmp_path, monkeypatch, reader):
     monkeypatch.setenv("TMPDIR", str(tmp))
     fresh = ClockReader()
     start_of(video, Camera("gate", "gate", osd=SPEC), fresh, SHOWN)
-    assert fresh.seconds > 0 and not any(home.iterdir()) and not any(tmp.iterdir())
+    start_of(video, Camera("gate", "gate", osd=osd_spec("auto")), fresh, SHOWN)  # the text detector too
+    assert fresh.seconds > 0 and fresh._det is not None and not any(home.iterdir()) and not any(tmp.iterdir())
 
 
 @pytest.mark.skipif(not CROSSROAD.is_file(), reason="needs ../shared/footage/vn_crossroad_acview_day.mp4")
@@ -125,6 +138,10 @@ def test_the_crossroad_clip_is_timed_by_its_on_screen_clock(reader):
     assert source == "osd" and clock["status"] == "reliable" and clock["agreeing"] == 3
     assert datetime(2021, 8, 6, 13, 52, 27, tzinfo=VN) <= start < datetime(2021, 8, 6, 13, 52, 28, tzinfo=VN)
     assert clock["disagreement"] == pytest.approx(-(7 * 3600 + 10), abs=1.5)  # the container: 7 h + 10 s later
+    # found without being told where (osd = "auto")
+    start, source, clock = recording_clock(CROSSROAD, info, Camera("tanphu", "t", osd=osd_spec("auto")), reader, file_start, file_source)
+    assert source == "osd" and clock["format"] == "%d/%m/%Y %H:%M:%S" and clock["region"][0] > 0.5 and clock["region"][3] < 0.1
+    assert datetime(2021, 8, 6, 13, 52, 27, tzinfo=VN) <= start < datetime(2021, 8, 6, 13, 52, 28, tzinfo=VN)
     # a format without seconds: the same start, to the minute
     minutes = Camera("tanphu", "t", osd=osd_spec({"region": [0.74, 0, 1, 0.06], "format": "%d/%m/%Y %H:%M"}))
     start, source, clock = recording_clock(CROSSROAD, info, minutes, reader, file_start, file_source)
