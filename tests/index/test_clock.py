@@ -21,6 +21,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SPEC = osd_spec({"region": [0.5, 0.0, 1.0, 0.1], "format": "%d/%m/%Y %H:%M:%S"})
 SHOWN = datetime(2026, 11, 21, 8, 30, 15, tzinfo=VN)  # the clock drawn at the first frame
 CROSSROAD = Path(__file__).resolve().parents[2].parent / "shared" / "footage" / "vn_crossroad_acview_day.mp4"
+NIGHT = CROSSROAD.with_name("night_ir_yard_person.mp4")
 
 
 def test_when_the_clock_is_read():
@@ -146,3 +147,22 @@ def test_the_crossroad_clip_is_timed_by_its_on_screen_clock(reader):
     minutes = Camera("tanphu", "t", osd=osd_spec({"region": [0.74, 0, 1, 0.06], "format": "%d/%m/%Y %H:%M"}))
     start, source, clock = recording_clock(CROSSROAD, info, minutes, reader, file_start, file_source)
     assert source == "osd" and start.strftime("%d/%m/%Y %H:%M") == "06/08/2021 13:52" and clock["uncertainty"] <= 30
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not NIGHT.is_file(), reason="needs ../shared/footage/night_ir_yard_person.mp4")
+def test_auto_finds_a_month_first_clock_with_a_weekday(reader):
+    """The infrared yard camera writes "08-28-2024 Mié 21:18:05" top left (month first, a Spanish weekday): found
+    and read over 3 minutes (5 frames, the first and last more than a minute apart); its file has no time but
+    its modification time, so the clock gives the start."""
+    info = probe(NIGHT)
+    camera = Camera("yard", "yard", osd=osd_spec("auto"))
+    file_start, file_source = recording_start(NIGHT, info.duration, camera.timezone)
+    start, source, clock = recording_clock(NIGHT, info, camera, reader, file_start, "mtime")
+    assert source == "osd" and clock["format"] == "%m/%d/%Y %H:%M:%S" and clock["region"][0] < 0.1 and clock["region"][3] < 0.15
+    assert clock["agreeing"] == 5 and clock["span"] > 170
+    assert datetime(2024, 8, 28, 21, 18, 3, tzinfo=VN) <= start <= datetime(2024, 8, 28, 21, 18, 6, tzinfo=VN)
+    # the same, told where and how (the weekday is literal text of the format)
+    told = Camera("yard", "yard", osd=osd_spec({"region": [0, 0.03, 0.35, 0.1], "format": "%m-%d-%Y Mié %H:%M:%S"}))
+    start2, source, clock = recording_clock(NIGHT, info, told, reader, file_start, "mtime")
+    assert source == "osd" and abs((start2 - start).total_seconds()) <= 1.0

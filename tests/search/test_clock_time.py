@@ -31,6 +31,11 @@ def test_hits_say_their_time_came_from_the_clock(search_index):
     for hit in hits:
         data = hit.to_json()
         assert data["time_source"] == "osd" and data["time"].startswith("2021-08-06T13:52:")
+    from forensic.evidence.frames import Place, caption_lines
+
+    assert caption_lines(hits[0], Place("tanphu", "Ngã tư Tân Phú", ""))[0].endswith("(on-screen clock)")
+    truccat = run_search(SearchRequest(text="car", cameras=("truccat",), limit=1), search_index["settings"]).hits[0]
+    assert truccat.to_json().get("time_source") not in (None, "osd") and "on-screen" not in caption_lines(truccat, Place("t", "t", ""))[0]
 
 
 def test_cameras_and_stats_report_the_clock(search_index):
