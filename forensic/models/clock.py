@@ -58,8 +58,6 @@ class ClockReader:
 
     def find(self, image: np.ndarray, tz: str) -> tuple[OsdSpec, str] | None:
         """Where the clock is in this frame and how it is written (and the text read there), or None."""
-        from forensic.osd import OsdSpec as Spec
-
         det, rec = self.det, self.rec  # loaded outside the timing
         start = time.perf_counter()
         h, w = image.shape[:2]
@@ -80,7 +78,7 @@ class ClockReader:
         for todo, which in ((regions, slice(0, 1)), (regions[:MAX_RETRIED], slice(1, None))):
             pictures, owner = [], []
             for k, region in enumerate(todo):
-                for picture in variants(Spec(region, None).crop(image))[which]:
+                for picture in variants(OsdSpec(region, None).crop(image))[which]:
                     pictures.append(picture)
                     owner.append(k)
             for k, (text, conf) in zip(owner, recognise(rec, pictures, FIND_CHARS) if pictures else []):
@@ -88,7 +86,7 @@ class ClockReader:
                 if fmt is not None:
                     key = (-fmt.resolution, len(fmt.fields), conf)  # seconds over minutes, then the surest
                     if best is None or key > best[0]:
-                        best = (key, Spec(todo[k], fmt), text)
+                        best = (key, OsdSpec(todo[k], fmt), text)
             if best is not None:
                 break
         self.seconds += time.perf_counter() - start
