@@ -10,7 +10,8 @@ A camera says where its clock is in the cameras file:
 %d %m %Y %y %H %M %S (two digits each, four for %Y; a clock without seconds is read to the minute); any
 other character is a separator or literal text. `osd = "auto"` looks for it in each recording: the text
 lines of the top and bottom bands of one frame that read as a date-time in one of FIND_FORMATS
-(forensic.models.clock.ClockReader.find), day before month where both could be.
+(forensic.models.clock.ClockReader.find); a date that reads either way is settled by the file's own date
+(settle_order) or not used.
 
 Reading k (a date-time read at video time t_k) says the recording started at clock_k - t_k, within the
 format's resolution (1 s, or 60 s without %S): the true time at t_k lies in [clock_k, clock_k + resolution).
@@ -169,7 +170,8 @@ def osd_spec(value) -> OsdSpec:
 
 # -- finding it ------------------------------------------------------------------------------------------
 # The orders recorders write (separators are forgiven when parsing, so "/" stands for "-" and "." too): day
-# before month first (Vietnam), then year first, then month first (a date like 06/08/2021 is read day-first).
+# before month first (Vietnam), then year first, then month first (a date like 06/08/2021, which reads either
+# way, is settled by settle_order).
 FIND_FORMATS = tuple(compile_format(f) for f in (
     "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%H:%M:%S %d/%m/%Y", "%H:%M:%S %Y-%m-%d",
     "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M", "%H:%M %d/%m/%Y"))
@@ -179,6 +181,27 @@ FIND_CHARS = set("0123456789/-:. ")  # what a text line is read over when lookin
 def guess_format(text: str, tz: str) -> OsdFormat | None:
     """The first of FIND_FORMATS the text reads as a date-time in, or None."""
     return next((f for f in FIND_FORMATS if f.parse(text, tz) is not None), None)
+
+
+DATE_HINT = 2 * 86400.0  # seconds: how near the file's time a reading must be to settle the day/month order
+
+
+def settle_order(text: str, found: OsdFormat, tz: str, near: datetime) -> tuple[OsdFormat | None, str]:
+    """(format, "") when the text found by `guess_format` says one date, or when of the dates it could say
+    (06/08/2021: 6 August or 8 June) only one is within two days of `near` (the file's own time); else
+    (None, why): the camera's `format` must say the order."""
+    options: dict[datetime, OsdFormat] = {}
+    for f in FIND_FORMATS:
+        when = f.parse(text, tz) if set(f.fields) == set(found.fields) else None
+        if when is not None and when not in options:
+            options[when] = f
+    if len(options) <= 1:
+        return found, ""
+    close = [w for w in options if abs((w - near).total_seconds()) <= DATE_HINT]
+    if len(close) == 1:
+        return options[close[0]], ""
+    dates = " or ".join(w.strftime("%Y-%m-%d") for w in options)
+    return None, f"{text!r} reads as {dates} and the file's time does not tell which: set the camera's osd format"
 
 
 # -- does it advance with the video? -----------------------------------------------------------------------
@@ -191,7 +214,7 @@ class ClockReading:
 
 @dataclass
 class ClockCheck:
-    status: str  # reliable | unreliable | unreadable
+    status: str  # reliable | unreliable | unreadable | ambiguous (auto: day/month order unknown) | unavailable (no reader)
     start: datetime | None = None  # the recording's start by the clock (reliable only)
     uncertainty: float = 0.0  # seconds either side of start
     agreeing: int = 0  # frames whose reading agrees on the start

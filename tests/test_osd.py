@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from forensic.osd import ClockReading, check_advance, compile_format, guess_format, osd_spec
+from forensic.osd import ClockReading, check_advance, compile_format, guess_format, osd_spec, settle_order
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 SECONDS = compile_format("%d/%m/%Y %H:%M:%S")
@@ -94,10 +94,23 @@ def test_auto_and_the_formats_it_tries():
     assert osd_spec("auto").auto and not osd_spec({"region": [0, 0, 1, 0.1], "format": "%d/%m/%Y %H:%M"}).auto
     guess = {t: (f.text if f else None) for t in ("06/08/2021  13:52:27", "2021-08-06 13:52", "13:52:27 06-08-2021", "08/26/2021 13:52:27",
                                                    "06/08/2021135232", "ACVIEW PTZ", "Enable sound notifications") for f in [guess_format(t, "UTC")]}
-    assert guess == {"06/08/2021  13:52:27": "%d/%m/%Y %H:%M:%S",  # day first where both could be
+    assert guess == {"06/08/2021  13:52:27": "%d/%m/%Y %H:%M:%S",  # day first is tried first (settle_order decides)
                      "2021-08-06 13:52": "%Y-%m-%d %H:%M", "13:52:27 06-08-2021": "%H:%M:%S %d/%m/%Y",
                      "08/26/2021 13:52:27": "%m/%d/%Y %H:%M:%S",  # month first only where day first cannot be
                      "06/08/2021135232": "%d/%m/%Y %H:%M:%S", "ACVIEW PTZ": None, "Enable sound notifications": None}
+
+
+def test_auto_settles_day_and_month_by_the_files_date_or_not_at_all():
+    text = "06/08/2021  13:52:27"
+    found = guess_format(text, "Asia/Ho_Chi_Minh")
+    fmt, why = settle_order(text, found, "Asia/Ho_Chi_Minh", at(20, 52, 37))  # the container: 6 August, 7 h off
+    assert fmt.text == "%d/%m/%Y %H:%M:%S" and why == ""
+    fmt, _ = settle_order(text, found, "Asia/Ho_Chi_Minh", datetime(2021, 6, 8, 9, 0, tzinfo=VN))  # a file of 8 June
+    assert fmt.text == "%m/%d/%Y %H:%M:%S" and fmt.parse(text, "Asia/Ho_Chi_Minh").month == 6
+    fmt, why = settle_order(text, found, "Asia/Ho_Chi_Minh", datetime(2026, 12, 2, tzinfo=VN))  # the file's time says nothing
+    assert fmt is None and "2021-08-06 or 2021-06-08" in why and "set the camera's osd format" in why
+    night = "08-28-2024 21:18:05"  # month first, and only month first can read it
+    assert settle_order(night, guess_format(night, "UTC"), "UTC", datetime(2026, 12, 2, tzinfo=ZoneInfo("UTC")))[0].text == "%m/%d/%Y %H:%M:%S"
 
 
 # -- does it advance with the video? -------------------------------------------------------------------

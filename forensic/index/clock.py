@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from forensic.cameras import Camera
-from forensic.osd import ClockCheck, OsdSpec, check_advance
+from forensic.osd import ClockCheck, OsdSpec, check_advance, settle_order
 from forensic.printable import printable
 from forensic.timestamps import choose_start
 from forensic.video import VideoInfo, frames_at
@@ -36,17 +36,22 @@ def sample_times(duration: float) -> list[float]:
     return [round(first + (last - first) * k / (n - 1), 3) for k in range(n)]
 
 
-def read_clock(info: VideoInfo, camera: Camera, reader) -> tuple[ClockCheck, OsdSpec | None]:
+def read_clock(info: VideoInfo, camera: Camera, reader, file_start: datetime) -> tuple[ClockCheck, OsdSpec | None]:
     """The clock's readings in a few frames of the video, checked (its start still without the camera's
     offset), and where it was read: the camera's `osd`, or, for "auto", where it was found (in the first
-    frame that shows one of the first two; None when neither does)."""
+    frame that shows one of the first two; None when neither does), its day/month order settled by the
+    file's time where the text could say either (forensic.osd.settle_order)."""
     frames = frames_at(info, sample_times(info.duration))
     spec = camera.osd
     if spec.auto:
         found = next((f for f in (reader.find(frame.image, camera.timezone) for frame in frames[:2]) if f), None)
         if found is None:
             return ClockCheck("unreadable", frames=len(frames), reason="no date-time found in the top or bottom of the picture"), None
-        spec = found[0]
+        (spec, text), offset = found, timedelta(seconds=camera.clock_offset)
+        fmt, why = settle_order(text, spec.format, camera.timezone, file_start - offset)
+        if fmt is None:
+            return ClockCheck("ambiguous", frames=len(frames), reason=why), spec
+        spec = OsdSpec(spec.region, fmt)
     readings = reader.read([(f.t, f.image) for f in frames], spec, camera.timezone)
     return check_advance(readings, spec.format.resolution), spec
 
@@ -64,7 +69,7 @@ def recording_clock(path: Path, info: VideoInfo, camera: Camera, reader, file_st
         check = ClockCheck("unavailable", reason="the text reader is not installed (pip install 'forensic[plates]')")
     else:
         try:
-            check, spec = read_clock(info, camera, reader)
+            check, spec = read_clock(info, camera, reader, file_start)
         except Exception as e:  # noqa: BLE001 - the clock is a second opinion: a failure to read it never fails the video
             log.debug("reading the clock of %s failed", path, exc_info=True)
             check = ClockCheck("unreadable", reason=f"{type(e).__name__}: {e}")
