@@ -82,9 +82,8 @@ def recording_clock(path: Path, info: VideoInfo, camera: Camera, reader, file_st
     record.update(start=clock_start.isoformat(timespec="milliseconds") if clock_start else None, disagreement=disagreement,
                   used=source == "osd", seconds=round(time.perf_counter() - began, 3))
     if clock_start is None:
-        level = logging.WARNING if camera.time_source == "osd" or check.status != "unavailable" else logging.INFO
-        log.log(level, "%s: on-screen clock not used (%s): %s; start from the %s", printable(path.name), check.status,
-                printable(check.reason), file_source)
+        log.warning("%s: on-screen clock not used (%s): %s; start from the %s", printable(path.name), check.status,
+                    printable(check.reason), file_source)
     elif source == "osd":
         log.info("%s: start %s from the on-screen clock (the %s says %s, %+.0f s)", printable(path.name), clock_start.isoformat(),
                  file_source, file_start.isoformat(), -disagreement)
