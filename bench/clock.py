@@ -73,7 +73,8 @@ def main() -> None:
         row = {"clip": name, "duration": round(info.duration, 1), "size": f"{info.width}x{info.height}",
                "frames_read": len(sample_times(info.duration)), "seconds": round(statistics.median(totals), 3),
                "seek_seconds": round(statistics.median(seeks), 3), "ocr_seconds": round(statistics.median(reads), 3),
-               "status": clock["status"], "found": [clock["format"], clock["region"]] if args.auto else None, "clock_start": clock["start"], "source": source, "disagreement": clock["disagreement"],
+               "status": clock["status"], "found": [clock["format"], clock["region"]] if args.auto else None,
+               "clock_start": clock["start"], "source": source, "disagreement": clock["disagreement"],
                "texts": [r["text"] for r in clock["readings"]]}
         rows.append(row)
         print(f"{name:34s} {row['duration']:6.1f} s {row['size']:>9s}  {row['frames_read']} frames  {row['seconds']:.2f} s "
