@@ -11,6 +11,9 @@ Read from a TOML file (--cameras FILE, $FORENSIC_CAMERAS, or cameras.toml in the
     clock_offset = 0                    # seconds to add to the recorder's clock
     time_pattern = "CAM01_%Y%m%d_%H%M%S"  # optional: where this recorder writes the start time in
                                         # its file names (tried before the built-in DVR/NVR patterns)
+    osd = { region = [0.74, 0, 1, 0.06], format = "%d/%m/%Y %H:%M:%S" }  # optional: the clock burnt
+                                        # into the picture (forensic.osd), read at a few moments of each video
+    time_source = "auto"                # auto | osd | file: when that clock gives the start (timestamps.choose_start)
 
 A video that matches no camera belongs to a camera named after its folder.
 """
@@ -25,8 +28,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from forensic.errors import ForensicError
+from forensic.osd import OsdSpec, osd_spec
 from forensic.query import fold
-from forensic.timestamps import DEFAULT_TZ, PatternError, compile_pattern
+from forensic.timestamps import DEFAULT_TZ, TIME_SOURCES, PatternError, compile_pattern
 
 FILE_NAME = "cameras.toml"
 
@@ -40,6 +44,8 @@ class Camera:
     timezone: str = DEFAULT_TZ
     clock_offset: float = 0.0
     time_pattern: str | None = None  # strftime-style start time in the file name (see timestamps.compile_pattern)
+    osd: OsdSpec | None = None  # where the recorder's on-screen clock is and how it is written
+    time_source: str = "auto"  # auto | osd | file: when the on-screen clock gives the start (timestamps.choose_start)
 
     def owns(self, path: Path | str) -> bool:
         text = str(path)
@@ -125,9 +131,15 @@ def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
                 if not isinstance(pattern, str):
                     raise TypeError(f"time_pattern must be text like 'CAM01_%Y%m%d_%H%M%S', got {pattern!r}")
                 compile_pattern(pattern)
+            osd = osd_spec(entry["osd"]) if "osd" in entry else None
+            source = entry.get("time_source", "auto")
+            if source not in TIME_SOURCES:
+                raise ValueError(f"time_source must be one of {', '.join(TIME_SOURCES)}, got {source!r}")
+            if source == "osd" and osd is None:
+                raise ValueError('time_source = "osd" needs osd = { region = [x0, y0, x1, y1], format = "..." } (where the clock is)')
             cams.append(Camera(id=str(entry["id"]), name=str(entry.get("name", entry["id"])), places=tuple(map(str, entry.get("places", ()))),
                                match=tuple(map(str, entry.get("match", ()))), timezone=tz, clock_offset=_offset(entry.get("clock_offset", 0)),
-                               time_pattern=pattern or None))
+                               time_pattern=pattern or None, osd=osd, time_source=source))
         except (TypeError, ValueError, PatternError) as e:
             raise ForensicError(f"cameras file {path}: camera {entry['id']!r}: {e}") from None
     return Cameras(cams, path)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from forensic.settings import Settings
 
 def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
     """(the cameras file, every camera with the indexed videos it owns): the configured cameras first,
-    then the folder-named ones found only in the index."""
+    then the folder-named ones found only in the index. Each camera's `recordings` give every video's
+    start, where it came from, and what its on-screen clock said (for a camera with `osd`)."""
     index_exists = (settings.index / "index.sqlite").exists()
     config = load_cameras(settings.cameras, settings.index if index_exists else None)
     videos = []
@@ -28,14 +30,26 @@ def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
             videos = store.videos("done")
     out = []
     for cam in config.cameras:
-        owned = [r["path"] for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
+        owned = [r for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
+        osd = None if cam.osd is None else "auto" if cam.osd.auto else {"region": list(cam.osd.region), "format": cam.osd.format.text}
         out.append({"id": cam.id, "name": cam.name, "places": list(cam.places), "match": list(cam.match), "timezone": cam.timezone,
-                    "clock_offset": cam.clock_offset, "videos": owned})
+                    "clock_offset": cam.clock_offset, "osd": osd, "time_source": cam.time_source,
+                    "videos": [r["path"] for r in owned], "recordings": [_recording(r) for r in owned]})
     configured = {c.id for c in config.cameras}
     for name in sorted({r["camera"] for r in videos} - configured):
-        out.append({"id": name, "name": name, "places": [], "match": [], "timezone": None, "clock_offset": 0,
-                    "videos": [r["path"] for r in videos if r["camera"] == name and not any(c.owns(r["path"]) for c in config.cameras)]})
+        owned = [r for r in videos if r["camera"] == name and not any(c.owns(r["path"]) for c in config.cameras)]
+        out.append({"id": name, "name": name, "places": [], "match": [], "timezone": None, "clock_offset": 0, "osd": None,
+                    "time_source": "auto", "videos": [r["path"] for r in owned], "recordings": [_recording(r) for r in owned]})
     return config.source, out
+
+
+def _recording(row) -> dict:
+    """A video's start, its source, and its clock's verdict (start, disagreement with the file's time in seconds)."""
+    clock = json.loads(row["clock"]) if "clock" in row.keys() and row["clock"] else None
+    if clock:
+        clock = {k: clock.get(k) for k in ("status", "start", "uncertainty", "disagreement", "file_source", "file_start", "used",
+                                           "reason", "format", "region", "readings")}
+    return {"path": row["path"], "start": row["start_time"], "time_source": row["time_source"], "clock": clock}
 
 
 def prune_cutoff(older_than: str | None, before: str | None) -> str:

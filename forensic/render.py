@@ -68,7 +68,7 @@ def print_hits(understood: dict, hits) -> None:
             colours = f"top: {', '.join(h.clothing['upper']) or '?'}; bottom: {', '.join(h.clothing['lower']) or '?'}"
         when = mmss(h.t) + (f" ({mmss(h.track['first_seen'])}-{mmss(h.track['last_seen'])}, {h.track['detections']}x)"
                             if h.track and h.track["detections"] > 1 else "")
-        when += f"\n{h.time[:19]}" if h.time else ""
+        when += f"\n{h.time[:19]}" + (" (on-screen clock)" if h.time_source == "osd" else "") if h.time else ""
         plate = (f"{h.plate['text']} ({h.plate['confidence']:.2f})" if h.plate else "",) if plates else ()
         table.add_row(str(n), f"{h.score:.3f}", Text(printable(h.cls)), colours, *plate, Text(printable(h.camera)),
                       Text(printable(Path(h.video).name)), when, ",".join(str(round(v)) for v in h.bbox), Text(printable(h.thumb or "")))
@@ -180,10 +180,27 @@ def export_check_lines(result, folder: Path) -> list[str]:
 
 # -- cameras ---------------------------------------------------------------------------------------
 def camera_lines(source, cameras: list[dict]) -> list[str]:
-    """`forensic cameras`: the cameras file, then each camera with its places and the videos it owns."""
+    """`forensic cameras`: the cameras file, then each camera with its places and the videos it owns (each with
+    its start and where it came from; and, for a camera with an on-screen clock, what the clock said)."""
     lines = [f"cameras file: {source or 'none'}"]
     for cam in cameras:
         places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
-        lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
-        lines.extend(f"    {v}" for v in cam["videos"])
+        osd = cam.get("osd")
+        clock = f"; on-screen clock {osd if isinstance(osd, str) else repr(osd['format'])}, time source {cam['time_source']}" if osd else ""
+        lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos{clock}")
+        for rec in cam.get("recordings") or [{"path": v} for v in cam["videos"]]:
+            start = f"  start {rec['start'][:23]} ({rec['time_source']})" if rec.get("start") else ""
+            lines.append(f"    {rec['path']}{start}")
+            if rec.get("clock"):
+                lines.append("      " + clock_line(rec["clock"]))
     return lines
+
+
+def clock_line(clock: dict) -> str:
+    """What a recording's on-screen clock said: its start and how far the file's time is from it, or why not used."""
+    if clock.get("start") is None:
+        return f"on-screen clock {clock.get('status')}: {clock.get('reason')}"
+    off = clock.get("disagreement") or 0.0
+    return (f"on-screen clock {clock['start'][:23]} (±{clock.get('uncertainty') or 0:.1f} s, {clock.get('format')!r} at {clock.get('region')}), "
+            f"{'used' if clock.get('used') else 'not used'}; "
+            f"the {clock.get('file_source')} time {str(clock.get('file_start'))[:19]} is {abs(off):.0f} s {'behind' if off > 0 else 'ahead of'} it")

@@ -139,3 +139,27 @@ def recording_start(path: Path, duration: float, tz: str = DEFAULT_TZ, offset: f
         start = datetime.fromtimestamp(Path(path).stat().st_mtime, ZoneInfo(tz)) - timedelta(seconds=duration)
         source = "mtime"
     return start + timedelta(seconds=offset), source
+
+
+# The recorder's on-screen clock (forensic.osd) as a source. A camera's `time_source` says when it is used:
+TIME_SOURCES = ("auto", "osd", "file")
+CLOCK_DISAGREEMENT = 120.0  # seconds: in "auto", a clock further than this from the file's time is used instead
+
+
+def choose_start(file_start: datetime, file_source: str, clock_start: datetime | None, mode: str = "auto",
+                 threshold: float = CLOCK_DISAGREEMENT) -> tuple[datetime, str, float | None]:
+    """(start, source, disagreement): the start from the file (pattern, name, container or mtime, as
+    recording_start found it) or from the on-screen clock ('osd'; `clock_start` None when the clock was not
+    read reliably), and the clock minus the file's time in seconds (None without a reliable clock).
+
+    'file': never the clock. 'osd': the clock whenever it reads reliably. 'auto': the clock when the file's
+    time is only the modification time (a guess: copying changes it), or when the two disagree by more than
+    `threshold` seconds (a container written in UTC or local time by mistake, an export tool's own time, a
+    renamed file); otherwise the file's time, which the recorder wrote with the same clock and to the second."""
+    if mode not in TIME_SOURCES:
+        raise ValueError(f"time_source must be one of {', '.join(TIME_SOURCES)}, got {mode!r}")
+    if clock_start is None:
+        return file_start, file_source, None
+    disagreement = round((clock_start - file_start).total_seconds(), 3)
+    use_clock = mode == "osd" or (mode == "auto" and (file_source == "mtime" or abs(disagreement) > threshold))
+    return (clock_start, "osd", disagreement) if use_clock else (file_start, file_source, disagreement)

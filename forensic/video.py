@@ -245,6 +245,29 @@ class KeyframeReader(FrameReader):
             raise VideoError(f"{self.info.path}: no keyframe could be decoded (corrupt or unsupported codec)")
 
 
+def frames_at(info: VideoInfo, times: list[float]) -> list[Frame]:
+    """A few frames by seeking (not decoding the whole file): the frame at or just after each time, in
+    the order asked. A time the container cannot seek to, or whose frame cannot be decoded, is left out.
+    Seeking lands on the asked frame or one beside it (OpenCV seeks by the container's frame times)."""
+    import cv2
+
+    cap = _open(info.path)
+    out = []
+    try:
+        for t in times:
+            index = max(0, int(round(t * info.fps)))
+            if info.frames and index >= info.frames:
+                continue
+            if not cap.set(cv2.CAP_PROP_POS_FRAMES, index):
+                continue
+            ok, image = cap.read()
+            if ok and image is not None:
+                out.append(Frame(index=index, t=index / info.fps, image=image))
+    finally:
+        cap.release()
+    return out
+
+
 def open_reader(info: VideoInfo, sample_fps: float, keyframes: bool = False):
     """The reader for a video: every frame on the sampling clock, or keyframes only."""
     return KeyframeReader(info, sample_fps) if keyframes else FrameReader(info, sample_fps)

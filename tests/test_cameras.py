@@ -84,3 +84,32 @@ def test_sample_time_pattern_reads_its_example_name(cams):
 
     gate = next(c for c in cams.cameras if c.time_pattern)
     assert from_pattern("/srv/cctv/cong_ubnd/CONG-UBND_21-11-2026_08-30-15.mp4", gate.time_pattern).isoformat() == "2026-11-21T08:30:15+07:00"
+
+
+def test_the_on_screen_clock_option(tmp_path):
+    f = tmp_path / "cameras.toml"
+    f.write_text('[[camera]]\nid = "a"\nosd = { region = [0.74, 0, 1, 0.06], format = "%d/%m/%Y %H:%M:%S" }\n'
+                 '[[camera]]\nid = "b"\nosd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y %H:%M" }\ntime_source = "osd"\n'
+                 '[[camera]]\nid = "c"\n[[camera]]\nid = "d"\nosd = "auto"\ntime_source = "osd"\n')
+    a, b, c, d = load_cameras(f).cameras
+    assert d.osd.auto and d.time_source == "osd"
+    assert a.osd.region == (0.74, 0.0, 1.0, 0.06) and a.time_source == "auto" and a.osd.format.resolution == 1
+    assert b.time_source == "osd" and b.osd.format.resolution == 60
+    assert c.osd is None and c.time_source == "auto"
+    tanphu = next(cam for cam in load_cameras(SAMPLE).cameras if cam.id == "tanphu")
+    assert tanphu.osd is not None and tanphu.clock_offset == 0  # never both (the offset would move the clock too)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('osd = "top right"', r"camera 'a': osd must be \"auto\" or a table"),
+    ('osd = { region = [0, 0, 50, 8], format = "%d/%m/%Y %H:%M" }', r"camera 'a': osd region must have 0 <= x0"),
+    ('osd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y" }', r"camera 'a': osd format '%d/%m/%Y' lacks %H, %M"),
+    ('osd = { region = [0, 0, 0.5, 0.08] }', r"camera 'a': osd needs both region and format"),
+    ('time_source = "osd"', r"camera 'a': time_source = \"osd\" needs osd"),
+    ('time_source = "clock"', r"camera 'a': time_source must be one of auto, osd, file"),
+])
+def test_a_broken_clock_option_is_one_clear_error(tmp_path, text, message):
+    f = tmp_path / "cameras.toml"
+    f.write_text(f"[[camera]]\nid = 'a'\n{text}\n")
+    with pytest.raises(ForensicError, match=message):
+        load_cameras(f)

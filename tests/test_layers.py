@@ -27,7 +27,7 @@ LAYERS = [
                     # of data that imports nothing: colours and timestamps read it, so it counts as a primitive
                     "forensic.query.vocabulary"]),
     ("models/query/cameras/timestamps/video", ["forensic.models", "forensic.query", "forensic.cameras", "forensic.timestamps",
-                                               "forensic.video"]),
+                                               "forensic.osd", "forensic.video"]),
     ("index", ["forensic.index"]),
     ("search", ["forensic.search"]),
     ("evidence", ["forensic.evidence"]),

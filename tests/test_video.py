@@ -7,7 +7,7 @@ import pytest
 
 from realdata import TRUCCAT
 from forensic.errors import VideoError
-from forensic.video import FrameReader, find_videos, probe
+from forensic.video import FrameReader, find_videos, frames_at, probe
 
 
 @pytest.mark.parametrize("sample_fps", [2.0, 1.0, 5.0])
@@ -32,6 +32,17 @@ def test_sampling_faster_than_the_video_gives_every_frame_once(footage):
     info = probe(footage / TRUCCAT)
     frames = list(FrameReader(info, 60.0))
     assert [f.index for f in frames] == list(range(info.frames))
+
+
+def test_a_few_frames_by_seeking(footage):
+    """frames_at seeks (the on-screen clock is read this way): each frame is the one asked for or its neighbour."""
+    info = probe(footage / TRUCCAT)
+    every = {f.index: f.image for f in FrameReader(info, 60.0)}
+    got = frames_at(info, [0.5, 3.2, 6.0, 99.0])  # the last is past the end: left out
+    assert [f.index for f in got] == [round(t * info.fps) for t in (0.5, 3.2, 6.0)]
+    for f in got:
+        assert f.t == pytest.approx(f.index / info.fps)
+        assert min(np.abs(f.image.astype(int) - every[k]).mean() for k in (f.index - 1, f.index, f.index + 1) if k in every) < 1.0
 
 
 def test_start_time(footage):

@@ -148,7 +148,8 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "camera": {"id": it.place.id, "name": it.place.name, "place": it.place.place},
         "found_by": it.found_by,
         "source": sources[key],
-        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": hit.time},
+        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": hit.time,
+                     "wall_clock_source": hit.time_source},
         "frame_check": {"thumbnail_difference": None if diff is None else round(diff, 3),
                         "matches_index_thumbnail": None if diff is None else diff <= THUMB_MATCH,
                         "what": "the index thumbnail re-made from the exported frame, compared with the stored one "

@@ -208,7 +208,8 @@ def colour_text(hit) -> str:
 
 def caption_lines(hit, place: Place) -> list[str]:
     where = place.label + (f" - {place.place}" if place.place else "")
-    return [f"{where}   {fmt_time(hit.time)}",
+    clock = " (on-screen clock)" if hit.time and getattr(hit, "time_source", None) == "osd" else ""
+    return [f"{where}   {fmt_time(hit.time)}{clock}",
             f"{hit.cls}: {colour_text(hit)}{'   plate ' + hit.plate['text'] if getattr(hit, 'plate', None) else ''}   hit {hit.id}",
             f"{Path(hit.video).name} at {mmss(hit.t)} (frame {hit.frame})"]
 

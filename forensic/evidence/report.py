@@ -155,6 +155,7 @@ def _card(c: Card) -> str:
     if h.track and h.track.get("detections", 1) > 1:
         seen = f'<div><dt>Seen</dt><dd>{mmss(h.track["first_seen"])} – {mmss(h.track["last_seen"])} ({h.track["detections"]} sightings)</dd></div>'
     pct = max(0.0, min(1.0, h.score)) * 100
+    clock = " · on-screen clock" if h.time and getattr(h, "time_source", None) == "osd" else ""
     return f"""
 <article class="card" id="hit-{h.id}" data-rank="{c.rank}" data-time="{_epoch(h.time)}" data-score="{h.score:.4f}">
   <a class="frame" href="#hit-{h.id}">{picture}<span class="rank">#{c.rank}</span></a>
@@ -164,7 +165,7 @@ def _card(c: Card) -> str:
       <div class="what"><h3>{_e(h.cls)}</h3><p class="colours">{_colours(h)}</p>{plate_text}</div>
       <div class="score" title="score {h.score:.4f}"><b>{h.score:.2f}</b><span class="bar"><i style="width:{pct:.0f}%"></i></span></div>
     </div>
-    <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}</small></p>
+    <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}{clock}</small></p>
     <p class="where">{_e(c.place.name)}{f' <small>· {_e(c.place.place)}</small>' if c.place.place else ''}{f' <small>· {_e(c.place.id)}</small>' if c.place.id != c.place.name else ''}</p>
     <details><summary>Details</summary><dl class="facts">
       <div><dt>Hit id</dt><dd>{h.id}</dd></div>

@@ -21,6 +21,7 @@ from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.bestviews import BestViews
+from forensic.index.clock import recording_clock
 from forensic.index.motion import MotionGate
 from forensic.index.plates import PlateCollector
 from forensic.index.scene import SceneModel
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # the pipeline waited for it), and so does "side" (pose and plates, in a worker thread: "pose" and
 # "plates" are the time the pipeline spent on them itself or waiting for them), so the stages can add
 # up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "write", "side")
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "write", "side")
 
 
 class _Side(ThreadPoolExecutor):
@@ -197,7 +198,9 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     yield IndexEvent("start", path, duration=info.duration)
     camera = cameras.for_path(path)
     start, source = recording_start(path, info.duration, camera.timezone, camera.clock_offset, camera.time_pattern)
-    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source)
+    with summary.timed("clock"):  # a few frames sought and read, for a camera whose on-screen clock is configured
+        start, source, clock = recording_clock(path, info, camera, models.clock, start, source)
+    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source, clock)
     # Plates and pose run beside the rest, in one worker thread (the models release Python's lock while
     # they compute, so they use the core that decoding and detection leave idle).
     side = _Side()

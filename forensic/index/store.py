@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS videos(
     fps REAL, frames INTEGER, width INTEGER, height INTEGER, duration REAL,
     start_time TEXT, time_source TEXT,   -- wall-clock start (ISO, camera timezone) and where it came from
     start_epoch REAL,                      -- the same as Unix seconds, for time filters
+    clock TEXT,                            -- JSON: what the on-screen clock said (forensic.index.clock); NULL: none configured
     sample_fps REAL,
     status TEXT NOT NULL,          -- indexing | done | failed
     error TEXT,
@@ -108,7 +109,9 @@ CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 """
 # Columns added to a table after schema version 1 came out: an older index gains them in place when
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
-ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
+ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
+                 # JSON: what the recorder's on-screen clock said (forensic.index.clock); NULL: no clock configured
+                 "videos": (("clock", "TEXT"),)}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -278,17 +281,18 @@ class IndexStore:
         return self.db.execute("SELECT * FROM videos WHERE path=?", (str(path),)).fetchone()
 
     def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None,
-                    start_time: str | None = None, time_source: str | None = None) -> int:
-        """Replace any earlier rows of this path and start it as 'indexing'."""
+                    start_time: str | None = None, time_source: str | None = None, clock: dict | None = None) -> int:
+        """Replace any earlier rows of this path and start it as 'indexing'. `clock`: what the on-screen clock said."""
         old = self.video_by_path(path)
         if old is not None:
             self.delete_video(old["id"])
         st = path.stat()
         cur = self.db.execute(
             "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, "
-            "start_time, time_source, start_epoch, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
+            "start_time, time_source, start_epoch, clock, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
             (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration,
-             sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None))
+             sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None,
+             json.dumps(clock, ensure_ascii=False) if clock else None))
         return int(cur.lastrowid)
 
     def moved_from(self, path: Path, fingerprint: str):
@@ -525,7 +529,7 @@ class IndexStore:
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
-                    "SELECT d.*, v.path, v.camera, v.start_time, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
+                    "SELECT d.*, v.path, v.camera, v.start_time, v.time_source, tr.first_t, tr.last_t, tr.n AS track_n, tr.best_det, "
                     f"tr.colors AS track_colors, bd.thumb AS track_thumb{plate_cols} FROM detections d JOIN videos v ON v.id=d.video_id "
                     f"LEFT JOIN tracks tr ON tr.id=d.track LEFT JOIN detections bd ON bd.id=tr.best_det{plate_join} "
                     f"WHERE d.id IN ({','.join('?' * len(part))})", part):
@@ -661,6 +665,8 @@ class IndexStore:
             "classes": {r[0]: r[1] for r in q("SELECT cls, COUNT(*) FROM detections GROUP BY cls ORDER BY 2 DESC")},
             "cameras": {r[0]: r[1] for r in q("SELECT camera, COUNT(*) FROM videos WHERE status='done' GROUP BY camera ORDER BY camera")},
             "time_span": [span[0], span[1]],
+            "time_sources": {r[0]: r[1] for r in q("SELECT COALESCE(time_source, 'unknown'), COUNT(*) FROM videos WHERE status='done' "
+                                                   "GROUP BY 1 ORDER BY 1")},
             "models": {r[0]: {"model": r[1], "dim": r[2]} for r in q("SELECT key, model, dim FROM embedders")},
             "bytes": {"database": size(self.root / DB_NAME) + size(self.root / (DB_NAME + "-wal")),
                       "vectors": sum(size(p) for p in self.root.glob("vectors-*.faiss")),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from forensic.errors import ModelUnavailable
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
+from forensic.models.clock import ClockReader
 from forensic.models.detector import ObjectDetector, build_detector
 from forensic.models.plates import PlateReader
 from forensic.models.pose import PoseEstimator
@@ -23,6 +24,7 @@ class Models:
     clip: ClipEmbedder | None = None
     plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
     pose: PoseEstimator | None = None  # keypoints for clothing colours; None: box proportions
+    clock: ClockReader | None = None  # reads recorders' on-screen clocks (cameras with `osd`); None: not installed
 
 
 def build_models(settings: Settings) -> Models:
@@ -46,7 +48,8 @@ def build_models(settings: Settings) -> Models:
             pose = candidate
         else:
             log.info("pose off: %s not in the models folder (clothing colours from box proportions)", candidate.weights)
-    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose)
+    clock = ClockReader() if ClockReader.installed() else None  # loads its model only for a camera with `osd`
+    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose, clock=clock)
 
 
 def build_plates(settings: Settings) -> PlateReader | None:

@@ -34,6 +34,7 @@ class Hit:
     cls2: str | None = None  # the detector's second-best class, when known
     confidence2: float | None = None  # its score
     plate: dict | None = None  # its licence plate when one was read: text (written form), raw (as read), confidence, crop
+    time_source: str | None = None  # where the video's start came from: pattern, filename, container, mtime, osd (on-screen clock)
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -48,6 +49,8 @@ class Hit:
             out["confidence2"] = round(self.confidence2 or 0.0, 4)
         if self.plate:
             out["plate"] = self.plate
+        if self.time and self.time_source:
+            out["time_source"] = self.time_source
         return out
 
     @classmethod
@@ -75,7 +78,8 @@ class Hit:
                    bbox=[row["x1"], row["y1"], row["x2"], row["y2"]], cls=row["cls"], score=float(score),
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
                    confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track, plate=plate,
-                   cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None)
+                   cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None,
+                   time_source=row["time_source"] if "time_source" in row.keys() else None)
 
 
 def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:

@@ -52,6 +52,13 @@ def test_cards_carry_rank_by_score_and_wall_clock_time():
     assert "2026-11-21 19:00:00" in html and "UTC+07:00" in html and "2026-11-21 19:00:00 – 20:00:00" in html
 
 
+def test_a_time_from_the_on_screen_clock_says_so():
+    clocked, filed = fake_hit(1, 0.9, "2021-08-06T13:52:30+07:00"), fake_hit(2, 0.5, "2026-11-21T19:00:00+07:00")
+    clocked.time_source, filed.time_source = "osd", "container"
+    html = page_of([clocked, filed])
+    assert html.count("on-screen clock") == 1 and "2021-08-06 13:52:30" in html
+
+
 def test_a_missing_recording_leaves_the_thumbnail_and_says_why(tmp_path):
     hit = fake_hit(1, 0.9, None)
     hit.video = str(tmp_path / "gone.mp4")
