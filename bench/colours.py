@@ -9,10 +9,14 @@
 - Leave-one-subset-out: the 5 calibrated numbers of forensic.colors.CALIBRATION are chosen on a
   small grid around their values with four subsets and scored on the fifth, so a number that only
   suits one camera shows up (`--loso`; slower).
+- Ceiling (`--ceiling`): how far colour statistics of the same body parts can go at all: a softmax
+  regression fitted on these very crops' part features (the 11 shares, lightness percentiles, mean
+  and median a/b, the crop's own lightness range), scored leave-one-subset-out and on a random
+  5-fold split. A measurement only: nothing fitted here is kept or shipped.
 - Vehicles (`../shared/datasets/vehicle_colour_web9`, web photos, unknown licence, measure only):
   first colour named for the body against the folder's colour (silver counts as grey).
 
-    .venv/bin/python bench/colours.py [--no-pose] [--loso] [--json out.json]
+    .venv/bin/python bench/colours.py [--no-pose] [--loso] [--ceiling] [--json out.json]
 """
 
 from __future__ import annotations
@@ -126,6 +130,79 @@ def leave_one_subset_out(rows, keypoints) -> dict:
     return {"held_out": held, "pooled": {p: round(pooled[p, "ok"] / pooled[p, "n"], 3) for p in ("upper", "lower")}}
 
 
+def part_features(rows, keypoints) -> dict[str, np.ndarray]:
+    """Per crop and part, the colour statistics a rule could use: the 11 term shares of its pixels, their
+    lightness percentiles, mean and median a/b, mean chroma, and the whole crop's lightness range."""
+    out = {"upper": [], "lower": []}
+    for r, kp in zip(rows, keypoints):
+        img = r["img"]
+        h, w = img.shape[:2]
+        step = max(1, -(-max(w, h) // colors.PATCH))
+        patch = img[::step, ::step]
+        top = bottom = None
+        if kp is not None:
+            k = np.asarray(kp, np.float32).copy()
+            k[:, :2] /= step
+            top, bottom, _ = colors.body_masks(patch.shape[:2], k)
+        top = top if top is not None and top.sum() >= 6 else colors._rect(patch.shape[:2], colors._TOP)
+        bottom = bottom if bottom is not None and bottom.sum() >= 6 else colors._rect(patch.shape[:2], colors._BOTTOM)
+        whole_l = _lab3(patch.reshape(-1, 3))[0]
+        for part, mask in (("upper", top), ("lower", bottom)):
+            px = patch[mask]
+            lum, a, b = _lab3(px)
+            out[part].append(list(colors.term_probabilities(px).mean(0)) + list(np.percentile(lum, [10, 25, 50, 75, 90]))
+                             + [a.mean(), b.mean(), np.median(a), np.median(b), np.hypot(a, b).mean()]
+                             + list(np.percentile(whole_l, [2, 50, 98])))
+    return {k: np.asarray(v, np.float64) for k, v in out.items()}
+
+
+def _lab3(px):
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(px.reshape(-1, 1, 3)), cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float64)
+    return lab[:, 0] * 100 / 255, lab[:, 1] - 128, lab[:, 2] - 128
+
+
+def _softmax_fit(x, y, classes, l2=1e-2, steps=400, rate=0.1):
+    """Multinomial logistic regression by full-batch gradient descent (numpy only): weights, bias, mean, scale."""
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+    onehot = np.eye(classes)[y]
+    wts, bias = np.zeros((z.shape[1], classes)), np.zeros(classes)
+    for _ in range(steps):
+        logits = z @ wts + bias
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        grad = (p - onehot) / len(z)
+        wts -= rate * (z.T @ grad + l2 * wts)
+        bias -= rate * grad.sum(0)
+    return wts, bias, mean, scale
+
+
+def ceiling(rows, keypoints) -> dict:
+    """Accuracy of a softmax regression fitted on these crops' part features: leave-one-subset-out and random 5-fold."""
+    feats = part_features(rows, keypoints)
+    subsets = np.array([r["subset"] for r in rows])
+    folds = np.random.default_rng(0).integers(0, 5, len(rows))
+    out = {}
+    for part, key in PARTS:
+        labels = [set(r[key].split(";")) - {""} for r in rows]
+        y = np.array([PALETTE.index(sorted(lab, key=PALETTE.index)[0]) if lab else -1 for lab in labels])
+        x = feats[part]
+        res = {}
+        for name, groups in (("leave_one_subset_out", subsets), ("random_5_fold", folds)):
+            ok = n = 0
+            for g in np.unique(groups):
+                train, test = (groups != g) & (y >= 0), (groups == g) & (y >= 0)
+                wts, bias, mean, scale = _softmax_fit(x[train], y[train], len(PALETTE))
+                guess = (((x[test] - mean) / scale) @ wts + bias).argmax(1)
+                ok += sum(PALETTE[c] in labels[i] for c, i in zip(guess, np.flatnonzero(test)))
+                n += int(test.sum())
+            res[name] = round(ok / n, 3)
+        out[part] = res
+    return out
+
+
 def vehicles() -> dict:
     import cv2
 
@@ -150,6 +227,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-pose", action="store_true", help="box proportions only")
     ap.add_argument("--loso", action="store_true", help="leave-one-subset-out calibration (slower)")
+    ap.add_argument("--ceiling", action="store_true", help="what a classifier fitted on these crops' colour statistics reaches")
     ap.add_argument("--models", type=Path, default=SHARED / "models")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -175,6 +253,8 @@ def main(argv=None) -> int:
         report["people_pose"]["with_keypoints"] = sum(k is not None for k in keypoints)
     if args.loso:
         report["leave_one_subset_out"] = leave_one_subset_out(rows, keypoints)
+    if args.ceiling:
+        report["ceiling"] = ceiling(rows, keypoints)
     if WEB9.exists():
         report["vehicles_web9"] = vehicles()
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -203,6 +283,11 @@ def print_report(r: dict) -> None:
         print(f"\nleave-one-subset-out (calibrated on 4, scored on the 5th): top {lo['pooled']['upper']:.3f}, bottom {lo['pooled']['lower']:.3f}")
         for s, v in lo["held_out"].items():
             print(f"  {s:<12} top {v['upper']:.3f} bottom {v['lower']:.3f}  {v['calibration']}")
+    if "ceiling" in r:
+        c = r["ceiling"]
+        print("\nceiling: a softmax regression fitted on these crops' part colour statistics (measurement only)")
+        for part in ("upper", "lower"):
+            print(f"  {part:<6} leave-one-subset-out {c[part]['leave_one_subset_out']:.3f}   random 5-fold {c[part]['random_5_fold']:.3f}")
     if "vehicles_web9" in r:
         v = r["vehicles_web9"]
         print(f"\nvehicles (web9): {v['accuracy']:.3f} (baseline {v['baseline']:.3f}) {v['per_colour']}\n  confusions {v['confusions']}")

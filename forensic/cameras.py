@@ -11,6 +11,9 @@ Read from a TOML file (--cameras FILE, $FORENSIC_CAMERAS, or cameras.toml in the
     clock_offset = 0                    # seconds to add to the recorder's clock
     time_pattern = "CAM01_%Y%m%d_%H%M%S"  # optional: where this recorder writes the start time in
                                         # its file names (tried before the built-in DVR/NVR patterns)
+    osd = { region = [0.74, 0, 1, 0.06], format = "%d/%m/%Y %H:%M:%S" }  # optional: the clock burnt
+                                        # into the picture (forensic.osd), read at a few moments of each video
+    time_source = "auto"                # auto | osd | file: when that clock gives the start (timestamps.choose_start)
 
 A video that matches no camera belongs to a camera named after its folder.
 """
@@ -22,13 +25,14 @@ import fnmatch
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from forensic.errors import ForensicError
+from forensic.osd import OsdSpec, osd_spec
 from forensic.query import fold
-from forensic.timestamps import DEFAULT_TZ, PatternError, compile_pattern
+from forensic.timestamps import DEFAULT_TZ, TIME_SOURCES, PatternError, compile_pattern
 
 FILE_NAME = "cameras.toml"
 
@@ -42,6 +46,8 @@ class Camera:
     timezone: str = DEFAULT_TZ
     clock_offset: float = 0.0
     time_pattern: str | None = None  # strftime-style start time in the file name (see timestamps.compile_pattern)
+    osd: OsdSpec | None = None  # where the recorder's on-screen clock is and how it is written
+    time_source: str = "auto"  # auto | osd | file: when the on-screen clock gives the start (timestamps.choose_start)
 
     def owns(self, path: Path | str) -> bool:
         text = str(path)
@@ -98,7 +104,7 @@ def _offset(value) -> float:
 
 
 KEYS = {"id": "text", "name": "text", "places": "a list of texts", "match": "a list of globs", "timezone": "text",
-        "clock_offset": "a number of seconds", "time_pattern": "text"}
+        "clock_offset": "a number of seconds", "time_pattern": "text", "osd": "an on-screen clock", "time_source": "text"}
 _HEADER = re.compile(r"^\s*\[\[\s*(?:camera|\"camera\"|'camera')\s*\]\]")
 
 
@@ -139,9 +145,10 @@ def _check_entry(entry: dict, k: int, lines: _Lines, where) -> None:
         elif kind.startswith("a list"):
             ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
         else:
-            ok = True  # clock_offset: checked with its own message (_offset)
+            ok = True  # clock_offset and osd: checked with their own messages (_offset, forensic.osd.osd_spec)
         if not ok:
-            example = {"places": '["ngã tư Trực Cát", "Truc Cat"]', "match": '["*/truccat/*", "*ch01_*"]'}.get(key, '"..."')
+            example = {"places": '["ngã tư Trực Cát", "Truc Cat"]', "match": '["*/truccat/*", "*ch01_*"]',
+                       "time_source": '"auto"'}.get(key, '"..."')
             raise ForensicError(f"{where(k, key)}: {key} must be {kind}" + (" (non-empty)" if kind == "text" else " of non-empty texts")
                                 + f", like {key} = {example}; got {value!r}")
 
@@ -208,6 +215,18 @@ def load_cameras(path: Path | None, index_root: Path | None = None) -> Cameras:
         except (TypeError, ValueError, PatternError) as e:
             key = "time_pattern" if isinstance(e, PatternError) else "clock_offset"
             raise ForensicError(f"{where(k, key)}: camera {cam_id!r}: {e}") from None
+        try:  # the on-screen clock: where it is and how it is written, checked by forensic.osd
+            osd = osd_spec(entry["osd"]) if "osd" in entry else None
+        except ValueError as e:
+            raise ForensicError(f"{where(k, 'osd')}: camera {cam_id!r}: {e}") from None
+        source = entry.get("time_source", "auto")
+        if source not in TIME_SOURCES:
+            raise ForensicError(f"{where(k, 'time_source')}: camera {cam_id!r}: time_source must be one of "
+                                f"{', '.join(TIME_SOURCES)}, got {source!r}")
+        if source == "osd" and osd is None:
+            raise ForensicError(f"{where(k, 'time_source')}: camera {cam_id!r}: time_source = \"osd\" needs "
+                                'osd = { region = [x0, y0, x1, y1], format = "..." } (where the clock is)')
+        cam = replace(cam, osd=osd, time_source=source)
         for name, key in [(p, "places") for p in cam.places] + [(cam.name, "name")]:
             alias = " ".join(fold(name).split())
             other = aliases.get(alias)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from forensic.colornames import name_pixels
 from forensic.images import sample
 from forensic.query.vocabulary import PALETTE
 
@@ -130,8 +131,6 @@ def _saturated(px: np.ndarray, boost: float) -> np.ndarray:
 
 
 def _probabilities(px: np.ndarray, c: dict) -> np.ndarray:
-    from forensic.colornames import name_pixels
-
     out = np.zeros((len(px), len(PALETTE)), np.float32)
     light, chroma = _lab(px)
     threshold = c["chroma"] + c["chroma_dark"] * np.clip((40.0 - light) / 40.0, 0.0, 1.0)

@@ -1,8 +1,10 @@
-"""Detections of one frame as parallel numpy arrays (one row per object)."""
+"""Detections of one frame as parallel numpy arrays (one row per object); per-object data beyond the
+box, score, class, features and track lives in `data`, a dict of arrays of one row per object (as
+roboflow/supervision's Detections carry it), and is indexed along with the rest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -10,6 +12,9 @@ import numpy as np
 # bicycle. Its doubt between them is kept (a second class) and searched; a doubt between a person and a
 # vehicle is a rider's box overlapping the vehicle's, not a doubt about what the object is.
 LOOK_ALIKE = (("car", "truck", "bus"), ("motorcycle", "bicycle"))
+
+SECOND_CLASS = "class_name2"  # keys of Detections.data
+SECOND_CONFIDENCE = "confidence2"
 
 
 @dataclass
@@ -19,10 +24,10 @@ class Detections:
     class_name: np.ndarray  # (N,) str
     features: np.ndarray | None = None  # (N, D) float32 pooled detector features, unit length
     tracker_id: np.ndarray | None = None  # (N,) int, -1 when untracked
-    # The detector's second-best class for each box and its score: (N,) str, "" when none, and (N,)
-    # float32. None when unknown (another source than forensic's detector).
-    class_name2: np.ndarray | None = None
-    confidence2: np.ndarray | None = None
+    # Per-object data, each (N,): SECOND_CLASS and SECOND_CONFIDENCE, the detector's second-best class
+    # for each box ("" when none) and its score, absent when unknown (another source than forensic's
+    # detector).
+    data: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -48,8 +53,7 @@ class Detections:
             self.class_name[index],
             None if self.features is None else self.features[index],
             None if self.tracker_id is None else self.tracker_id[index],
-            None if self.class_name2 is None else self.class_name2[index],
-            None if self.confidence2 is None else self.confidence2[index],
+            {key: value[index] for key, value in self.data.items()},
         )
 
     @property

@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from forensic.errors import ForensicError
+
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file readable by its owner only, atomically (temp file + rename)."""
@@ -44,8 +46,6 @@ def inside(path: Path, folder: Path) -> bool:
 def check_output(path: Path, index_root: Path | None, *, force: bool = False, option: str = "--out") -> None:
     """Refuse an output file that would replace an existing file (unless `force`) or that lies inside the
     index folder (always: nothing but the index itself writes there). Raises ForensicError (one line)."""
-    from forensic.errors import ForensicError
-
     path = Path(path)
     if index_root is not None and inside(path, index_root):
         raise ForensicError(f"{option} {path} is inside the index folder {index_root}: only the index writes there; "
@@ -61,8 +61,6 @@ def write_new(path: Path, data: bytes, *, force: bool = False) -> None:
     unless `force` (the name is claimed with O_EXCL first, so a file that appeared since the checks is
     not replaced either). The temporary file has a unique name: no other file is touched."""
     import tempfile
-
-    from forensic.errors import ForensicError
 
     path = Path(path)
     claimed = False

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from forensic.errors import ForensicError
+from forensic.files import inside
 from forensic.printable import printable
 from forensic.settings import Settings
 
@@ -51,8 +52,6 @@ LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: ")
 def check_log_file(path: Path, index_root: Path, force: bool) -> None:
     """--log-file appends, so a forensic log of earlier runs (text or JSON lines) is continued; any other
     existing file is refused unless --force, and a file inside the index folder always."""
-    from forensic.files import inside
-
     if inside(path, index_root):
         raise ForensicError(f"--log-file {path} is inside the index folder {index_root}: only the index writes there; "
                             "keep the log elsewhere")

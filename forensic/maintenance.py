@@ -3,19 +3,26 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from forensic.api import SearchRequest, run_search
 from forensic.cameras import load_cameras
 from forensic.errors import ForensicError
+from forensic.evidence.audit import AuditLog
+from forensic.evidence.export import MANIFEST, sha256_file, verify_export
+from forensic.evidence.report import write_search_report
 from forensic.index.store import IndexStore
+from forensic.search.hits import clock_of
 from forensic.settings import Settings
 
 
 def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
     """(the cameras file, every camera with the indexed videos it owns): the configured cameras first,
-    then the folder-named ones found only in the index."""
+    then the folder-named ones found only in the index. Each camera's `recordings` give every video's
+    start, where it came from, and what its on-screen clock said (for a camera with `osd`)."""
     index_exists = (settings.index / "index.sqlite").exists()
     config = load_cameras(settings.cameras, settings.index if index_exists else None)
     videos = []
@@ -24,14 +31,32 @@ def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
             videos = store.videos("done")
     out = []
     for cam in config.cameras:
-        owned = [r["path"] for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
+        owned = [r for r in videos if r["camera"] == cam.id or cam.owns(r["path"])]
+        osd = None if cam.osd is None else "auto" if cam.osd.auto else {"region": list(cam.osd.region), "format": cam.osd.format.text}
         out.append({"id": cam.id, "name": cam.name, "places": list(cam.places), "match": list(cam.match), "timezone": cam.timezone,
-                    "clock_offset": cam.clock_offset, "videos": owned})
+                    "clock_offset": cam.clock_offset, "osd": osd, "time_source": cam.time_source,
+                    "videos": [r["path"] for r in owned], "recordings": [_recording(r, config) for r in owned]})
     configured = {c.id for c in config.cameras}
     for name in sorted({r["camera"] for r in videos} - configured):
-        out.append({"id": name, "name": name, "places": [], "match": [], "timezone": None, "clock_offset": 0,
-                    "videos": [r["path"] for r in videos if r["camera"] == name and not any(c.owns(r["path"]) for c in config.cameras)]})
+        owned = [r for r in videos if r["camera"] == name and not any(c.owns(r["path"]) for c in config.cameras)]
+        out.append({"id": name, "name": name, "places": [], "match": [], "timezone": None, "clock_offset": 0, "osd": None,
+                    "time_source": "auto", "videos": [r["path"] for r in owned], "recordings": [_recording(r, config) for r in owned]})
     return config.source, out
+
+
+def _recording(row, config) -> dict:
+    """A video's start (made from its recorded start with the cameras file now, as hits are: clock_of), its
+    source, and its on-screen clock's verdict as read at indexing (start, disagreement with the file's time in
+    seconds, both with the camera's offset of then)."""
+    clock = json.loads(row["clock"]) if "clock" in row.keys() and row["clock"] else None
+    if clock:
+        clock = {k: clock.get(k) for k in ("status", "start", "uncertainty", "disagreement", "file_source", "file_start", "used",
+                                           "reason", "format", "region", "readings")}
+    times = dict(row)
+    times["clock_timezone"] = times.get("timezone")
+    wall, how = clock_of(times, config)
+    return {"path": row["path"], "start": wall.start.isoformat() if wall is not None else None, "time_source": row["time_source"],
+            "recomputed": bool(how.get("recomputed")), **({"stale": how["stale"]} if how.get("stale") else {}), "clock": clock}
 
 
 def prune_cutoff(older_than: str | None, before: str | None) -> str:
@@ -52,9 +77,6 @@ def prune_cutoff(older_than: str | None, before: str | None) -> str:
 
 def check_export(folder: Path, settings: Settings):
     """export --verify: the folder's hashes, and its manifest against the one the audit log recorded."""
-    from forensic.evidence.audit import AuditLog
-    from forensic.evidence.export import MANIFEST, verify_export
-
     if not folder.is_dir():
         raise ForensicError(f"{folder} is not a folder")
     result = verify_export(folder)
@@ -75,8 +97,6 @@ def check_export(folder: Path, settings: Settings):
 def choose_hits(hits: tuple[str, ...], top: int | None, settings: Settings, **search):
     """(hit ids, the SearchResult that found them or None): `--top N` runs a search (the arguments are its
     description, `search` its options); otherwise the arguments are the hit ids."""
-    from forensic.api import SearchRequest, run_search
-
     if top is not None:
         if top < 1:
             raise ForensicError("--top must be at least 1")
@@ -96,15 +116,11 @@ def choose_hits(hits: tuple[str, ...], top: int | None, settings: Settings, **se
 
 def exported_file(path: Path) -> dict:
     """A written file as the audit log records it: its absolute path and SHA-256."""
-    from forensic.evidence.export import sha256_file
-
     return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
 
 
 def audit(settings: Settings, record: dict) -> dict:
     """Append an entry to the index's audit log; returns it (with its number and hash)."""
-    from forensic.evidence.audit import AuditLog
-
     return AuditLog(settings.index).append(record)
 
 
@@ -113,8 +129,6 @@ def record_search(settings: Settings, result, html: Path | None = None, *, force
     record = result.record()
     exported = []
     if html is not None:
-        from forensic.evidence.report import write_search_report
-
         write_search_report(Path(html), result, record["filters"], settings, force=force)
         exported.append(exported_file(html))
     audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
@@ -123,8 +137,6 @@ def record_search(settings: Settings, result, html: Path | None = None, *, force
 
 def record_export(settings: Settings, out: Path, manifest: dict, chosen: list[int], found_by, **how) -> tuple[dict, list[dict]]:
     """The audit entry of an export (each file written, with its hash); returns (entry, files)."""
-    from forensic.evidence.export import MANIFEST
-
     record = found_by.record() if found_by is not None else {"query": {"hits": chosen}, "filters": {}}
     files = [exported_file(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [exported_file(out / MANIFEST)]
     entry = audit(settings, {"command": "export", "query": record["query"], "filters": record["filters"], "hits": len(chosen),

@@ -68,7 +68,7 @@ def print_hits(understood: dict, hits) -> None:
             colours = f"top: {', '.join(h.clothing['upper']) or '?'}; bottom: {', '.join(h.clothing['lower']) or '?'}"
         when = mmss(h.t) + (f" ({mmss(h.track['first_seen'])}-{mmss(h.track['last_seen'])}, {h.track['detections']}x)"
                             if h.track and h.track["detections"] > 1 else "")
-        when += f"\n{h.time[:19]}" if h.time else ""
+        when += f"\n{h.time[:19]}" + (" (on-screen clock)" if h.time_source == "osd" else "") if h.time else ""
         clock = h.clock or {}
         when += (" *" if clock.get("recomputed") else "") + (" STALE" if clock.get("stale") else "") + (f" DST {clock['dst']}" if clock.get("dst") else "")
         plate = (f"{h.plate['text']} ({h.plate['confidence']:.2f})" if h.plate else "",) if plates else ()
@@ -78,8 +78,8 @@ def print_hits(understood: dict, hits) -> None:
     if any((h.clock or {}).get("recomputed") for h in hits):
         out.print("* time recomputed from the cameras file now (its timezone or clock offset changed since indexing; --json: clock)")
     if any((h.clock or {}).get("stale") for h in hits):
-        out.print("STALE: the cameras file now gives other clock settings to videos indexed before forensic kept their recorded "
-                  "start: re-index them")
+        out.print("STALE: the cameras file now gives these recordings clock settings their stored start cannot follow (indexed "
+                  "before forensic kept it, or read from an on-screen clock the file no longer uses; --json: clock.stale): re-index them")
     if any((h.clock or {}).get("dst") for h in hits):
         out.print("DST: the recorder's local start time fell in a daylight-saving change (gap: never happened; overlap: happened twice)")
 
@@ -189,10 +189,27 @@ def export_check_lines(result, folder: Path) -> list[str]:
 
 # -- cameras ---------------------------------------------------------------------------------------
 def camera_lines(source, cameras: list[dict]) -> list[str]:
-    """`forensic cameras`: the cameras file, then each camera with its places and the videos it owns."""
+    """`forensic cameras`: the cameras file, then each camera with its places and the videos it owns (each with
+    its start and where it came from; and, for a camera with an on-screen clock, what the clock said)."""
     lines = [f"cameras file: {source or 'none'}"]
     for cam in cameras:
         places = f" ({', '.join(cam['places'])})" if cam["places"] else " (from its folder name)" if not cam["match"] else ""
-        lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos")
-        lines.extend(f"    {v}" for v in cam["videos"])
+        osd = cam.get("osd")
+        clock = f"; on-screen clock {osd if isinstance(osd, str) else repr(osd['format'])}, time source {cam['time_source']}" if osd else ""
+        lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos{clock}")
+        for rec in cam.get("recordings") or [{"path": v} for v in cam["videos"]]:
+            start = f"  start {rec['start'][:23]} ({rec['time_source']})" if rec.get("start") else ""
+            lines.append(f"    {rec['path']}{start}")
+            if rec.get("clock"):
+                lines.append("      " + clock_line(rec["clock"]))
     return lines
+
+
+def clock_line(clock: dict) -> str:
+    """What a recording's on-screen clock said: its start and how far the file's time is from it, or why not used."""
+    if clock.get("start") is None:
+        return f"on-screen clock {clock.get('status')}: {clock.get('reason')}"
+    off = clock.get("disagreement") or 0.0
+    return (f"on-screen clock {clock['start'][:23]} (±{clock.get('uncertainty') or 0:.1f} s, {clock.get('format')!r} at {clock.get('region')}), "
+            f"{'used' if clock.get('used') else 'not used'}; "
+            f"the {clock.get('file_source')} time {str(clock.get('file_start'))[:19]} is {abs(off):.0f} s {'behind' if off > 0 else 'ahead of'} it")

@@ -12,6 +12,11 @@ holds, with no zone; the instant a container or file time gives) and the wall-cl
 it when it is read (`wall_clock`), with the camera's timezone and clock offset of the cameras file of
 that moment: correcting the cameras file corrects the times. A name's local time that a daylight-saving
 change skipped ('gap') or that happened twice ('overlap') is flagged, never resolved silently.
+
+A camera whose recorder burns its clock into the picture (cameras file `osd`) has one more source:
+that clock, read at indexing (forensic.index.clock) and chosen over the file's time as `choose_start`
+says. Its start is kept the same way, as the local time the clock showed (source 'osd'), and the
+camera's timezone and clock offset of now apply to it when it is read, as to a file name's time.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from forensic.errors import ForensicError
 from forensic.query.vocabulary import DEFAULT_TZ
+from forensic.tools import LOCAL_ONLY, file_url, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +114,6 @@ def from_filename(name: str, tz: str = DEFAULT_TZ) -> datetime | None:
 def from_container(path: Path | str, tz: str = DEFAULT_TZ) -> datetime | None:
     """The container's creation time (format, else first stream tag), in `tz`; None when ffprobe is
     missing, fails, or the file carries none (or an unset one: before 2000)."""
-    from forensic.errors import ForensicError
-    from forensic.tools import LOCAL_ONLY, file_url, run_tool  # the one way forensic runs ffprobe
-
     try:
         out = run_tool("ffprobe", ["-v", "error", *LOCAL_ONLY, "-print_format", "json", "-show_entries",
                                    "format_tags=creation_time:stream_tags=creation_time", file_url(path)],
@@ -164,7 +168,7 @@ class WallClock:
     """When a recording started in wall-clock time, and how that was worked out."""
 
     start: datetime  # aware, in `timezone`
-    source: str  # pattern | filename | container | mtime
+    source: str  # pattern | filename | container | mtime | osd (the recorder's on-screen clock)
     timezone: str
     clock_offset: float  # seconds added to the recorder's clock
     dst: str | None = None  # 'gap' (the name's local time never happened) or 'overlap' (it happened twice)
@@ -199,3 +203,27 @@ def wall_clock(recorded: str, source: str, tz: str = DEFAULT_TZ, offset: float =
         when = first
     start = (when.astimezone(timezone.utc) + timedelta(seconds=offset)).astimezone(zone)
     return WallClock(start, source, tz, float(offset), dst)
+
+
+# The recorder's on-screen clock (forensic.osd) as a source. A camera's `time_source` says when it is used:
+TIME_SOURCES = ("auto", "osd", "file")
+CLOCK_DISAGREEMENT = 120.0  # seconds: in "auto", a clock further than this from the file's time is used instead
+
+
+def choose_start(file_start: datetime, file_source: str, clock_start: datetime | None, mode: str = "auto",
+                 threshold: float = CLOCK_DISAGREEMENT) -> tuple[datetime, str, float | None]:
+    """(start, source, disagreement): the start from the file (pattern, name, container or mtime, as
+    recording_start found it) or from the on-screen clock ('osd'; `clock_start` None when the clock was not
+    read reliably), and the clock minus the file's time in seconds (None without a reliable clock).
+
+    'file': never the clock. 'osd': the clock whenever it reads reliably. 'auto': the clock when the file's
+    time is only the modification time (a guess: copying changes it), or when the two disagree by more than
+    `threshold` seconds (a container written in UTC or local time by mistake, an export tool's own time, a
+    renamed file); otherwise the file's time, which the recorder wrote with the same clock and to the second."""
+    if mode not in TIME_SOURCES:
+        raise ValueError(f"time_source must be one of {', '.join(TIME_SOURCES)}, got {mode!r}")
+    if clock_start is None:
+        return file_start, file_source, None
+    disagreement = round((clock_start - file_start).total_seconds(), 3)
+    use_clock = mode == "osd" or (mode == "auto" and (file_source == "mtime" or abs(disagreement) > threshold))
+    return (clock_start, "osd", disagreement) if use_clock else (file_start, file_source, disagreement)

@@ -1,7 +1,10 @@
 """Read recorded video: find files, probe them, and stream frames sampled on a clock.
 
 Frames are yielded one at a time (never a whole video in memory); frames between samples
-are only grabbed, not retrieved, so they are decoded but never converted or copied.
+are only grabbed, not retrieved, so they are decoded but never converted or copied. A frame's number
+is its place among the frames decoded from the start of the file (`_numbered`): the indexer stores it,
+and `read_frames` reads frame N back by it (forensic.evidence.frames seeks there with ffmpeg instead
+when the container's frame times are at hand).
 `KeyframeReader` decodes keyframes only (a fast mode for long-GOP recordings), and `prefetch`
 runs a reader in its own thread so decoding overlaps with detection.
 """
@@ -112,6 +115,39 @@ def probe(path: Path) -> VideoInfo:
     return info
 
 
+def _numbered(cap) -> Iterator[int]:
+    """Grab the frames of an opened capture one by one from the start, yielding each one's number: how
+    every frame number of forensic is counted (the caller retrieves the frames it wants)."""
+    index = 0
+    while cap.grab():
+        yield index
+        index += 1
+
+
+def read_frames(path: Path, indices: list[int]) -> list[np.ndarray]:
+    """Frames by number (BGR, source resolution), in the order asked, decoded from the start of the file
+    and counted as the indexer's FrameReader counts them."""
+    wanted = set(indices)
+    got: dict[int, np.ndarray] = {}
+    cap = _open(Path(path))
+    last = -1
+    try:
+        for index in _numbered(cap):
+            last = index
+            if index in wanted:
+                ok, image = cap.retrieve()
+                if ok and image is not None:
+                    got[index] = image
+            if index >= max(wanted):
+                break
+    finally:
+        cap.release()
+    missing = sorted(wanted - set(got))
+    if missing:
+        raise VideoError(f"{path}: frame {missing[0]} could not be decoded (the file ends at frame {last + 1})")
+    return [got[i] for i in indices]
+
+
 class FrameReader:
     """Streams frames sampled every 1/sample_fps seconds of video time.
 
@@ -151,11 +187,8 @@ class FrameReader:
         fps = self.info.fps
         step = 1.0 / self.sample_fps
         next_t = self.start_t
-        index = 0
         try:
-            while True:
-                if not cap.grab():
-                    break
+            for index in _numbered(cap):
                 pts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0  # the grabbed frame's PTS, from the stream's start
                 if index == 0:
                     t = pts if math.isfinite(pts) and pts >= 0 else 0.0
@@ -172,7 +205,6 @@ class FrameReader:
                         yield Frame(index=index, t=t, image=image)
                     while next_t <= t + 0.5 / fps:  # one sample per clock tick, even when fps < sample_fps
                         next_t += step
-                index += 1
         finally:
             cap.release()
         if self.decoded == 0:
@@ -235,6 +267,34 @@ class KeyframeReader(FrameReader):
             container.close()
         if self.decoded == 0:
             raise VideoError(f"{self.info.path}: no keyframe could be decoded (corrupt or unsupported codec)")
+
+
+def frames_at(info: VideoInfo, times: list[float]) -> list[Frame]:
+    """A few frames by seeking (not decoding the whole file): the frame at or just after each time, in
+    the order asked. A time the container cannot seek to, or whose frame cannot be decoded, is left out.
+    Seeking lands on the asked frame or one beside it (OpenCV seeks by the container's frame times); in a
+    variable-frame-rate recording it may land seconds away. A frame's `t` is therefore the presentation
+    timestamp of the frame actually read (as FrameReader times frames: the on-screen clock read in it is
+    paired with that time), its `index` the frame number asked for (approximate where the rate varies)."""
+    import cv2
+
+    cap = _open(info.path)
+    out = []
+    try:
+        for t in times:
+            index = max(0, int(round(t * info.fps)))
+            if info.frames and index >= info.frames:
+                continue
+            if not cap.set(cv2.CAP_PROP_POS_FRAMES, index):
+                continue
+            ok, image = cap.read()
+            if ok and image is not None:
+                pts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0  # the read frame's PTS (0 where the stream has none)
+                at = pts if math.isfinite(pts) and (pts > 0 or index == 0) else index / info.fps
+                out.append(Frame(index=index, t=at, image=image))
+    finally:
+        cap.release()
+    return out
 
 
 def open_reader(info: VideoInfo, sample_fps: float, keyframes: bool = False):

@@ -1,6 +1,8 @@
 """Shared fixtures: the real footage and weights in ../shared (never copied into the repository;
-tests that need them skip with a clear reason when the folder is missing) and one real index built
-once per session with the real detector. Paths, object positions and helpers are in realdata.py."""
+tests that need them skip with a clear reason when the folder is missing, and are marked slow) and one
+real index built once per session with the real detector. Paths, object positions and helpers are in
+realdata.py; the weight-free material of the fast layer (synthetic videos, the stub detector, small
+indexes) in builders.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from builders import SCENE, StubDetector, StubIndex, build_stub_index, stub_models
 from realdata import ACVIEW, REAL_FPS, REAL_IMGSZ, SHARED, TRUCCAT, RealIndex, build_real_index
+
+
+# A test that takes one of these fixtures runs the real detector or reads real footage: it belongs to
+# the slow layer, marked here so that none is forgotten (pytest -m "not slow" is the fast layer).
+REAL_DATA_FIXTURES = {"shared_dir", "search_index"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +93,23 @@ def real_index(tmp_path_factory, footage, real_settings, real_models) -> RealInd
     """vn_crossroad_acview_day.mp4 (camera folder 'acview') and vn_truccat_crossroad_day.mp4 ('truccat')
     indexed once through the library API at 2 frames per second."""
     return build_real_index(tmp_path_factory.mktemp("footage"), footage, real_settings, real_models)
+
+
+@pytest.fixture(scope="session")
+def stub_index(tmp_path_factory) -> StubIndex:
+    """builders.SCENE (a red car and a person in blue and black on 'cam1', a white truck and a green
+    motorbike on 'cam2', 3 s each) indexed once through the real pipeline with the stub detector."""
+    return build_stub_index(tmp_path_factory.mktemp("stub"))
+
+
+@pytest.fixture
+def stub_detector(monkeypatch) -> StubDetector:
+    """The command line's models replaced at the detector seam: forensic.models.build_models (as the CLI
+    and forensic.api call it) gives the stub detector of builders.SCENE's objects, no weights loaded."""
+    import forensic.api
+    import forensic.models
+
+    detector = StubDetector([ob for objects in SCENE.values() for ob in objects])
+    for module in (forensic.models, forensic.api):
+        monkeypatch.setattr(module, "build_models", lambda settings: stub_models(detector))
+    return detector

@@ -3,13 +3,16 @@ described objects are in it, and small helpers shared by the tests."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / ".." / "shared"
+# FORENSIC_TEST_SHARED moves it (pointing it at a missing folder checks that the fast layer,
+# pytest -m "not slow", needs none of it: every test that does skips or is marked slow).
+SHARED = Path(os.environ.get("FORENSIC_TEST_SHARED") or REPO.parent / "shared")
 
 # The two clips of the session index (crossroads_index), each in a folder named after its camera.
 ACVIEW = "vn_crossroad_acview_day.mp4"

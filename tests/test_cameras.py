@@ -103,6 +103,12 @@ GOOD = '[[camera]]\nid = "gate"\nname = "Cổng chợ"\nplaces = ["chợ Bến T
     (GOOD + '[[camera]]\nid = "market"\nplaces = ["cho Ben Thanh"]\n', 9,
      r"the place 'cho Ben Thanh' is also a place of camera #1 \('gate', line 4\)"),
     (GOOD + '[[camera]]\nid = "market"\nname = "cổng chợ"\n', 9, r"the place 'cổng chợ' is also a place of camera #1 \('gate', line 3\)"),
+    (GOOD + '[[camera]]\nid = "yard"\ntime_sorce = "osd"\n', 9, r"unknown key 'time_sorce' \(did you mean 'time_source'\?\)"),
+    (GOOD + '[[camera]]\nid = "yard"\n\nosd = { region = [0, 0, 50, 8], format = "%d/%m/%Y %H:%M" }\n', 10,
+     r"\(camera #2, osd\): camera 'yard': osd region must have 0 <= x0"),  # the clock's own checks (forensic.osd), placed
+    (GOOD + '[[camera]]\nid = "yard"\ntime_source = "clock"\n', 9, r"\(camera #2, time_source\): .*must be one of auto, osd, file"),
+    (GOOD + '[[camera]]\nid = "yard"\ntime_source = 1\n', 9, r"time_source must be text"),
+    (GOOD + '[[camera]]\nid = "yard"\nname = "Sân"\ntime_source = "osd"\n', 10, r"time_source = \"osd\" needs osd"),
     ('[[cameras]]\nid = "gate"\n', 1, r"unknown key 'cameras'"),
     ('timezone = "Asia/Bangkok"\n' + GOOD, 1, r"unknown key 'timezone'"),
 ])
@@ -132,3 +138,32 @@ def test_strict_cameras_file_from_the_command_line(tmp_path):
     assert result.exit_code == 2
     assert error_lines(result) == [f"forensic: error: cameras file {f}, line 9 (camera #2, match): match must be a list of globs "
                                    f"of non-empty texts, like match = [\"*/truccat/*\", \"*ch01_*\"]; got '*yard*'"]
+
+
+def test_the_on_screen_clock_option(tmp_path):
+    f = tmp_path / "cameras.toml"
+    f.write_text('[[camera]]\nid = "a"\nosd = { region = [0.74, 0, 1, 0.06], format = "%d/%m/%Y %H:%M:%S" }\n'
+                 '[[camera]]\nid = "b"\nosd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y %H:%M" }\ntime_source = "osd"\n'
+                 '[[camera]]\nid = "c"\n[[camera]]\nid = "d"\nosd = "auto"\ntime_source = "osd"\n')
+    a, b, c, d = load_cameras(f).cameras
+    assert d.osd.auto and d.time_source == "osd"
+    assert a.osd.region == (0.74, 0.0, 1.0, 0.06) and a.time_source == "auto" and a.osd.format.resolution == 1
+    assert b.time_source == "osd" and b.osd.format.resolution == 60
+    assert c.osd is None and c.time_source == "auto"
+    tanphu = next(cam for cam in load_cameras(SAMPLE).cameras if cam.id == "tanphu")
+    assert tanphu.osd is not None and tanphu.clock_offset == 0  # never both (the offset would move the clock too)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('osd = "top right"', r"camera 'a': osd must be \"auto\" or a table"),
+    ('osd = { region = [0, 0, 50, 8], format = "%d/%m/%Y %H:%M" }', r"camera 'a': osd region must have 0 <= x0"),
+    ('osd = { region = [0, 0, 0.5, 0.08], format = "%d/%m/%Y" }', r"camera 'a': osd format '%d/%m/%Y' lacks %H, %M"),
+    ('osd = { region = [0, 0, 0.5, 0.08] }', r"camera 'a': osd needs both region and format"),
+    ('time_source = "osd"', r"camera 'a': time_source = \"osd\" needs osd"),
+    ('time_source = "clock"', r"camera 'a': time_source must be one of auto, osd, file"),
+])
+def test_a_broken_clock_option_is_one_clear_error(tmp_path, text, message):
+    f = tmp_path / "cameras.toml"
+    f.write_text(f"[[camera]]\nid = 'a'\n{text}\n")
+    with pytest.raises(ForensicError, match=message):
+        load_cameras(f)

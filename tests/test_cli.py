@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from builders import SCENE, write_video
 from forensic.index.store import IndexStore
 from forensic.models import base
 from realdata import DELIVERY_RIDER, RED_JACKET_RIDER, TRUCCAT, WHITE_SUV, error_lines
@@ -37,11 +38,9 @@ def shared_models(models_dir):
 
 
 @pytest.fixture
-def good_video(tmp_path, footage) -> Path:
-    (tmp_path / "cam").mkdir()
-    video = tmp_path / "cam" / "good.mp4"
-    video.symlink_to((footage / TRUCCAT).resolve())
-    return video
+def good_video(tmp_path) -> Path:
+    """A synthetic video of builders.SCENE's 'cam1' (indexed with the stub_detector fixture)."""
+    return write_video(tmp_path / "cam" / "good.mp4", SCENE["cam1"])
 
 
 def done_videos(index: Path) -> dict[str, object]:
@@ -49,15 +48,15 @@ def done_videos(index: Path) -> dict[str, object]:
         return {Path(r["path"]).name: r["error"] for r in store.videos("done")}
 
 
-@pytest.mark.slow
-def test_missing_path_fails_alone_and_the_rest_is_indexed(tmp_path, good_video, shared_models):
+def test_missing_path_fails_alone_and_the_rest_is_indexed(tmp_path, good_video, stub_detector):
     missing = tmp_path / "no such folder" / "cam 2.mp4"
-    result = run("--index", str(tmp_path / "idx"), "index", *FAST, str(good_video), str(missing), env=shared_models)
+    result = run("--index", str(tmp_path / "idx"), "index", *FAST, str(good_video), str(missing))
     assert result.exit_code == 1, result.output
     (line,) = failed_lines(result)
     assert str(missing) in line and "no such file" in line
     assert "1 indexed" in result.stderr and "1 failed" in result.stderr
     assert done_videos(tmp_path / "idx") == {"good.mp4": None}
+    assert stub_detector.calls > 0  # indexed by the stub: no weights were needed
 
 
 def truncated(tmp_path, footage) -> Path:
@@ -159,13 +158,12 @@ def test_bad_option_value_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "--imgsz" in result.stderr
 
 
-def test_offline_without_weights_names_the_file_and_download(tmp_path, footage, monkeypatch):
+def test_offline_without_weights_names_the_file_and_download(tmp_path, good_video, monkeypatch):
     """No weights in --models and no --download: exit 2 with one line, nothing fetched."""
     monkeypatch.setattr(base, "USER_MODELS", tmp_path / "user-cache")  # the user's cache must not help either
     empty = tmp_path / "models"
     empty.mkdir()
-    result = run("--models", str(empty), "--index", str(tmp_path / "idx"), "index", "--device", "cpu",
-                 str(footage / TRUCCAT))
+    result = run("--models", str(empty), "--index", str(tmp_path / "idx"), "index", "--device", "cpu", str(good_video))
     assert result.exit_code == 2, result.output
     (line,) = error_lines(result)
     assert "yolo11n.pt" in line and "--download" in line and str(empty) in line
@@ -249,32 +247,29 @@ def test_keyframe_mode_indexes_keyframes_only(tmp_path, footage, shared_models):
 
 
 # --- the nightly job: logs for collectors, files that vanish, readers beside the writer -------------------
-@pytest.mark.slow
-def test_json_log_lines_and_quiet(tmp_path, good_video, shared_models):
+def test_json_log_lines_and_quiet(tmp_path, good_video, stub_detector):
     missing = tmp_path / "gone.mp4"
     log_file = tmp_path / "index.log"
     result = run("--log-format", "json", "--log-file", str(log_file), "--index", str(tmp_path / "idx"), "index", *FAST,
-                 str(good_video), str(missing), env=shared_models)
+                 str(good_video), str(missing))
     assert result.exit_code == 1
     records = [json.loads(line) for line in log_file.read_text().splitlines()]
     events = {(r["event"], Path(r["path"]).name) for r in records if "event" in r}
     assert {("done", "good.mp4"), ("failed", "gone.mp4")} <= events
     assert all({"time", "level", "message"} <= set(r) for r in records)
-    quiet = run("-q", "--index", str(tmp_path / "idx2"), "index", *FAST, str(good_video), str(missing), env=shared_models)
+    quiet = run("-q", "--index", str(tmp_path / "idx2"), "index", *FAST, str(good_video), str(missing))
     lines = [line for line in quiet.stderr.splitlines() if line.strip()]
     assert quiet.exit_code == 1 and not any("indexed /" in line for line in lines)  # no progress lines
     assert any("gone.mp4" in line for line in lines) and any("1 indexed" in line for line in lines)
 
 
-@pytest.mark.slow
-def test_a_file_that_vanishes_mid_run_fails_alone(tmp_path, footage, shared_models, monkeypatch):
+def test_a_file_that_vanishes_mid_run_fails_alone(tmp_path, stub_detector, monkeypatch):
     """Listed, then deleted before its turn (a recorder rotating its exports): one line, the rest indexed."""
     from forensic.index import pipeline
 
     folder = tmp_path / "cam"
-    folder.mkdir()
-    (folder / "a.mp4").symlink_to(footage / TRUCCAT)
-    (folder / "b.mp4").symlink_to(footage / "office_man_white_shirt.mp4")
+    write_video(folder / "a.mp4", SCENE["cam1"])
+    write_video(folder / "b.mp4", SCENE["cam2"])
     real_probe = pipeline.probe
 
     def probe_and_rotate(path):  # seam: the recorder deletes b.mp4 while a.mp4 is being indexed
@@ -283,7 +278,7 @@ def test_a_file_that_vanishes_mid_run_fails_alone(tmp_path, footage, shared_mode
         return real_probe(path)
 
     monkeypatch.setattr(pipeline, "probe", probe_and_rotate)
-    result = run("--index", str(tmp_path / "idx"), "index", "--settle", "0", *FAST, str(folder), env=shared_models)
+    result = run("--index", str(tmp_path / "idx"), "index", "--settle", "0", *FAST, str(folder))
     assert result.exit_code == 1, result.output
     (line,) = failed_lines(result)
     assert "b.mp4" in line and "No such file" in line

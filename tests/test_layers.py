@@ -1,11 +1,13 @@
 """Layers that point one way: cli -> api -> evidence -> search -> index -> models/query/cameras/timestamps/video
 -> primitives. In the import graph of forensic/ (files as nodes, every import as an edge, those inside
 functions too) no import runs upward and there is no cycle; the query package (the parser) also imports,
-and loads, nothing above it, so it can be used and tested without an index."""
+and loads, nothing above it, so it can be used and tested without an index. The database is the index
+package's own: no SQL, no sqlite3 and no store.db outside forensic/index/ (IndexStore's read methods)."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +27,7 @@ LAYERS = [
                     # of data that imports nothing: colours and timestamps read it, so it counts as a primitive
                     "forensic.query.vocabulary"]),
     ("models/query/cameras/timestamps/video", ["forensic.models", "forensic.query", "forensic.cameras", "forensic.timestamps",
-                                               "forensic.video"]),
+                                               "forensic.osd", "forensic.video"]),
     ("index", ["forensic.index"]),
     ("search", ["forensic.search"]),
     ("evidence", ["forensic.evidence"]),
@@ -173,3 +175,37 @@ def test_public_names():
 
     assert fold("Xe Máy Đỏ") == "xe may do" and "motorcycle" in CLASSES and "red" in PALETTE
     assert isinstance(parse_query("red motorbike"), Query)
+
+
+# SQL as written in this code base: statements in capitals.
+SQL = re.compile(r"\bSELECT\b.*\bFROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b|\bCREATE\s+(TABLE|INDEX)\b|"
+                 r"\bPRAGMA\b|\bVACUUM\b", re.S)
+DB_ATTRIBUTES = {"db", "execute", "executemany", "executescript", "fetchone", "fetchall"}
+
+
+def database_use(source: str) -> list[str]:
+    """Where a module's source touches the database itself: SQL text, sqlite3, a connection's methods."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value):
+            found.append(f"line {node.lineno}: SQL {node.value[:40]!r}")
+        elif isinstance(node, ast.Attribute) and node.attr in DB_ATTRIBUTES:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"line {node.lineno}: import {n}" for n in names if n.split(".")[0] == "sqlite3"]
+    return found
+
+
+def test_the_check_sees_sql_and_connections():
+    assert database_use("rows = store.db.execute('SELECT id FROM videos').fetchall()")
+    assert database_use("q = f\"UPDATE detections SET thumb=NULL WHERE id={i}\"")
+    assert database_use("import sqlite3")
+    assert not database_use("text = 'select a red car from the list'; store.videos('done')")
+
+
+def test_no_sql_outside_the_index_package():
+    """Search, evidence, the API and the CLI read the index through IndexStore's methods only."""
+    leaks = {m: found for m, path in MODULES.items() if not (m == "forensic.index" or m.startswith("forensic.index."))
+             for found in [database_use(path.read_text(encoding="utf-8"))] if found}
+    assert not leaks, "the database used outside forensic/index/:\n" + "\n".join(f"  {m}: {', '.join(f)}" for m, f in leaks.items())

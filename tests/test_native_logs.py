@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from realdata import SHARED
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 SOURCE = SHARED / "footage" / "night_ir_yard_person.mp4"
 
-pytestmark = pytest.mark.skipif(not SOURCE.exists(), reason="needs ../shared footage")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not SOURCE.exists(), reason="needs ../shared footage")]
 
 DECODE = """
 import sys

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from forensic.timestamps import PatternError, compile_pattern, from_container, from_filename, from_pattern, recording_start
+from forensic.timestamps import (PatternError, choose_start, compile_pattern, from_container, from_filename, from_pattern,
+                                 recording_start)
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = datetime(2026, 11, 21, 8, 30, 15, tzinfo=VN)
@@ -176,3 +177,27 @@ def test_daylight_saving_gaps_and_overlaps_are_flagged(local, dst, utc):
     if dst == "overlap":  # an hour of recording across the change: real seconds, not wall-clock arithmetic
         assert clock.at(3600).astimezone(timezone.utc).replace(tzinfo=None) == utc + timedelta(hours=1)
         assert clock.at(3600).strftime("%H:%M %z") == "01:30 -0500"
+
+
+# --- the on-screen clock as a source (timestamps.choose_start) --------------------------------
+CLOCK = datetime(2021, 8, 6, 13, 52, 27, tzinfo=VN)
+
+
+@pytest.mark.parametrize("mode, file_time, file_source, used", [
+    ("auto", CLOCK + timedelta(seconds=10), "container", False),  # agrees within 120 s: the recorder's own file time
+    ("auto", CLOCK + timedelta(hours=7, seconds=10), "container", True),  # local time written as UTC: 7 h off
+    ("auto", CLOCK - timedelta(seconds=121), "filename", True),
+    ("auto", CLOCK + timedelta(seconds=10), "mtime", True),  # the file's time is only a guess
+    ("osd", CLOCK + timedelta(seconds=10), "container", True),
+    ("file", CLOCK + timedelta(hours=7), "container", False),
+])
+def test_when_the_clock_gives_the_start(mode, file_time, file_source, used):
+    start, source, disagreement = choose_start(file_time, file_source, CLOCK, mode)
+    assert (source == "osd") == used and start == (CLOCK if used else file_time)
+    assert disagreement == (CLOCK - file_time).total_seconds()
+
+
+def test_without_a_reliable_clock_the_file_time_stays():
+    assert choose_start(START, "filename", None, "osd") == (START, "filename", None)
+    with pytest.raises(ValueError, match="time_source must be one of auto, osd, file"):
+        choose_start(START, "filename", CLOCK, "clock")

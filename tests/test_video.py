@@ -7,7 +7,7 @@ import pytest
 
 from realdata import TRUCCAT, vfr_clip
 from forensic.errors import VideoError
-from forensic.video import FrameReader, find_videos, probe
+from forensic.video import FrameReader, find_videos, frames_at, probe
 
 
 @pytest.mark.parametrize("sample_fps", [2.0, 1.0, 5.0])
@@ -64,6 +64,32 @@ def test_sampling_faster_than_the_video_gives_every_frame_once(footage):
     info = probe(footage / TRUCCAT)
     frames = list(FrameReader(info, 60.0))
     assert [f.index for f in frames] == list(range(info.frames))
+
+
+def test_a_few_frames_by_seeking(footage):
+    """frames_at seeks (the on-screen clock is read this way): each frame is the one asked for or its neighbour."""
+    info = probe(footage / TRUCCAT)
+    every = {f.index: f.image for f in FrameReader(info, 60.0)}
+    got = frames_at(info, [0.5, 3.2, 6.0, 99.0])  # the last is past the end: left out
+    assert [f.index for f in got] == [round(t * info.fps) for t in (0.5, 3.2, 6.0)]
+    for f in got:
+        assert f.t == pytest.approx(f.index / info.fps)
+        assert min(np.abs(f.image.astype(int) - every[k]).mean() for k in (f.index - 1, f.index, f.index + 1) if k in every) < 1.0
+
+
+def test_frames_at_times_are_the_read_frames_timestamps_on_a_variable_frame_rate_recording(footage, tmp_path):
+    """Seeking by the average rate lands elsewhere in a variable-frame-rate file (asked 3.2 s, it shows the
+    frame of 2.72 s): the time given with each frame is the PTS of the picture returned, so an on-screen
+    clock read in it is paired with when that picture was shown, as the indexer times its frames."""
+    clip = vfr_clip(footage, tmp_path / "vfr.mp4")
+    info = probe(clip)
+    every = [(f.t, f.image) for f in FrameReader(info, 60.0)]  # PTS times (test above)
+    got = frames_at(info, [0.5, 3.2, 4.0])
+    assert len(got) == 3
+    for f in got:
+        t, _ = min(every, key=lambda e: np.abs(e[1].astype(int) - f.image).mean())  # the frame it is
+        assert f.t == pytest.approx(t, abs=1e-3)
+    assert abs(got[1].t - got[1].index / info.fps) > 0.3  # frame number / average rate would be this far off
 
 
 def test_start_time(footage):
@@ -197,3 +223,35 @@ def test_prefetch_raises_the_readers_error_in_the_callers_thread(tmp_path):
     text.write_text("not a video\n" * 100)
     with pytest.raises(VideoError, match="x.mp4"):
         list(prefetch(FrameReader(VideoInfo(text, 25.0, 100, 640, 480), 2.0)))
+
+
+@pytest.mark.parametrize("sample_fps", [2.0, 5.0, 60.0])
+def test_sampling_a_synthetic_clip_follows_its_clock(tmp_path, sample_fps):
+    """The fast layer's version of the sampling test: a 3 s, 10 fps clip OpenCV wrote itself."""
+    from builders import SCENE, write_video
+
+    info = probe(write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=3.0, fps=10.0))
+    assert (info.width, info.height, info.frames) == (320, 240, 30) and info.fps == pytest.approx(10.0)
+    frames = list(FrameReader(info, sample_fps))
+    step = max(1, round(info.fps / sample_fps))
+    assert [f.index for f in frames] == list(range(0, 30, step))
+    assert all(f.t == pytest.approx(f.index / info.fps) and f.image.shape == (240, 320, 3) for f in frames)
+
+
+def test_frame_n_is_the_same_frame_for_the_indexer_and_the_evidence(tmp_path, monkeypatch):
+    """One count of frame numbers: read_frames (and show/export without ffmpeg, and with it) gives the
+    frame FrameReader gave the indexer under that number."""
+    from builders import SCENE, write_video
+    from forensic.evidence import frames
+    from forensic.video import read_frames
+
+    video = write_video(tmp_path / "cam" / "a.mp4", SCENE["cam1"], seconds=2.0, fps=10.0)
+    sampled = {f.index: f.image for f in FrameReader(probe(video), 60.0)}
+    wanted = [13, 0, 7, 19]
+    for got, n in zip(read_frames(video, wanted), wanted):
+        assert np.array_equal(got, sampled[n])
+    with pytest.raises(VideoError, match="frame 20 could not be decoded .*ends at frame 20"):
+        read_frames(video, [3, 20])
+    monkeypatch.setattr(frames, "have_tools", lambda: False)  # no ffmpeg: decoded from the start
+    for got, n in zip(frames.FrameSource(video).read(wanted), wanted):
+        assert np.array_equal(got, sampled[n])

@@ -147,8 +147,8 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "camera": {"id": it.place.id, "name": it.place.name, "place": it.place.place},
         "found_by": it.found_by,
         "source": sources[key],
-        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": wall(at), "indexed_video_seconds": round(hit.t, 3),
-                     "clock": getattr(hit, "clock", None), "clock_text": clock_text(hit)}
+        "hit_time": {"video_seconds": round(at, 3), "frame": hit.frame, "wall_clock": wall(at), "wall_clock_source": hit.time_source,
+                     "indexed_video_seconds": round(hit.t, 3), "clock": getattr(hit, "clock", None), "clock_text": clock_text(hit)}
         | ({"note": f"the index gives this hit {hit.t:.3f} s but its frame is shown at {at:.3f} s (presentation timestamp): "
                     "the times here are the frame's; re-index the recording"} if abs(at - hit.t) > max(times.frame_duration, 1e-3) else {}),
         "frame_check": {"thumbnail_difference": None if diff is None else round(diff, 3),

@@ -20,7 +20,10 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.evidence.media import MediaTimes, file_url, have_tools, probe_times, run_tool
+from forensic.index.attributes import thumbnail
 from forensic.query import fold
+from forensic.search.hits import Hit
+from forensic.video import probe, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,6 @@ class FrameSource:
     @property
     def fps(self) -> float:
         if self._fps is None:
-            from forensic.video import probe
-
             self._fps = probe(self.video).fps
         return self._fps
 
@@ -67,14 +68,12 @@ class FrameSource:
     def duration(self) -> float:
         if self.times:
             return self.times.duration
-        from forensic.video import probe
-
         return probe(self.video).duration
 
     def read(self, indices: list[int]) -> list[np.ndarray]:
         """The frames (BGR, source resolution) in the order asked."""
         if self.times is None:
-            return _read_sequential(self.video, indices)
+            return read_frames(self.video, indices)  # decoded from the start, counted as the indexer counts
         with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1, len(indices)))) as pool:
             return list(pool.map(self._read_one, indices))
 
@@ -100,33 +99,6 @@ def _warn_slow(video: Path) -> None:
                     "(slow for long recordings; install the 'ffmpeg' package)", video.name)
 
 
-def _read_sequential(video: Path, indices: list[int]) -> list[np.ndarray]:
-    """Decode from the start, counting frames exactly as the indexer's reader does."""
-    import cv2
-
-    wanted = set(indices)
-    got: dict[int, np.ndarray] = {}
-    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
-        raise ForensicError(f"{video}: not a readable video")
-    try:
-        index = 0
-        while index <= max(wanted):
-            if not cap.grab():
-                break
-            if index in wanted:
-                ok, image = cap.retrieve()
-                if ok and image is not None:
-                    got[index] = image
-            index += 1
-    finally:
-        cap.release()
-    missing = sorted(wanted - set(got))
-    if missing:
-        raise ForensicError(f"{video}: frame {missing[0]} could not be decoded (the file ends at frame {index})")
-    return [got[i] for i in indices]
-
-
 # -- is it the frame the indexer saw? ------------------------------------------------------------
 THUMB_MATCH = 2.0  # mean absolute difference (0-255) of the re-made thumbnail under which the frame is the indexed one
 
@@ -134,8 +106,6 @@ THUMB_MATCH = 2.0  # mean absolute difference (0-255) of the re-made thumbnail u
 def thumb_difference(image: np.ndarray, box, thumb: bytes) -> float | None:
     """Re-make the index thumbnail from `image` and compare it with the stored one (None: unreadable)."""
     import cv2
-
-    from forensic.index.attributes import thumbnail
 
     stored = cv2.imdecode(np.frombuffer(thumb, np.uint8), cv2.IMREAD_COLOR)
     mine = cv2.imdecode(np.frombuffer(thumbnail(image, box), np.uint8), cv2.IMREAD_COLOR)
@@ -199,8 +169,6 @@ def place_of(cameras, camera_id: str, video: str) -> Place:
 def load_hit(store, hit_id: int, cameras=None):
     """The search Hit of a detection id (score 0: no query scored it); its times from `cameras` (the
     cameras file now) as a search gives them."""
-    from forensic.search.hits import Hit
-
     rows = store.rows([hit_id])
     if hit_id not in rows:
         raise ForensicError(f"no hit with id {hit_id} in {store.root} (ids are the 'id' of search results)")
@@ -211,8 +179,7 @@ def track_boxes(store, hit) -> dict[int, list[float]]:
     """Frame number -> box of the hit's object in every sampled frame of its track."""
     if not hit.track:
         return {hit.frame: list(hit.bbox)}
-    rows = store.db.execute("SELECT frame, x1, y1, x2, y2 FROM detections WHERE track=?", (hit.track["id"],)).fetchall()
-    return {r["frame"]: [r["x1"], r["y1"], r["x2"], r["y2"]] for r in rows}
+    return {frame: list(box) for frame, box in store.track_boxes(hit.track["id"]).items()}
 
 
 def wall_time(hit, offset: float = 0.0) -> str | None:
@@ -245,7 +212,7 @@ def colour_text(hit) -> str:
 
 
 SOURCE_WORDS = {"pattern": "the camera's file-name pattern", "filename": "the file name", "container": "the container's creation time",
-                "mtime": "the file's modification time"}
+                "mtime": "the file's modification time", "osd": "the recorder's on-screen clock"}
 
 
 def clock_text(hit) -> str:
@@ -273,7 +240,8 @@ def clock_text(hit) -> str:
 
 def caption_lines(hit, place: Place) -> list[str]:
     where = place.label + (f" - {place.place}" if place.place else "")
-    return [f"{where}   {fmt_time(hit.time)}",
+    clock = " (on-screen clock)" if hit.time and getattr(hit, "time_source", None) == "osd" else ""
+    return [f"{where}   {fmt_time(hit.time)}{clock}",
             f"{hit.cls}: {colour_text(hit)}{'   plate ' + hit.plate['text'] if getattr(hit, 'plate', None) else ''}   hit {hit.id}",
             f"{Path(hit.video).name} at {mmss(hit.t)} (frame {hit.frame})",
             clock_text(hit)]

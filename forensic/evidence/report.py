@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from forensic import __version__
+from forensic.cameras import load_cameras
 from forensic.errors import ForensicError
-from forensic.evidence.frames import FrameSource, Place, check_frame, clock_text, colour_text, encode_jpeg, excerpt, mmss, place_of
+from forensic.evidence.audit import whoami
+from forensic.evidence.frames import (FrameSource, Place, check_frame, clock_text, colour_text, draw_box, encode_jpeg, excerpt, mmss,
+                                      place_of)
 from forensic.files import check_output, write_new
+from forensic.images import shrink
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +156,7 @@ def _card(c: Card) -> str:
     if h.track and h.track.get("detections", 1) > 1:
         seen = f'<div><dt>Seen</dt><dd>{mmss(h.track["first_seen"])} – {mmss(h.track["last_seen"])} ({h.track["detections"]} sightings)</dd></div>'
     pct = max(0.0, min(1.0, h.score)) * 100
+    clock = " · on-screen clock" if h.time and getattr(h, "time_source", None) == "osd" else ""
     return f"""
 <article class="card" id="hit-{h.id}" data-rank="{c.rank}" data-time="{_epoch(h.time)}" data-score="{h.score:.4f}">
   <a class="frame" href="#hit-{h.id}">{picture}<span class="rank">#{c.rank}</span></a>
@@ -160,7 +166,7 @@ def _card(c: Card) -> str:
       <div class="what"><h3>{_e(h.cls)}</h3><p class="colours">{_colours(h)}</p>{plate_text}</div>
       <div class="score" title="score {h.score:.4f}"><b>{h.score:.2f}</b><span class="bar"><i style="width:{pct:.0f}%"></i></span></div>
     </div>
-    <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}</small></p>
+    <p class="when"><time datetime="{_e(h.time or '')}">{_e(day)}</time> <small>{_e(zone)}{clock}</small></p>
     <p class="clock"><small>{_e(clock_text(h))}</small></p>
     <p class="where">{_e(c.place.name)}{f' <small>· {_e(c.place.place)}</small>' if c.place.place else ''}{f' <small>· {_e(c.place.id)}</small>' if c.place.id != c.place.name else ''}</p>
     <details><summary>Details</summary><dl class="facts">
@@ -344,10 +350,6 @@ code{font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;background:color-mi
 
 def write_search_report(path: Path, result, filters: dict, settings, *, force: bool = False) -> None:
     """search/similar --html: a SearchResult's hits as a report, with the request, who made it and when."""
-    from forensic import __version__
-    from forensic.cameras import load_cameras
-    from forensic.evidence.audit import whoami
-
     request, understood = result.request, result.understood
     picture = _query_picture(request.image, understood.get("box")) if request.kind == "photo" else None
     who = whoami()
@@ -362,9 +364,6 @@ def write_search_report(path: Path, result, filters: dict, settings, *, force: b
 def _query_picture(path: Path, box) -> bytes | None:
     """The query photo, shrunk, with the subject's box."""
     import cv2
-
-    from forensic.evidence.frames import draw_box
-    from forensic.images import shrink
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:

@@ -6,11 +6,14 @@ While a video is indexed each track keeps only its best crop so far (a small cop
 background and white balance at that moment); tracks not seen for STALE_S seconds are described in
 batches of BATCH, the rest when the video ends. People under MIN_HEIGHT pixels or seen fewer than
 MIN_SEEN times keep the colours voted from their boxes (pose adds little there and costs the same).
+Pose runs beside the indexing (`side`: the worker thread of `forensic.index.pipeline`): a batch started
+now is taken in when the next one starts, or at the end, so what is batched never depends on timing.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +42,11 @@ class _View:
 
 
 class BestViews:
-    def __init__(self, pose):
+    def __init__(self, pose, side=None):
         self.pose = pose  # forensic.models.pose.PoseEstimator, or None: no pose (box proportions)
+        self.side = side  # an executor with one worker thread, or None: pose runs in the caller's thread
+        self._inflight: Future | None = None
+        self._failed = False
         self.views: dict[int, _View] = {}
         self.colors: dict[int, dict] = {}  # tracker id -> colours of its best view (Colors.to_dict())
         self.seen: dict[int, float] = {}
@@ -83,6 +89,7 @@ class BestViews:
     def finish(self) -> dict[int, dict]:
         """Colours of every person track's best view, by tracker id."""
         self._describe(list(self.views))
+        self._collect()
         return self.colors
 
     def _describe(self, tids: list[int]) -> None:
@@ -96,20 +103,44 @@ class BestViews:
         tids, views = [tids[k] for k in keep], [views[k] for k in keep]
         if not tids:
             return
+        self._collect()  # the previous batch first: results are taken in the order they were started
+        if self.disabled:
+            return
+        if self.side is None:
+            self._inflight = Future()
+            self._inflight.set_result(self._colours(tids, views))
+        else:
+            self._inflight = self.side.submit(self._colours, tids, views)
+
+    def _collect(self) -> None:
+        if self._inflight is None:
+            return
+        found, self._inflight = self._inflight.result(), None
+        if found is None:
+            self.disabled = True
+        else:
+            self.colors.update(found)
+
+    def _colours(self, tids: list[int], views: list[_View]) -> dict[int, dict] | None:
+        """Colours of these views with their keypoints (tracker id -> Colors.to_dict()); None: no pose."""
+        if self._failed:
+            return None
         try:
             keypoints = []
             for start in range(0, len(views), BATCH):
                 keypoints += self.pose.keypoints_many([(v.crop, v.box) for v in views[start:start + BATCH]])
         except Exception as e:  # noqa: BLE001 - no pose: the per-detection colours stand
             log.warning("pose keypoints unavailable (%s): clothing colours from box proportions", e)
-            self.disabled = True
-            return
+            self._failed = True
+            return None
+        out = {}
         for tid, view, kp in zip(tids, views, keypoints):
             if kp is None or view.monochrome:  # an infrared view has no colours to add: the track's vote stands
                 continue
             c = describe_colors(view.crop, view.box, True, keypoints=kp, background=view.background, gains=view.gains,
                                 monochrome=view.monochrome)
-            self.colors[tid] = c.to_dict()
+            out[tid] = c.to_dict()
+        return out
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:

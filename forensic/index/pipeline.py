@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +21,7 @@ from forensic.errors import ForensicError, VideoError
 from forensic.files import fingerprint
 from forensic.index.attributes import attributes, crop
 from forensic.index.bestviews import BestViews
+from forensic.index.clock import recording_clock
 from forensic.index.motion import MotionGate
 from forensic.index.plates import PlateCollector
 from forensic.index.scene import SceneModel
@@ -33,8 +35,28 @@ from forensic.video import Frame, find_videos, open_reader, prefetch, probe
 log = logging.getLogger(__name__)
 
 # Stage times in seconds. "decode" runs in its own thread, overlapping the others ("wait" is the time
-# the pipeline waited for it), so the stages can add up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "write")
+# the pipeline waited for it), and so does "side" (pose and plates, in a worker thread: "pose" and
+# "plates" are the time the pipeline spent on them itself or waiting for them), so the stages can add
+# up to more than the wall time.
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "write", "side")
+
+
+class _Side(ThreadPoolExecutor):
+    """One worker thread beside the pipeline (pose and plates); `busy` sums the seconds it worked."""
+
+    def __init__(self):
+        super().__init__(1, thread_name_prefix="forensic-side")
+        self.busy = 0.0
+
+    def submit(self, fn, /, *args, **kwargs):
+        def timed():
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.busy += time.perf_counter() - start  # only the worker writes it
+
+        return super().submit(timed)
 
 # Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
 # a file whose size or modification time changed in between is still being written and is left for the next run.
@@ -175,17 +197,34 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         return
     yield IndexEvent("start", path, duration=info.duration)
     camera = cameras.for_path(path)
+    # The start as the recording gives it (kept: times are made from it when read, with the cameras file of then)
     recorded, source = recorded_start(path, info.duration, camera.timezone, camera.time_pattern)
     start = wall_clock(recorded, source, camera.timezone, camera.clock_offset).start
-    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source,
-                                 clock=(recorded, camera.timezone, camera.clock_offset))
+    with summary.timed("clock"):  # a few frames sought and read, for a camera whose on-screen clock is configured
+        start, source, clock = recording_clock(path, info, camera, models.clock, start, source)
+    if source == "osd":  # the on-screen clock was chosen: its local time is the recorded start
+        recorded = clock["recorded_start"]
+    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source, clock,
+                                 recorded=(recorded, camera.timezone, camera.clock_offset))
+    # Plates and pose run beside the rest, in one worker thread (the models release Python's lock while
+    # they compute, so they use the core that decoding and detection leave idle).
+    side = _Side()
+    plates = PlateCollector(models.plates, side=side) if models.plates is not None and settings.plates else None
+    views = BestViews(models.pose, side=side)  # each person track's best crop, for pose-based clothing colours
+    try:
+        yield from _read_video(path, video_id, info, store, models, settings, summary, plates, views)
+    finally:  # a video that failed half-way: the work still running is waited for, then dropped
+        side.shutdown(wait=True, cancel_futures=True)
+        summary.stage_seconds["side"] += side.busy
+
+
+def _read_video(path: Path, video_id: int, info, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
+                plates: PlateCollector | None, views: BestViews) -> Iterator[IndexEvent]:
     reader = open_reader(info, settings.fps, settings.keyframes)
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
     tracker = ObjectTracker(settings.fps)
-    plates = PlateCollector(models.plates) if models.plates is not None and settings.plates else None
     scene = SceneModel()  # background, white balance, infrared: learned from this video's own frames
-    views = BestViews(models.pose)  # each person track's best crop, for pose-based clothing colours
     count = sampled = 0
     try:
         batch: list[Frame] = []

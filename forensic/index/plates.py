@@ -6,13 +6,22 @@ read, the next ones only while the track's reads stay weak (below SURE). So the 
 number of vehicle tracks, not by the frames; tracks seen once and vehicles and plates too small to
 read are skipped before any model runs (MIN_DETECTIONS, MIN_VEHICLE_HEIGHT here, MIN_PLATE_HEIGHT in
 forensic.models.plates).
+
+The reading runs beside the indexing (`side`: one worker thread; the plate detector and reader release
+Python's lock, so they use the core the rest of the pipeline leaves idle). What is read together is
+decided without regard to timing: each flush first takes the results of the reads it started at the
+previous flush (waiting for them if need be), then starts the next ones, so the batches, and with them
+the reads, are the same on every run.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 import numpy as np
 
 from forensic.images import shrink
+from forensic.index.attributes import crop
 from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
 
 VIEWS = 3  # best views kept per track: the first is read, the others only while the reads are weak
@@ -27,8 +36,10 @@ MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a v
 
 
 class PlateCollector:
-    def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE):
+    def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE, side=None):
         self.reader = reader
+        self.side = side  # a concurrent.futures executor with one worker, or None: read in the caller's thread
+        self._inflight = None  # (batches, future of their reads) started at the previous flush
         self.views_per_track = views
         self.batch = batch
         self.idle = idle
@@ -44,8 +55,6 @@ class PlateCollector:
         """Offer one frame's detections (after they were stored as `det_ids`)."""
         if detections.tracker_id is None:
             return
-        from forensic.index.attributes import crop
-
         for k, det_id in enumerate(det_ids):
             tid = int(detections.tracker_id[k])
             if tid < 0 or str(detections.class_name[k]) not in PLATE_VEHICLES:
@@ -71,7 +80,9 @@ class PlateCollector:
 
     def flush(self, t: float | None = None) -> None:
         """Read the views of the tracks that have left (all tracks when `t` is None), in batches: a
-        track's best view first; its next view only when that gave no plate or a weak one (SURE)."""
+        track's best view first; its next view only when that gave no plate or a weak one (SURE).
+        With `t` None everything is read before it returns."""
+        self._collect()
         gone = [tid for tid, last in self._last.items() if t is None or t - last > self.idle]
         for tid in gone:
             del self._last[tid]
@@ -79,9 +90,38 @@ class PlateCollector:
             if self._seen.pop(tid, 0) >= MIN_DETECTIONS and views:
                 self._todo.append((tid, views[0][1], views[0][2]))
                 self._spare[tid] = [(det_id, view) for _, det_id, view in views[1:]]
-        while self._todo and (len(self._todo) >= self.batch or t is None):
-            part, self._todo = self._todo[:self.batch], self._todo[self.batch:]
-            reads = self.reader.read_vehicles([view for *_, view in part])
+        while True:
+            self._start(t is None)
+            if t is not None or self._inflight is None:
+                return
+            self._collect()
+
+    def _start(self, everything: bool) -> None:
+        """Start reading the waiting views: full batches, or all of them (`everything`)."""
+        batches = []
+        while self._todo and (len(self._todo) >= self.batch or everything):
+            batches.append(self._todo[:self.batch])
+            self._todo = self._todo[self.batch:]
+        if not batches:
+            return
+        job = [[view for *_, view in part] for part in batches]
+        if self.side is None:
+            future = Future()
+            future.set_result(self._read(job))
+        else:
+            future = self.side.submit(self._read, job)
+        self._inflight = (batches, future)
+
+    def _read(self, job: list[list[np.ndarray]]) -> list[list]:
+        return [self.reader.read_vehicles(views) for views in job]
+
+    def _collect(self) -> None:
+        """Take the reads started at the previous flush (waiting for them); a weak read queues the track's next view."""
+        if self._inflight is None:
+            return
+        batches, future = self._inflight
+        self._inflight = None
+        for part, reads in zip(batches, future.result()):
             self.views_read += len(part)
             for (tid, det_id, _), read in zip(part, reads):
                 if read is not None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from forensic.detections import SECOND_CLASS, SECOND_CONFIDENCE
 from forensic.errors import ForensicError
 from forensic.files import write_private
 from forensic.index import columns as search_columns
@@ -46,9 +47,11 @@ CREATE TABLE IF NOT EXISTS videos(
     fps REAL, frames INTEGER, width INTEGER, height INTEGER, duration REAL,
     start_time TEXT, time_source TEXT,   -- wall-clock start (ISO, camera timezone) and where it came from
     start_epoch REAL,                      -- the same as Unix seconds, for time filters
-    recorded_start TEXT, timezone TEXT, clock_offset REAL,  -- the start as recorded (before the offset) and the
-                                           -- camera's settings then: times are recomputed from them when read
+    recorded_start TEXT, timezone TEXT, clock_offset REAL,  -- the start as recorded (before the offset: a file name's
+                                           -- or the on-screen clock's local time, or an instant) and the camera's
+                                           -- settings then: times are recomputed from them when read
     t_base TEXT,                           -- detections' t: 'pts' (presentation timestamps), or frame/fps
+    clock TEXT,                            -- JSON: what the on-screen clock said (forensic.index.clock); NULL: none configured
     sample_fps REAL,
     status TEXT NOT NULL,          -- indexing | done | failed
     error TEXT,
@@ -111,7 +114,11 @@ CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 # Columns added to a table after schema version 1 came out: an older index gains them in place when
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
 ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
-                 "videos": (("recorded_start", "TEXT"), ("timezone", "TEXT"), ("clock_offset", "REAL"), ("t_base", "TEXT"))}
+                 # the recorded start and the camera's clock settings it was indexed with (times are made from them
+                 # when read), the detections' time base, and (JSON) what the recorder's on-screen clock said
+                 # (forensic.index.clock; NULL: no clock configured)
+                 "videos": (("recorded_start", "TEXT"), ("timezone", "TEXT"), ("clock_offset", "REAL"), ("t_base", "TEXT"),
+                            ("clock", "TEXT"))}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -281,20 +288,22 @@ class IndexStore:
         return self.db.execute("SELECT * FROM videos WHERE path=?", (str(path),)).fetchone()
 
     def begin_video(self, path: Path, camera: str, info, sample_fps: float, fingerprint: str | None = None,
-                    start_time: str | None = None, time_source: str | None = None, clock: tuple | None = None) -> int:
-        """Replace any earlier rows of this path and start it as 'indexing'. `clock`: (recorded start,
-        timezone, clock offset) as forensic.timestamps.wall_clock reads them."""
+                    start_time: str | None = None, time_source: str | None = None, clock: dict | None = None,
+                    recorded: tuple | None = None) -> int:
+        """Replace any earlier rows of this path and start it as 'indexing'. `clock`: what the on-screen clock
+        said; `recorded`: (recorded start, timezone, clock offset) as forensic.timestamps.wall_clock reads them."""
         old = self.video_by_path(path)
         if old is not None:
             self.delete_video(old["id"])
         st = path.stat()
         cur = self.db.execute(
             "INSERT INTO videos(path, camera, size, mtime, fingerprint, fps, frames, width, height, duration, sample_fps, "
-            "start_time, time_source, start_epoch, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
+            "start_time, time_source, start_epoch, clock, status) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, 'indexing')",
             (str(path), camera, st.st_size, st.st_mtime, fingerprint, info.fps, info.frames, info.width, info.height, info.duration,
-             sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None))
-        if clock is not None:
-            self.db.execute("UPDATE videos SET recorded_start=?, timezone=?, clock_offset=? WHERE id=?", (*clock, cur.lastrowid))
+             sample_fps, start_time, time_source, datetime.fromisoformat(start_time).timestamp() if start_time else None,
+             json.dumps(clock, ensure_ascii=False) if clock else None))
+        if recorded is not None:
+            self.db.execute("UPDATE videos SET recorded_start=?, timezone=?, clock_offset=? WHERE id=?", (*recorded, cur.lastrowid))
         return int(cur.lastrowid)
 
     def set_time_base(self, video_id: int, t_base: str) -> None:
@@ -324,8 +333,9 @@ class IndexStore:
         for k in range(len(detections)):
             x1, y1, x2, y2 = (float(v) for v in detections.xyxy[k])
             track = None if detections.tracker_id is None or detections.tracker_id[k] < 0 else -int(detections.tracker_id[k]) - 1
-            cls2 = None if detections.class_name2 is None or not detections.class_name2[k] else str(detections.class_name2[k])
-            conf2 = None if cls2 is None or detections.confidence2 is None else float(detections.confidence2[k])
+            names2, scores2 = detections.data.get(SECOND_CLASS), detections.data.get(SECOND_CONFIDENCE)
+            cls2 = None if names2 is None or not names2[k] else str(names2[k])
+            conf2 = None if cls2 is None or scores2 is None else float(scores2[k])
             cur = self.db.execute(
                 "INSERT INTO detections(video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors, cls2, conf2) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -544,6 +554,19 @@ class IndexStore:
                 out[row["id"]] = row
         return out
 
+    def typical_frame_size(self) -> tuple[int, int] | None:
+        """(width, height) of most done videos; ties go to the size with more hours of video, then to the
+        larger frame, so the answer never depends on the database's row order. None: no video is done."""
+        row = self.db.execute(
+            "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
+            "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
+        return (int(row["width"]), int(row["height"])) if row else None
+
+    def track_boxes(self, track_id: int) -> dict[int, tuple[float, float, float, float]]:
+        """Frame number -> box (x1, y1, x2, y2, source pixels) of every detection of a track."""
+        rows = self.db.execute("SELECT frame, x1, y1, x2, y2 FROM detections WHERE track=?", (int(track_id),)).fetchall()
+        return {r["frame"]: (r["x1"], r["y1"], r["x2"], r["y2"]) for r in rows}
+
     # -- maintenance ---------------------------------------------------------------------
     def verify(self, repair: bool = False) -> list[tuple[str, bool]]:
         """Check rows vs vectors vs thumbnails vs FAISS; with `repair`, fix what needs no source video.
@@ -660,6 +683,8 @@ class IndexStore:
             "classes": {r[0]: r[1] for r in q("SELECT cls, COUNT(*) FROM detections GROUP BY cls ORDER BY 2 DESC")},
             "cameras": {r[0]: r[1] for r in q("SELECT camera, COUNT(*) FROM videos WHERE status='done' GROUP BY camera ORDER BY camera")},
             "time_span": [span[0], span[1]],
+            "time_sources": {r[0]: r[1] for r in q("SELECT COALESCE(time_source, 'unknown'), COUNT(*) FROM videos WHERE status='done' "
+                                                   "GROUP BY 1 ORDER BY 1")},
             "models": {r[0]: {"model": r[1], "dim": r[2]} for r in q("SELECT key, model, dim FROM embedders")},
             "bytes": {"database": size(self.root / DB_NAME) + size(self.root / (DB_NAME + "-wal")),
                       "vectors": sum(size(p) for p in self.root.glob("vectors-*.faiss")),

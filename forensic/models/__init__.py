@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from forensic.errors import ModelUnavailable
 from forensic.models.appearance import AppearanceEmbedder
 from forensic.models.clip import ClipEmbedder
-from forensic.models.detector import Detector, build_detector
+from forensic.models.clock import ClockReader
+from forensic.models.detector import ObjectDetector, build_detector
 from forensic.models.plates import PlateReader
 from forensic.models.pose import PoseEstimator
 from forensic.settings import Settings
@@ -17,11 +19,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Models:
-    detector: Detector
+    detector: ObjectDetector  # the real Detector, or a stand-in at its inference seam (tests)
     appearance: AppearanceEmbedder
     clip: ClipEmbedder | None = None
     plates: PlateReader | None = None  # licence plate detector + reader (None: plates are not read)
     pose: PoseEstimator | None = None  # keypoints for clothing colours; None: box proportions
+    clock: ClockReader | None = None  # reads recorders' on-screen clocks (cameras with `osd`); None: not installed
 
 
 def build_models(settings: Settings) -> Models:
@@ -35,8 +38,6 @@ def build_models(settings: Settings) -> Models:
         if candidate.available:
             clip = candidate
         elif settings.clip == "on":
-            from forensic.errors import ModelUnavailable
-
             raise ModelUnavailable(candidate.describe_missing())
         else:
             log.info("CLIP off: %s", candidate.describe_missing())
@@ -47,7 +48,8 @@ def build_models(settings: Settings) -> Models:
             pose = candidate
         else:
             log.info("pose off: %s not in the models folder (clothing colours from box proportions)", candidate.weights)
-    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose)
+    clock = ClockReader() if ClockReader.installed() else None  # loads its model only for a camera with `osd`
+    return Models(detector, AppearanceEmbedder(detector), clip, plates=build_plates(settings), pose=pose, clock=clock)
 
 
 def build_plates(settings: Settings) -> PlateReader | None:

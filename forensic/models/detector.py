@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from forensic.detections import LOOK_ALIKE, Detections
+from forensic.detections import LOOK_ALIKE, SECOND_CLASS, SECOND_CONFIDENCE, Detections
 from forensic.errors import ModelUnavailable
 from forensic.models.base import USER_MODELS, LazyModel, configure_offline, find_model_file, pick_device
 from forensic.query.vocabulary import COCO_KEEP
@@ -157,6 +158,29 @@ def pool_features(maps: list[np.ndarray], boxes: np.ndarray, input_h: int) -> np
     return (np.concatenate(parts, axis=1) / np.sqrt(len(parts))).astype(np.float32)
 
 
+@runtime_checkable
+class ObjectDetector(Protocol):
+    """The detector's inference seam: all that indexing (forensic.index.pipeline), the appearance
+    embedder and photo search ask of a detector. `Detector` below is the real one (YOLO weights); the
+    tests' `StubDetector` (tests/builders.py) finds painted objects in synthetic frames, so the layers
+    above can be tested in seconds without weights."""
+
+    name: str  # names the appearance vectors it feeds (an index refuses vectors of another detector)
+    imgsz: int  # input size in pixels (photo search enlarges a small subject towards it)
+    conf: float  # confidence threshold
+
+    @property
+    def feature_dim(self) -> int:
+        """Length of the pooled features of each detection."""
+
+    def detect(self, images: list[np.ndarray], conf: float | None = None) -> list[Detections]:
+        """People and vehicles in BGR images (one Detections per image, boxes in source pixels, with
+        unit-length pooled features); `conf`: another threshold than `self.conf`."""
+
+    def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N, feature_dim) pooled features of given boxes (source pixels) of one image, as `detect` gives them."""
+
+
 class Detector(LazyModel):
     """What the backends share: letterboxing, NMS to people and vehicles, pooled features.
 
@@ -222,8 +246,8 @@ class Detector(LazyModel):
             xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
             names = np.array([self.names[int(c)] for c in det[:, 5]], dtype="<U16")
             names2 = np.array([self.names.get(int(c), "") if c >= 0 else "" for c in det[:, 7]], dtype="<U16")
-            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats,
-                                      class_name2=names2, confidence2=np.where(names2 != "", det[:, 6], 0.0).astype(np.float32)))
+            second = {SECOND_CLASS: names2, SECOND_CONFIDENCE: np.where(names2 != "", det[:, 6], 0.0).astype(np.float32)}
+            results.append(Detections(xyxy.astype(np.float32), det[:, 4].astype(np.float32), names, feats, data=second))
         return results
 
     def pool_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -7,8 +7,8 @@ AGPL-3.0; with equal results the permissive one is the one to depend on. Its rar
 stickers) are weeded out by the Vietnamese format check below.
 
 The reader is the PP-OCRv6 small recogniser that ships inside the `rapidocr` wheel (Apache-2.0, the
-optional `plates` extra), run by onnxruntime from the wheel's own model file: the model path is set,
-so rapidocr never downloads and never writes (it writes only when it downloads). A two-line plate
+optional `plates` extra), loaded by forensic.models.ocr (shared with the on-screen clock reader): the model
+path is set, so rapidocr never downloads and never writes (it writes only when it downloads). A two-line plate
 (square, width < 2.6 x height: every motorbike and many cars) is split and each line read alone; the
 lines are joined with '/', as `30F/621.51`.
 
@@ -27,7 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from forensic.errors import ModelUnavailable
+from forensic.images import shrink
 from forensic.models.base import LazyModel, configure_offline, pick_device
+from forensic.models.detector import letterbox, non_max_suppression
+from forensic.models.ocr import load_recogniser, ocr_installed, recognise
 from forensic.plates import (CONFUSIONS, PlatePattern, display_plate, normalise_plate, plate_distance,  # noqa: F401 (re-exported)
                              plate_format)
 
@@ -43,8 +46,6 @@ TWO_LINE_RATIO = 2.6  # width / height below which a plate has two lines
 DETECT_SIZE = 256  # plate detector input (the vehicle crop's longest side)
 DETECT_CONF = 0.45
 FIT_TRUST = 0.75  # a read fitted to a plate template with a lower score is stored as read
-REC_BATCH = 16  # line images per recogniser call
-REC_THREADS = 2  # recogniser threads (see PlateReader._quiet_session)
 PLATE_CHARS = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-. ")
 PLATE_CROP_MAX = 160  # longest side of a stored plate crop, pixels
 
@@ -102,7 +103,6 @@ class PlateReader(LazyModel):
         self.device = device
         self.allow_download = allow_download
         self._ocr = None
-        self._allowed = None
         self._openvino = None
         self.seconds = {"detect": 0.0, "read": 0.0}
         self.plates_read = 0
@@ -121,9 +121,7 @@ class PlateReader(LazyModel):
 
     @staticmethod
     def reader_installed() -> bool:
-        import importlib.util
-
-        return importlib.util.find_spec("rapidocr") is not None and importlib.util.find_spec("onnxruntime") is not None
+        return ocr_installed()
 
     @property
     def available(self) -> bool:
@@ -191,44 +189,10 @@ class PlateReader(LazyModel):
 
     @property
     def ocr(self):
-        """rapidocr's text recogniser, from the model file inside the wheel (never downloaded)."""
+        """rapidocr's text recogniser, from the model file inside the wheel (never downloaded; forensic.models.ocr)."""
         if self._ocr is None:
-            import logging as _logging
-
-            import rapidocr
-            from rapidocr import RapidOCR
-
-            folder = Path(rapidocr.__file__).resolve().parent / "models"
-            rec = folder / "PP-OCRv6_rec_small.onnx"
-            if not rec.is_file():
-                raise ModelUnavailable(f"rapidocr is installed without its recognition model {rec}")
-            engine = RapidOCR(params={"Global.use_det": False, "Global.use_cls": False, "Global.log_level": "error",
-                                      "Global.model_root_dir": str(folder), "Rec.model_path": str(rec),
-                                      "Rec.rec_img_shape": [3, 48, 160],  # plate lines are short: half the default width
-                                      "Det.model_path": str(folder / "PP-OCRv6_det_small.onnx"),
-                                      "Cls.model_path": str(folder / "ch_ppocr_mobile_v2.0_cls_mobile.onnx")})
-            _logging.getLogger("RapidOCR").setLevel(_logging.ERROR)
-            rec_model = engine._load_rec_model()
-            self._quiet_session(rec_model, rec)
-            self._ocr = rec_model
+            self._ocr = load_recogniser(rec_width=160)  # plate lines are short: half the default width
         return self._ocr
-
-    @staticmethod
-    def _quiet_session(rec_model, path: Path) -> None:
-        """Run the recogniser on REC_THREADS threads that sleep when idle: by default onnxruntime takes
-        every core and keeps its threads spinning between calls, which starves the detector, the
-        decoder and the plate detector running beside it during indexing."""
-        try:
-            import onnxruntime as ort
-
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = REC_THREADS
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 4
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            rec_model.session.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - rapidocr's own session still works
-            log.debug("plate reader: keeping rapidocr's session (%s)", e)
 
     # work ---------------------------------------------------------------------
     def detect(self, vehicles: list[np.ndarray]) -> list[tuple[tuple[float, float, float, float], float] | None]:
@@ -239,8 +203,6 @@ class PlateReader(LazyModel):
             return out
         net = self.model  # loaded outside the timing
         t0 = time.perf_counter()
-        from forensic.models.detector import letterbox, non_max_suppression
-
         # Letterboxed to one square size and run as one batch: no per-image work in Python beyond this.
         boxed = [letterbox(vehicles[k][:, :, ::-1], DETECT_SIZE, square=True) for k in todo]
         batch = np.stack([b for b, _ in boxed]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
@@ -258,29 +220,8 @@ class PlateReader(LazyModel):
         return out
 
     def recognise(self, lines: list[np.ndarray]) -> list[tuple[str, float]]:
-        """Text and confidence of each line image, decoded over plate characters only (digits, A-Z, '-',
-        '.'): the recogniser knows thousands of characters, and a blurred digit must not become a Chinese
-        one. Greedy CTC over the masked class probabilities; confidence: the mean of the kept characters'."""
-        rec = self.ocr
-        if self._allowed is None:
-            chars = list(rec.postprocess_op.character)
-            self._chars = chars
-            self._allowed = np.array([i == 0 or c in PLATE_CHARS for i, c in enumerate(chars)])
-        out: list[tuple[str, float]] = [("", 0.0)] * len(lines)
-        order = np.argsort([ln.shape[1] / max(1, ln.shape[0]) for ln in lines])
-        _, h, w = rec.rec_image_shape
-        for start in range(0, len(order), REC_BATCH):
-            part = order[start:start + REC_BATCH]
-            ratio = max([w / h] + [lines[k].shape[1] / max(1, lines[k].shape[0]) for k in part])
-            batch = np.concatenate([rec.resize_norm_img(lines[k], ratio)[None] for k in part]).astype(np.float32)
-            probs = np.asarray(rec.session(batch))  # (B, T, classes), softmax
-            probs = np.where(self._allowed, probs, 0.0)
-            best, score = probs.argmax(axis=2), probs.max(axis=2)
-            for k, idx, sc in zip(part, best, score):
-                keep = (idx != 0) & np.r_[True, idx[1:] != idx[:-1]]
-                text = "".join(self._chars[i] for i in idx[keep])
-                out[k] = (text, float(sc[keep].mean()) if keep.any() else 0.0)
-        return out
+        """Text and confidence of each line image, decoded over plate characters only (digits, A-Z, '-', '.')."""
+        return recognise(self.ocr, lines, PLATE_CHARS)
 
     def read_plates(self, plates: list[np.ndarray]) -> list[PlateRead | None]:
         """Read plate crops (BGR): lines split, all lines recognised in one batch. None for a plate too small."""
@@ -339,8 +280,6 @@ class PlateReader(LazyModel):
 
 def plate_jpeg(plate: np.ndarray) -> bytes:
     import cv2
-
-    from forensic.images import shrink
 
     ok, buf = cv2.imencode(".jpg", shrink(plate, PLATE_CROP_MAX), [cv2.IMWRITE_JPEG_QUALITY, 90])
     return buf.tobytes()

@@ -10,6 +10,10 @@ from datetime import datetime
 
 import numpy as np
 
+from forensic.errors import ForensicError
+from forensic.index.columns import SHARE_SCALE
+from forensic.search.hits import clock_of
+
 MIN_SHARE = 0.05  # a colour covering less of an object (after background removal) is not the object's colour
 
 
@@ -29,9 +33,6 @@ class Filters:
         """Which rows of the search columns pass the filters (boolean), or None when nothing is filtered:
         classes, colours (the detection's own shares of its whole box; a person's whole is its clothes),
         cameras (by the video's camera, or claimed by the cameras file) and the wall-clock window."""
-        from forensic.errors import ForensicError
-        from forensic.index.columns import SHARE_SCALE
-
         if not self.active:
             return None
         cols = store.columns()
@@ -46,8 +47,7 @@ class Filters:
             videos = np.isin(cols.video_camera, [k for k, c in enumerate(cols.cameras) if c in self.cameras])
             wanted = [c for c in (camera_config.cameras if camera_config else []) if c.id in self.cameras and c.match]
             if wanted:  # the cameras file may claim videos recorded under another name
-                rows = store.db.execute("SELECT id, path FROM videos WHERE status='done'").fetchall()
-                owned = np.array([r[0] for r in rows if any(c.owns(r[1]) for c in wanted)], np.int64)
+                owned = np.array([v["id"] for v in store.videos("done") if any(c.owns(v["path"]) for c in wanted)], np.int64)
                 videos |= np.isin(cols.video_id, owned)
             keep &= videos[cols.video]
         if self.since is not None or self.until is not None:
@@ -69,14 +69,12 @@ def video_starts(store, camera_config=None) -> np.ndarray:
     """Unix start time of each video of the search columns (NaN: unknown), made as hits make their times:
     with the clock settings of the cameras file now for the cameras it names (forensic.search.hits.clock_of),
     so a time window finds what the hits then show."""
-    from forensic.search.hits import clock_of
-
     cols = store.columns()
     starts = np.array(cols.video_start, np.float64)
     if not getattr(camera_config, "cameras", None) or not len(starts):
         return starts
     pos = {int(v): k for k, v in enumerate(cols.video_id)}
-    for r in store.db.execute("SELECT * FROM videos WHERE status='done'").fetchall():
+    for r in store.videos("done"):
         k = pos.get(r["id"])
         if k is None:
             continue

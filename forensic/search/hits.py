@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from forensic.colors import Colors
+from forensic.timestamps import DEFAULT_TZ, WallClock, wall_clock
 
 
 PLATE_SHOWN = 0.5  # a plate read with less confidence is not shown with the hit (it still counts for a plate query)
@@ -34,7 +36,9 @@ class Hit:
     cls2: str | None = None  # the detector's second-best class, when known
     confidence2: float | None = None  # its score
     plate: dict | None = None  # its licence plate when one was read: text (written form), raw (as read), confidence, crop
-    clock: dict | None = None  # how `time` was made: source, timezone, clock_offset, recomputed, dst, video_time (see clock_of)
+    time_source: str | None = None  # where the video's start came from: pattern, filename, container, mtime, osd (on-screen clock)
+    clock: dict | None = None  # how `time` was made: source (= time_source), timezone, clock_offset, recomputed, dst,
+    #                            video_time (see clock_of)
 
     def to_json(self) -> dict:
         out = {"id": self.id, "video": self.video, "camera": self.camera, "t": round(self.t, 3), "time": self.time,
@@ -49,6 +53,8 @@ class Hit:
             out["confidence2"] = round(self.confidence2 or 0.0, 4)
         if self.plate:
             out["plate"] = self.plate
+        if self.time and self.time_source:
+            out["time_source"] = self.time_source
         if self.clock:
             out["clock"] = self.clock
         return out
@@ -84,7 +90,7 @@ class Hit:
                    colors=colors.names(), thumb=str((index_root / row["thumb"]).resolve()) if row["thumb"] else None,
                    confidence=row["conf"], frame=row["frame"], clothing=clothing, track=track, plate=plate,
                    cls2=row["cls2"] if "cls2" in row.keys() else None, confidence2=row["conf2"] if "conf2" in row.keys() else None,
-                   clock=clock)
+                   time_source=clock["source"], clock=clock)
         hit._wall = wall
         return hit
 
@@ -101,9 +107,12 @@ def clock_of(row, cameras=None):
     those of the cameras file now when it names the camera (by id, or by a pattern that owns the file),
     else those of the indexing run. `recomputed` says the settings differ from the indexing run's (the
     time shown is not the one stored then); a video indexed before the recorded start was kept has its
-    stored time ('as indexed'), and `stale` when the cameras file now says otherwise."""
-    from forensic.timestamps import DEFAULT_TZ, wall_clock
+    stored time ('as indexed'), and `stale` when the cameras file now says otherwise.
 
+    A start read from the recorder's on-screen clock (source 'osd') is the local time the clock showed,
+    made into wall-clock time the same way; it is `stale` when the cameras file no longer lets that clock
+    give this camera's start (its osd removed, or time_source = "file"): which source to use is decided
+    when indexing, so only re-indexing can apply that change."""
     keys = row.keys()
     get = lambda k: row[k] if k in keys else None  # noqa: E731 - an index opened read-only may lack the newer columns
     base = get("t_base")
@@ -127,13 +136,12 @@ def clock_of(row, cameras=None):
         if wall.dst:
             clock["dst"] = wall.dst
             clock["dst_note"] = wall.dst_note
+        if cam is not None and clock["source"] == "osd" and (getattr(cam, "osd", None) is None or getattr(cam, "time_source", "auto") == "file"):
+            clock["stale"] = ("this recording's start was read from the recorder's on-screen clock, but the cameras file no longer "
+                              "uses that clock for this camera: re-index it to take the start from the file")
         return wall, clock
     if not row["start_time"]:
         return None, clock | {"timezone": None, "clock_offset": None, "recomputed": False}
-    from zoneinfo import ZoneInfo
-
-    from forensic.timestamps import WallClock
-
     start = datetime.fromisoformat(row["start_time"])  # with its UTC offset; the zone's name was not kept
     tz = get("clock_timezone") or DEFAULT_TZ
     wall = WallClock(start.astimezone(ZoneInfo(tz)), get("time_source") or "?", tz, 0.0)

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from forensic.detections import Detections
 from forensic.errors import ForensicError
 from forensic.index.attributes import crop
+from forensic.index.riding import riding
 from forensic.search.filters import Filters
 from forensic.search.hits import Hit, top_hits
 from forensic.search.vectors import vector_scores
@@ -107,10 +109,7 @@ def read_photo(path: Path) -> np.ndarray:
 def typical_frame_size(store) -> tuple[int, int]:
     """The frame size of most indexed videos; ties go to the size with more hours of video, then to
     the larger frame, so the answer never depends on the database's row order."""
-    row = store.db.execute(
-        "SELECT width, height, COUNT(*) n, SUM(COALESCE(duration, 0)) seconds FROM videos WHERE status='done' "
-        "GROUP BY width, height ORDER BY n DESC, seconds DESC, width * height DESC, width DESC LIMIT 1").fetchone()
-    return (row["width"], row["height"]) if row else (1280, 720)
+    return store.typical_frame_size() or (1280, 720)
 
 
 def place_on_canvas(photo: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float, int, int]:
@@ -154,9 +153,6 @@ def find_subject(models, canvas: np.ndarray, region: tuple[int, int, int, int]):
     as the person or as the vehicle, so both; a car, truck or bus as any of the three (the detector
     calls a minibus each by turns); a subject found below the indexing confidence keeps no class.
     """
-    from forensic.detections import Detections
-    from forensic.index.riding import riding
-
     detector = models.detector
     x1, y1, x2, y2 = region
     photo = canvas[y1:y2, x1:x2]

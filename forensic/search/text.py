@@ -18,6 +18,8 @@ import numpy as np
 
 from forensic.detections import LOOK_ALIKE
 from forensic.errors import ForensicError
+from forensic.index.columns import SHARE_SCALE
+from forensic.plates import normalise_plate
 from forensic.query import Query
 from forensic.search.filters import MIN_SHARE, Filters
 from forensic.search.hits import Hit, top_hits
@@ -130,7 +132,9 @@ def tiered(scores: np.ndarray, complete: np.ndarray | None) -> np.ndarray:
 def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.ndarray] | None:
     """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
     has more than one detection, the agreement is averaged with that of the track's voted colours
-    (steadier), which count only when they have every asked colour."""
+    (steadier: every detection's vote, and the pose-based colours of the track's best view), which
+    count only when they have every asked colour; a detection is complete when it or its track has
+    every asked colour (one box in the shade must not drop a red-shirted person below the others)."""
     wanted = query.wanted()
     if not wanted:
         return None
@@ -141,6 +145,7 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     steady[steady] = cols.track_n[track[steady]] > 1
     voted, voted_complete = _match(cols, track[steady], wanted, person[steady], tracks=True)
     colour[steady] = 0.5 * colour[steady] + 0.5 * np.where(voted_complete, voted, 0.0)
+    complete[steady] |= voted_complete
     return colour, complete
 
 
@@ -159,8 +164,6 @@ def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: boo
 
 def _share(cols, rows: np.ndarray, part: str, names, tracks: bool) -> np.ndarray:
     """Largest share (0..1) among `names` of `part`, per row."""
-    from forensic.index.columns import SHARE_SCALE
-
     best = np.zeros(len(rows), np.uint16)
     for name in names:
         if name in cols.palette:
@@ -194,8 +197,6 @@ def plate_similarity(store, ids: np.ndarray, patterns) -> np.ndarray:
     1 exact, less by weighted edit distance, 0 beyond the allowed distance or when no plate was read).
     The stored normalised plate and the plate as read are both tried (the format fit may have
     changed a character the reader got right)."""
-    from forensic.plates import normalise_plate
-
     by_track: dict[int, float] = {}
     for row in store.plates():
         texts = {row["norm"], normalise_plate(row["text"])}

@@ -7,6 +7,8 @@ import logging
 
 import numpy as np
 
+from forensic.errors import ForensicError
+
 log = logging.getLogger(__name__)
 
 CANDIDATES = 2000
@@ -22,8 +24,6 @@ def vector_scores(store, queries: dict[str, tuple[str, np.ndarray]], allowed: np
     """`queries`: embedder key -> (model name, query vector). Keys whose index vectors come from
     another model are skipped (never mixed). Returns (ids, mean similarity), in the order the
     embedders first returned them; an embedder that did not return an id counts 0 for it."""
-    from forensic.errors import ForensicError
-
     found, other = [], []
     for key, (name, vector) in queries.items():
         spec = store.embedder(key)

@@ -18,7 +18,9 @@ from forensic.evidence.frames import Place
 from forensic.evidence.media import probe_times
 from forensic.errors import ForensicError
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (CI installs it)")]
+# The clip windows, keyframes and frame identity on real recordings are the slow layer's; the manifest,
+# its verification and the command line's refusals run on the synthetic index of the stub detector.
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (CI installs it)")
 
 
 def item(root: Path, hit_id: int) -> ExportItem:
@@ -32,6 +34,7 @@ def flip_byte(path: Path, at: float = 0.5) -> None:
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 def test_stream_copy_starts_at_the_keyframe_before_and_holds_the_window(tmp_path, evidence_index, rider_hit, umask_022):
     out = tmp_path / "case"
     manifest = export_hits([item(evidence_index, rider_hit)], out, before=1.5, after=1.5, index_root=evidence_index)
@@ -71,6 +74,7 @@ def decode_png(path: Path):
     return cv2.imread(str(path), cv2.IMREAD_COLOR)
 
 
+@pytest.mark.slow
 def test_exact_reencode_starts_on_the_requested_frame(tmp_path, evidence_index, suv_hit):
     """TRUCCAT has a single keyframe: a stream copy would start at 0 s; --exact starts on time."""
     out = tmp_path / "exact"
@@ -88,15 +92,16 @@ def test_exact_reencode_starts_on_the_requested_frame(tmp_path, evidence_index, 
     assert probe_times(out / clip["file"]).span == pytest.approx(clip["end"] - clip["start"], abs=0.05) == clip["duration"]
 
 
+@pytest.mark.slow
 def test_stream_copy_of_a_single_keyframe_file_starts_at_zero_and_says_so(tmp_path, evidence_index, suv_hit):
     manifest = export_hits([item(evidence_index, suv_hit)], tmp_path / "copy", before=0.5, after=0.5)
     (it,) = manifest["items"]
     assert it["clip"]["start"] == 0.0 and it["requested"]["start"] > 1.0 and it["clip"]["end"] >= it["requested"]["end"]
 
 
-def test_verify_passes_then_catches_one_flipped_byte_and_other_changes(tmp_path, evidence_index, rider_hit):
+def test_verify_passes_then_catches_one_flipped_byte_and_other_changes(tmp_path, stub_evidence_index, car_hit):
     out = tmp_path / "case"
-    export_hits([item(evidence_index, rider_hit)], out, before=0.5, after=0.5)
+    export_hits([item(stub_evidence_index, car_hit)], out, before=0.5, after=0.5)
     assert verify_export(out).ok
     clip = next(out.glob("*-clip.*"))
     flip_byte(clip)
@@ -112,9 +117,9 @@ def test_verify_passes_then_catches_one_flipped_byte_and_other_changes(tmp_path,
     assert any(p.endswith("missing") for p in verify_export(out).problems)
 
 
-def test_a_rewritten_manifest_is_caught_by_sha256sums(tmp_path, evidence_index, rider_hit):
+def test_a_rewritten_manifest_is_caught_by_sha256sums(tmp_path, stub_evidence_index, car_hit):
     out = tmp_path / "case"
-    export_hits([item(evidence_index, rider_hit)], out, before=0.5, after=0.5)
+    export_hits([item(stub_evidence_index, car_hit)], out, before=0.5, after=0.5)
     m = json.loads((out / MANIFEST).read_text())
     m["items"][0]["requested"]["start"] += 5
     (out / MANIFEST).write_text(json.dumps(m))
@@ -123,13 +128,14 @@ def test_a_rewritten_manifest_is_caught_by_sha256sums(tmp_path, evidence_index, 
     assert len(lines) == 5 and lines[-1].endswith(f"  {MANIFEST}")
 
 
-def test_refuses_a_folder_that_is_not_empty(tmp_path, evidence_index, rider_hit):
+def test_refuses_a_folder_that_is_not_empty(tmp_path, stub_evidence_index, car_hit):
     (tmp_path / "old.txt").write_text("x")
     with pytest.raises(ForensicError, match="not empty"):
-        export_hits([item(evidence_index, rider_hit)], tmp_path)
+        export_hits([item(stub_evidence_index, car_hit)], tmp_path)
 
 
 # --- the command line ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_export_verify_and_audit(tmp_path, evidence_index):
     out = tmp_path / "case-1"
     search = cli("--index", str(evidence_index), "search", "red motorbike", "--json", "--limit", "3")
@@ -152,6 +158,7 @@ def test_cli_export_verify_and_audit(tmp_path, evidence_index):
     assert bad.exit_code == 1 and f"problem: hit-{hit_id}-clip.mp4: changed" in bad.stdout and "FAILED" in bad.stdout
 
 
+@pytest.mark.slow
 def test_cli_export_top_n_of_a_search(tmp_path, evidence_index):
     out = tmp_path / "top"
     result = cli("--index", str(evidence_index), "export", "--top", "2", "--out", str(out), "--before", "0.5", "--after", "0.5",
@@ -164,9 +171,9 @@ def test_cli_export_top_n_of_a_search(tmp_path, evidence_index):
     assert verify_export(out).ok
 
 
-def test_cli_missing_ffmpeg_is_one_clear_line(tmp_path, evidence_index, rider_hit):
+def test_cli_missing_ffmpeg_is_one_clear_line(tmp_path, stub_evidence_index, car_hit):
     out = tmp_path / "never"
-    result = cli("--index", str(evidence_index), "export", str(rider_hit), "--out", str(out), env={"PATH": no_ffmpeg_path(tmp_path)})
+    result = cli("--index", str(stub_evidence_index), "export", str(car_hit), "--out", str(out), env={"PATH": no_ffmpeg_path(tmp_path)})
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = error_lines(result)
     assert result.stderr.count("\n") == 1
@@ -179,12 +186,12 @@ def test_cli_missing_ffmpeg_is_one_clear_line(tmp_path, evidence_index, rider_hi
     ([], "give the HIT_ID"),
     (["1", "--camera", "acview"], "go with --top"),
 ])
-def test_cli_bad_export_arguments(tmp_path, evidence_index, args, words):
-    result = cli("--index", str(evidence_index), "export", *args, "--out", str(tmp_path / "x"))
+def test_cli_bad_export_arguments(tmp_path, stub_evidence_index, args, words):
+    result = cli("--index", str(stub_evidence_index), "export", *args, "--out", str(tmp_path / "x"))
     assert result.exit_code == 2 and len(error_lines(result)) == 1 and words in result.stderr
 
 
-def test_cli_verify_a_folder_that_is_no_export(tmp_path, evidence_index):
-    result = cli("--index", str(evidence_index), "export", "--verify", str(tmp_path))
+def test_cli_verify_a_folder_that_is_no_export(tmp_path, stub_evidence_index):
+    result = cli("--index", str(stub_evidence_index), "export", "--verify", str(tmp_path))
     assert result.exit_code == 1 and "manifest.json is missing" in result.stdout
 

@@ -19,10 +19,10 @@ def digest(path: Path) -> str:
 
 
 @pytest.fixture
-def index_copy(evidence_index, tmp_path) -> Path:
-    """A private copy of the real index, so a test that fails (and destroys it) harms nobody else."""
+def index_copy(stub_evidence_index, tmp_path) -> Path:
+    """A private copy of the synthetic index, so a test that fails (and destroys it) harms nobody else."""
     root = tmp_path / "idx"
-    shutil.copytree(evidence_index, root, ignore=shutil.ignore_patterns("write.lock", "audit.*"))
+    shutil.copytree(stub_evidence_index, root, ignore=shutil.ignore_patterns("write.lock", "audit.*"))
     return root
 
 
@@ -108,34 +108,34 @@ def test_log_file_appends_to_its_own_log_but_refuses_another_file(tmp_path):
     refused(cli("--index", str(idx), "--log-file", str(tmp_path), "stats"), "is a folder")
 
 
-def test_show_out_over_an_existing_file_needs_force(index_copy, suv_hit, tmp_path, monkeypatch):
+def test_show_out_over_an_existing_file_needs_force(index_copy, car_hit, tmp_path, monkeypatch):
     out = tmp_path / "frame.png"
     out.write_bytes(b"an earlier picture")
-    refused(cli("--index", str(index_copy), "show", str(suv_hit), "--out", str(out)), "--out", "already exists", "--force")
+    refused(cli("--index", str(index_copy), "show", str(car_hit), "--out", str(out)), "--out", "already exists", "--force")
     assert out.read_bytes() == b"an earlier picture"
-    result = cli("--index", str(index_copy), "show", str(suv_hit), "--out", str(out), "--force")
+    result = cli("--index", str(index_copy), "show", str(car_hit), "--out", str(out), "--force")
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:4] == b"\x89PNG"
     monkeypatch.chdir(tmp_path)  # the default name, hit-ID.jpg, is not replaced either
-    Path(f"hit-{suv_hit}.jpg").write_bytes(b"kept")
-    refused(cli("--index", str(index_copy), "show", str(suv_hit)), "already exists")
-    assert Path(f"hit-{suv_hit}.jpg").read_bytes() == b"kept"
+    Path(f"hit-{car_hit}.jpg").write_bytes(b"kept")
+    refused(cli("--index", str(index_copy), "show", str(car_hit)), "already exists")
+    assert Path(f"hit-{car_hit}.jpg").read_bytes() == b"kept"
 
 
-def test_show_out_inside_the_index_is_refused(index_copy, suv_hit):
+def test_show_out_inside_the_index_is_refused(index_copy, car_hit):
     before = digest(index_copy / "index.sqlite")
     thumb = next((index_copy / "thumbs").rglob("*.jpg"))
     kept = thumb.read_bytes()
     for target, force in ((index_copy / "frame.jpg", []), (thumb, ["--force"])):
-        refused(cli("--index", str(index_copy), "show", str(suv_hit), "--out", str(target), *force), "inside the index folder")
+        refused(cli("--index", str(index_copy), "show", str(car_hit), "--out", str(target), *force), "inside the index folder")
     assert thumb.read_bytes() == kept and not (index_copy / "frame.jpg").exists()
     index_still_works(index_copy, before)
 
 
-def test_export_into_the_index_folder_is_refused(index_copy, suv_hit):
+def test_export_into_the_index_folder_is_refused(index_copy, car_hit):
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
         pytest.skip("ffmpeg is not installed (CI installs it)")
     before = digest(index_copy / "index.sqlite")
-    refused(cli("--index", str(index_copy), "export", str(suv_hit), "--out", str(index_copy / "case-17")), "inside the index folder")
+    refused(cli("--index", str(index_copy), "export", str(car_hit), "--out", str(index_copy / "case-17")), "inside the index folder")
     assert not (index_copy / "case-17").exists()
     index_still_works(index_copy, before)

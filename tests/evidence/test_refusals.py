@@ -1,6 +1,7 @@
 """Bad numbers and bad pictures get one clear line and exit 2, never a traceback, invalid JSON or NaN in
 a manifest (issue 11, item 9): show --context nan, export --before nan, a 40000x40000 photo (refused from
-its header, before decoding), clock_offset = 1e300 in the cameras file."""
+its header, before decoding), clock_offset = 1e300 in the cameras file. On the synthetic index of the
+stub detector (tests/builders.py), except the indexing run."""
 
 from __future__ import annotations
 
@@ -34,19 +35,19 @@ def huge_png(path: Path, width: int = 40000, height: int = 40000) -> Path:
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1"])
-def test_show_context_nan(tmp_path, evidence_index, suv_hit, value):
+def test_show_context_nan(tmp_path, stub_evidence_index, car_hit, value):
     out = tmp_path / "x.jpg"
-    one_line(cli("--index", str(evidence_index), "show", str(suv_hit), "--context", value, "--out", str(out)), "--context")
+    one_line(cli("--index", str(stub_evidence_index), "show", str(car_hit), "--context", value, "--out", str(out)), "--context")
     assert not out.exists()
-    one_line(cli("--index", str(evidence_index), "show", str(suv_hit), "--context", "2", "--step", value, "--out", str(out)), "--context")
+    one_line(cli("--index", str(stub_evidence_index), "show", str(car_hit), "--context", "2", "--step", value, "--out", str(out)), "--context")
 
 
 @pytest.mark.parametrize("option", ["--before", "--after"])
-def test_export_before_nan(tmp_path, evidence_index, suv_hit, option):
+def test_export_before_nan(tmp_path, stub_evidence_index, car_hit, option):
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
         pytest.skip("ffmpeg is not installed (CI installs it)")
     out = tmp_path / "case"
-    one_line(cli("--index", str(evidence_index), "export", str(suv_hit), "--out", str(out), option, "nan"), "--before and --after")
+    one_line(cli("--index", str(stub_evidence_index), "export", str(car_hit), "--out", str(out), option, "nan"), "--before and --after")
     assert not out.exists()  # no folder, no manifest with NaN in it
 
 
@@ -60,7 +61,7 @@ def huge_jpeg(path: Path, width: int = 40000, height: int = 40000) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg"])
-def test_a_40000_pixel_photo_is_refused_before_decoding(tmp_path, evidence_index, monkeypatch, kind):
+def test_a_40000_pixel_photo_is_refused_before_decoding(tmp_path, stub_evidence_index, monkeypatch, kind):
     import cv2
 
     from forensic.search import photo
@@ -69,12 +70,13 @@ def test_a_40000_pixel_photo_is_refused_before_decoding(tmp_path, evidence_index
     assert photo.photo_header_size(photo_file) == (40000, 40000)
     decoded = []
     monkeypatch.setattr(cv2, "imread", lambda *a, **k: decoded.append(a) or None)
-    line = one_line(cli("--index", str(evidence_index), "search", "--image", str(photo_file)), "too large", "40000x40000", "megapixels")
+    line = one_line(cli("--index", str(stub_evidence_index), "search", "--image", str(photo_file)), "too large", "40000x40000", "megapixels")
     assert f"suspect.{kind}" in line and not decoded
     with pytest.raises(Exception, match="too large"):
         photo.read_photo(photo_file)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("offset", ["1e300", "nan", "inf", '"ten"'])
 def test_clock_offset_out_of_range_is_one_line(tmp_path, footage, models_dir, offset):
     cameras = tmp_path / "cameras.toml"

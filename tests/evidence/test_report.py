@@ -52,6 +52,13 @@ def test_cards_carry_rank_by_score_and_wall_clock_time():
     assert "2026-11-21 19:00:00" in html and "UTC+07:00" in html and "2026-11-21 19:00:00 – 20:00:00" in html
 
 
+def test_a_time_from_the_on_screen_clock_says_so():
+    clocked, filed = fake_hit(1, 0.9, "2021-08-06T13:52:30+07:00"), fake_hit(2, 0.5, "2026-11-21T19:00:00+07:00")
+    clocked.time_source, filed.time_source = "osd", "container"
+    html = page_of([clocked, filed])
+    assert html.count("on-screen clock") == 1 and "2021-08-06 13:52:30" in html
+
+
 def test_a_missing_recording_leaves_the_thumbnail_and_says_why(tmp_path):
     hit = fake_hit(1, 0.9, None)
     hit.video = str(tmp_path / "gone.mp4")
@@ -128,13 +135,14 @@ def test_in_chromium_every_image_loads_and_nothing_overflows(real_report, name, 
     assert shot.stat().st_size > 50_000
 
 
-@pytest.mark.slow
-def test_similar_writes_a_report_too(evidence_index, suv_hit, tmp_path):
+def test_similar_writes_a_report_too(stub_evidence_index, car_hit, tmp_path):
+    """On the synthetic index of the stub detector: the red car, found again in its own video."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (CI installs it)")
     out = tmp_path / "similar.html"
-    result = cli("--index", str(evidence_index), "similar", str(suv_hit), "--limit", "3", "--json", "--html", str(out))
+    result = cli("--index", str(stub_evidence_index), "similar", str(car_hit), "--limit", "3", "--json", "--html", str(out))
     assert result.exit_code == 0, result.output
     hits = json.loads(result.stdout)
     html = out.read_text(encoding="utf-8")
-    assert f"similar to hit {suv_hit}" in html and len(re.findall(r'<img class="shot"', html)) == len(hits) == 3
+    assert hits and {(h["camera"], h["class"]) for h in hits} >= {("cam1", "car")}
+    assert f"similar to hit {car_hit}" in html and len(re.findall(r'<img class="shot"', html)) == len(hits)

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from forensic.cli import cli
 from forensic.index import store as store_module
 from forensic.index.store import IndexStore
+from realdata import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CLIP = SHARED / "footage" / "vn_truccat_crossroad_day.mp4"
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CLIP.exists(), reason="needs ../shared footage and models")]

@@ -63,3 +63,52 @@ def test_without_a_pose_model_nothing_is_kept():
     dets.tracker_id = np.array([1])
     views.add(frame_with([]), 0.0, dets, np.ones(1, np.float32))
     assert views.finish() == {} and views.views == {}
+
+
+class SlowPose(StandInPose):
+    """The stand-in, slow enough that a batch started in the worker thread is still running when the
+    pipeline goes on; records each batch it was given."""
+
+    def __init__(self, fail: bool = False):
+        super().__init__()
+        self.batches, self.fail = [], fail
+
+    def keypoints_many(self, items):
+        import time
+
+        time.sleep(0.02)
+        if self.fail:
+            raise RuntimeError("broken pose model")
+        self.batches.append([tuple(round(v) for v in box) for _, box in items])
+        return super().keypoints_many(items)
+
+
+def _walk(views: BestViews, tracks: int = 40) -> dict:
+    """People passing one after another: each seen 3 times, then gone (stale batches start mid-video)."""
+    for k in range(tracks):
+        box = (20 + 10 * (k % 40), 50, 80 + 10 * (k % 40), 250)
+        for j in range(3):
+            dets = Detections(np.array([box], np.float32), np.full(1, 0.9, np.float32), np.array(["person"]))
+            dets.tracker_id = np.array([k + 1])
+            views.add(frame_with([(box, (0, 0, 200), (200, 80, 20))]), 4.0 * k + 0.5 * j, dets, np.array([0.5 + 0.1 * j], np.float32))
+    return views.finish()
+
+
+def test_pose_beside_the_pipeline_gives_the_same_colours_and_batches_as_inline():
+    from concurrent.futures import ThreadPoolExecutor
+
+    inline_pose, side_pose = SlowPose(), SlowPose()
+    inline = _walk(BestViews(inline_pose))
+    with ThreadPoolExecutor(1) as side:
+        beside = _walk(BestViews(side_pose, side=side))
+    assert len(inline) == 40 and beside == inline
+    assert side_pose.batches == inline_pose.batches and len(inline_pose.batches) > 1  # batches started mid-video
+
+
+def test_a_pose_model_failing_in_the_worker_leaves_the_box_colours(caplog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as side:
+        views = BestViews(SlowPose(fail=True), side=side)
+        assert _walk(views) == {}
+    assert views.disabled and "pose keypoints unavailable" in caplog.text

@@ -49,11 +49,12 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
         d.xyxy[:2] = [[200 + 8 * f, 100, 260 + 8 * f, 260], [190 + 8 * f, 180, 270 + 8 * f, 300]]
         d.tracker_id = np.arange(per_frame)
         d.class_name[2:] = rng.choice(["person", "car", "truck", "motorcycle", "bicycle"], per_frame - 2)
-        d.class_name2 = np.array(rng.choice(["", "car", "truck", "bus", "bicycle", "motorcycle", "person"], per_frame), dtype="<U16")
-        d.class_name2[d.class_name2 == d.class_name] = ""
-        d.confidence2 = np.where(d.class_name2 != "", np.round(rng.uniform(0.0, 0.3, per_frame), 4), 0.0).astype(np.float32)
+        names2 = np.array(rng.choice(["", "car", "truck", "bus", "bicycle", "motorcycle", "person"], per_frame), dtype="<U16")
+        names2[names2 == d.class_name] = ""
+        d.data = {"class_name2": names2,
+                  "confidence2": np.where(names2 != "", np.round(rng.uniform(0.0, 0.3, per_frame), 4), 0.0).astype(np.float32)}
         if f % 2 == 0:  # look-alike doubts for sure: a truck that may be a car, a bicycle that may be a motorbike
-            d.class_name[2:4], d.class_name2[2:4], d.confidence2[2:4] = ["truck", "bicycle"], ["car", "motorcycle"], [0.25, 0.2]
+            d.class_name[2:4], d.data["class_name2"][2:4], d.data["confidence2"][2:4] = ["truck", "bicycle"], ["car", "motorcycle"], [0.25, 0.2]
         if f == frames - 1:
             d.tracker_id[0] = -1  # one untracked detection: a track of its own
         colors = [random_colours(rng, c in CLOTHED) for c in d.class_name]
@@ -150,6 +151,7 @@ def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple
             if track_colors and track_n > 1:
                 voted, voted_complete = colour_match(json.loads(track_colors), query, cls in CLOTHED)
                 colour = 0.5 * colour + 0.5 * (voted if voted_complete else 0.0)
+                complete = complete or voted_complete  # the track has every asked colour: so does each of its boxes
             score = agreement * (0.65 * colour + 0.2 * p + 0.15 * quality)
             score = 0.5 + 0.5 * score if complete else 0.5 * score  # lacking a colour: below all that have them all
         ids.append(det_id)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from realdata import SHARED
+
 CLIPS = ["vn_truccat_crossroad_day.mp4", "office_man_white_shirt.mp4"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SHARED / "models" / "yolo11n.pt").exists(), reason="needs ../shared")]

@@ -16,8 +16,8 @@ from forensic.index import pipeline
 from forensic.index.pipeline import IndexSummary, _index_one, _still_growing
 from forensic.index.store import IndexStore
 from forensic.settings import Settings
+from realdata import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CLIP = SHARED / "footage" / "vn_truccat_crossroad_day.mp4"
 time_sleep = time.sleep  # the writer thread's own, untouched by the test that counts the pipeline's waits
 

@@ -412,8 +412,8 @@ def test_second_class_is_stored(tmp_path):
         vid = store.begin_video(path, "cam1", info(path), 2.0, "fp")
         d = detections(rng, 3)
         d.class_name[:] = ["car", "motorcycle", "person"]
-        d.class_name2 = np.array(["truck", "bicycle", ""], dtype="<U16")
-        d.confidence2 = np.array([0.42, 0.2, 0.0], np.float32)
+        d.data["class_name2"] = np.array(["truck", "bicycle", ""], dtype="<U16")
+        d.data["confidence2"] = np.array([0.42, 0.2, 0.0], np.float32)
         store.add_detections(vid, 0, 0.0, d, [{"whole": {}}] * 3, np.full(3, 0.5, np.float32), [tiny_jpeg(k) for k in range(3)],
                              {"appearance": unit(rng, 3)})
         store.finish_video(vid)
@@ -456,3 +456,20 @@ def test_an_older_index_without_the_clock_columns_is_read_and_gains_them(tmp_pat
     with sqlite3.connect(root / DB_NAME) as db:
         have = {r[1] for r in db.execute("PRAGMA table_info(videos)")}
     assert (set(CLOCK_COLUMNS) <= have) is not read_only
+
+
+def test_read_methods_for_the_layers_above(tmp_path):
+    """What search and evidence ask of the store instead of SQL: a track's boxes by frame, the typical
+    frame size of the done videos (None while there are none)."""
+    from builders import Row, build_index
+
+    with IndexStore(tmp_path / "empty", writer=True) as store:
+        assert store.typical_frame_size() is None and store.track_boxes(1) == {}
+    rows = [Row(t=0.0, track=3, box=(10, 10, 50, 40)), Row(t=0.4, track=3, box=(14, 10, 54, 40)), Row(t=0.4, box=(100, 100, 120, 140))]
+    built = build_index(tmp_path, rows, size=(800, 600))
+    with IndexStore(built.root) as store:
+        found = store.rows(built.ids)
+        track = found[built.ids[0]]["track"]
+        assert found[built.ids[1]]["track"] == track != found[built.ids[2]]["track"]
+        assert store.track_boxes(track) == {0: (10, 10, 50, 40), 10: (14, 10, 54, 40)}  # frames at 25 fps
+        assert store.typical_frame_size() == (800, 600)

@@ -189,9 +189,10 @@ def test_detections_carry_their_second_class_and_one_box_per_object(real_models,
 
     for image in frames.values():
         (d,) = real_models.detector.detect([image])
-        assert d.class_name2 is not None and len(d.class_name2) == len(d.confidence2) == len(d)
-        assert (d.class_name2 != d.class_name).all() and set(d.class_name2) <= set(COCO_KEEP.values())
-        assert (d.confidence2 <= d.confidence).all() and (d.confidence2 >= 0).all()
+        names2, scores2 = d.data["class_name2"], d.data["confidence2"]
+        assert len(names2) == len(scores2) == len(d)
+        assert (names2 != d.class_name).all() and set(names2) <= set(COCO_KEEP.values())
+        assert (scores2 <= d.confidence).all() and (scores2 >= 0).all()
         overlap = box_iou(d.xyxy, d.xyxy)
         for group in MERGE_GROUPS:
             inside = np.isin(d.class_name, group)

@@ -13,9 +13,9 @@ from forensic.index.pipeline import IndexSummary, index_videos
 from forensic.index.store import IndexStore
 from forensic.models import build_models
 from forensic.settings import Settings
+from realdata import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
 FOOTAGE = SHARED / "footage"
 
 

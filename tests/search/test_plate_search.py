@@ -1,5 +1,7 @@
-"""Plates on real footage: the session index (conftest real_index: the two crossroad clips at 2 fps)
-read the green taxi's plate at index time, and plate queries (typed or --plate) find it."""
+"""Plate queries (typed or --plate) on a small index written through the store, whose tracks carry the
+plates a reader would have stored (fast); and on real footage (slow: marked by conftest): the session
+index (conftest real_index: the two crossroad clips at 2 fps) read the green taxi's plate at index
+time, and plate queries find it."""
 
 from __future__ import annotations
 
@@ -13,9 +15,52 @@ import pytest
 from forensic.api import SearchRequest, run_search
 from forensic.index.store import IndexStore
 from forensic.plates import PlatePattern
+from forensic.settings import Settings
+from builders import Row, build_index
 from realdata import ACVIEW, GREEN_TAXI, GREEN_TAXI_PLATE, run_cli
 
-pytestmark = pytest.mark.slow
+# --- on plates stored by hand --------------------------------------------------------------------
+# A green taxi read as 30F-621.51 (on one of its two views), a white car with another plate, a white
+# car whose plate was never read, and a red motorbike with a motorbike plate.
+PLATE_ROWS = [Row("car", "green", 1.0, track=1), Row("car", "green", 1.5, track=1, plate="30F-621.51"),
+              Row("car", "white", 2.0, track=2, plate="51G-123.45"), Row("car", "white", 2.5, track=3),
+              Row("motorcycle", "red", 3.0, "cam2", track=4, plate="29-B1 123.45")]
+
+
+@pytest.fixture(scope="module")
+def plates_index(tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("plates"), PLATE_ROWS)
+
+
+@pytest.mark.parametrize("args", [
+    ("biển số 30F-621.51",), ("--plate", "*621.5?"), ("--plate", "30F62151"), ("taxi xanh biển 30F-621.51",),
+    ("BKS 30F-621.51 xe ô tô",), ("biển số 30F-621.57",), ("--plate", "30F-627.51"), ("plate 36F-621.51",),
+])
+def test_plate_queries_find_the_taxi_first_even_one_character_off(plates_index, args):
+    hits = json_hits(plates_index.root, *args, "--limit", "5")
+    assert hits and hits[0]["id"] in plates_index.ids[:2], [(h["class"], h.get("plate")) for h in hits]
+    plate = hits[0]["plate"]
+    assert plate["text"] == "30F-621.51" and set(plate) >= {"text", "confidence", "crop"} and Path(plate["crop"]).is_file()
+
+
+def test_a_stored_plate_alone_filters_and_with_appearance_it_does_not(plates_index):
+    settings = Settings.from_env({}, index=plates_index.root)
+    only = run_search(SearchRequest(plates=("30F-621.51",), limit=50), settings)
+    assert [h.plate["text"] for h in only.hits] == ["30F-621.51"]  # only tracks whose plate matches
+    motorbike = run_search(SearchRequest(plates=("29B112345",), limit=50), settings)
+    assert [h.cls for h in motorbike.hits] == ["motorcycle"]
+    mixed = run_search(SearchRequest(text="white car", plates=("99Z-999.99",), limit=10), settings)
+    plain = run_search(SearchRequest(text="white car", limit=10), settings)
+    assert [h.id for h in mixed.hits] == [h.id for h in plain.hits] and len(plain.hits) >= 2  # the unread plate's car too
+    assert mixed.understood["plate"] == ["99Z-999.99"]
+
+
+def test_stored_plates_in_the_table(plates_index):
+    result = run_cli("--index", str(plates_index.root), "search", "--plate", "*621.5?", "--limit", "2", env={"COLUMNS": "250"})
+    assert result.exit_code == 0 and "30F-621.51" in result.stdout and "a.mp4" in result.stdout
+
+
+# --- on real footage -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

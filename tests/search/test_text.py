@@ -50,8 +50,8 @@ def small_index(tmp_path, objects: list[dict]):
         for f in range(2):
             dets = Detections(boxes + 4 * f, np.array([o.get("conf", 0.8) for o in objects], np.float32),
                               np.array([o["cls"] for o in objects], dtype="<U16"),
-                              class_name2=np.array([o.get("cls2", "") for o in objects], dtype="<U16"),
-                              confidence2=np.array([o.get("conf2", 0.0) for o in objects], np.float32))
+                              data={"class_name2": np.array([o.get("cls2", "") for o in objects], dtype="<U16"),
+                                    "confidence2": np.array([o.get("conf2", 0.0) for o in objects], np.float32)})
             dets.tracker_id = np.arange(n)
             s.add_detections(vid, 12 * f, 0.5 * f, dets, [o.get("colors", {"whole": {"grey": 1.0}}) for o in objects],
                              np.array([o.get("quality", 0.5) for o in objects], np.float32), [tiny_jpeg(k) for k in range(n)],
