@@ -11,14 +11,14 @@ from pathlib import Path
 import click
 
 from forensic import __version__, render
-from forensic.errors import ForensicError
+from forensic.errors import AuditError, ForensicError, IntegrityError
 from forensic.options import (filter_options, force_given, html_option, index_options, model_options, shared_params,
                               with_shared_options)
 from forensic.printable import printable
 from forensic.settings import Settings
 
 
-EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_INTEGRITY, EXIT_AUDIT = 0, 1, 2, 3, 4
 
 
 def _say(text, err: bool = False) -> None:
@@ -39,7 +39,7 @@ class ForensicGroup(click.Group):
             return super().invoke(ctx)
         except ForensicError as e:
             _say(f"forensic: error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
+            sys.exit(EXIT_INTEGRITY if isinstance(e, IntegrityError) else EXIT_AUDIT if isinstance(e, AuditError) else EXIT_USAGE)
 
     def add_command(self, cmd, name=None):
         super().add_command(with_shared_options(cmd), name)
@@ -167,19 +167,18 @@ def cameras(ctx, as_json):
 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Fix what can be fixed without the source videos.")
+@click.option("--fast", is_flag=True, help="Check recordings by size, time and sampled blocks only (weaker: an edit between "
+              "the sampled blocks is not seen).")
 @click.pass_context
-def verify(ctx, repair):
-    """Check the index: rows vs vectors vs thumbnails vs FAISS files. Exit 1 if problems remain."""
-    from forensic.index.store import IndexStore
+def verify(ctx, repair, fast):
+    """Check the index (rows, vectors, thumbnails, search files, audit log) and that every recording is still the
+    one indexed (full SHA-256; --fast: sampled blocks). Exit 1 if problems remain."""
+    from forensic.maintenance import verify_index
 
-    settings = _settings(ctx)
-    with IndexStore(settings.index, writer=repair) as store:
-        problems = store.verify(repair=repair)
-    for problem, fixed in problems:
-        _say(f"{'fixed' if fixed else 'problem'}: {problem}")
-    if not problems:
-        _say(f"{settings.index}: ok")
-    sys.exit(EXIT_FAILED_FILES if any(not fixed for _, fixed in problems) else EXIT_OK)
+    lines, ok = verify_index(_settings(ctx), repair=repair, fast=fast)
+    for line in lines:
+        _say(line)
+    sys.exit(EXIT_OK if ok else EXIT_FAILED_FILES)
 
 
 @cli.command()

@@ -50,6 +50,38 @@ def prune_cutoff(older_than: str | None, before: str | None) -> str:
     return (datetime.now() - timedelta(seconds=float(m.group(1)) * unit)).isoformat(timespec="seconds")
 
 
+def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -> tuple[list[str], bool]:
+    """`forensic verify`: (lines to print, whether all is sound). The index (rows, vectors, thumbnails, search
+    files), every indexed recording against its content fingerprint (full SHA-256, or with `fast` size, time and
+    sampled blocks), and the audit log. Notes (a recording moved away, no fingerprint) do not fail it."""
+    from forensic.index import recordings
+
+    lines: list[str] = []
+    with IndexStore(settings.index, writer=repair) as store:
+        problems = store.verify(repair=repair)
+        videos = store.videos("done")
+    for problem, fixed in problems:
+        lines.append(f"{'fixed' if fixed else 'problem'}: {problem}")
+    ok = all(fixed for _, fixed in problems)
+    unknown = []
+    for row in videos:
+        result = recordings.check(row, fast=fast)
+        if result.state in ("changed", "unreadable"):
+            ok = False
+            lines.append(f"problem: recording {result.line()}")
+        elif result.state == "missing":
+            lines.append(f"note: recording {result.line()}: not checked")
+        elif result.state == "no fingerprint":
+            unknown.append(result.path)
+    if unknown:
+        lines.append(f"note: {len(unknown)} recordings have {recordings.NO_FINGERPRINT} (e.g. {unknown[0]}); re-index them "
+                     "with --replace-changed to fingerprint them")
+    checked = sum(1 for r in videos if recordings.indexed_hash(r)) - sum(1 for ln in lines if ln.startswith("note: recording"))
+    lines.append(f"recordings: {checked} checked ({'fast: size, time and sampled blocks' if fast else 'full SHA-256'})")
+    lines.append(f"{settings.index}: {'ok' if ok else 'PROBLEMS'}")
+    return lines, ok
+
+
 def check_export(folder: Path, settings: Settings):
     """export --verify: the folder's hashes, and its manifest against the one the audit log recorded."""
     from forensic.evidence.audit import AuditLog

@@ -134,6 +134,8 @@ def index_options(f):
                      "is left for the next run (0: never). Files named on the command line are always indexed. [120]"),
         click.option("--plates/--no-plates", "plates", default=None,
                      help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]"),
+        click.option("--replace-changed", is_flag=True, default=None, help="Re-index a recording whose content changed since it was "
+                     "indexed, replacing its hits (without it such a file fails, naming both hashes)."),
     ]):
         f = opt(f)
     return f

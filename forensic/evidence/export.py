@@ -27,7 +27,8 @@ from forensic.evidence.audit import whoami
 from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
-from forensic.files import inside, write_private
+from forensic.files import Content, inside, write_private
+from forensic.index import recordings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class ExportItem:
     place: Place
     thumb: bytes | None = None  # the index thumbnail
     found_by: dict | None = None  # the audit entry of the search that returned this hit
+    video_row: object = None  # the index's row of the hit's video (its content fingerprint), when known
 
 
 def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after: float = 10.0, exact: bool = False,
@@ -73,6 +75,11 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
     for it in items:
         if not Path(it.hit.video).is_file():
             raise ForensicError(f"hit {it.hit.id}: source video {it.hit.video} is not there any more (moved or deleted?)")
+    sources: dict[str, dict] = {}
+    for it in items:  # hashed before anything is written: a recording that changed since it was indexed is refused
+        key = os.path.abspath(it.hit.video)
+        if key not in sources:
+            sources[key] = _source(Path(it.hit.video), it.video_row, it.hit.id)
     out = Path(out)
     if index_root is not None and inside(out, index_root):
         raise ForensicError(f"--out {out} is inside the index folder {index_root}: only the index writes there; "
@@ -82,7 +89,6 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     started = datetime.now().astimezone()
-    sources: dict[str, dict] = {}
     entries = []
     for it in items:
         entries.append(_export_one(it, out, before, after, exact, sources))
@@ -112,11 +118,6 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
     if times is None:
         raise MediaError(f"cannot cut {src}: its container gives no frame times (a raw stream); remux it to .mkv first")
     key = os.path.abspath(src)
-    if key not in sources:
-        log.info("hashing %s", src)
-        st = src.stat()
-        sources[key] = {"path": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
-                        "sha256": sha256_file(src)}
     index, frame, diff = locate(FrameSource(src), hit, it.thumb)  # the frame the indexer saw, checked
     hit.frame = index
     at = times.time_of(hit.frame)
@@ -158,6 +159,23 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "clip": cut | {"file": clip.name, "start_wall_clock": wall(cut["start"]), "end_wall_clock": wall(cut["end"])},
         "files": files,
     }
+
+
+def _source(src: Path, row, hit_id: int) -> dict:
+    """The source recording as the manifest records it, hashed in full and compared with the SHA-256 the index
+    recorded when it indexed it (IntegrityError naming both hashes when they differ)."""
+    log.info("hashing %s", src)
+    st = src.stat()
+    digest = sha256_file(src)
+    if os.stat(src).st_mtime_ns != st.st_mtime_ns:
+        raise ForensicError(f"{src} changed while it was being hashed: export again when nothing writes to it")
+    note = recordings.refuse_if_changed(row, Content(digest, "", st.st_size, st.st_mtime), f"export hit {hit_id}") if row is not None else None
+    if note:
+        log.warning("%s", note)
+    return {"path": os.path.abspath(src), "size": st.st_size,
+            "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"), "sha256": digest,
+            "indexed_sha256": recordings.indexed_hash(row),
+            "fingerprint": "the recording that was indexed (same SHA-256)" if note is None and row is not None else recordings.NO_FINGERPRINT}
 
 
 def _file(out: Path, name: str, kind: str, what: str) -> dict:

@@ -107,7 +107,10 @@ CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 """
 # Columns added to a table after schema version 1 came out: an older index gains them in place when
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
-ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL"))}
+ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
+                 # the recording's full SHA-256 and the sampled one (forensic.files.sampled_sha256), hashed while
+                 # it was indexed; NULL: indexed before fingerprints ("no fingerprint")
+                 "videos": (("sha256", "TEXT"), ("sampled_sha256", "TEXT"))}
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -193,6 +196,7 @@ class IndexStore:
             self.db.executescript(SCHEMA)
             self.db.executescript(PLATES_SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._add_columns()
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row else None
@@ -300,6 +304,10 @@ class IndexStore:
     def relocate(self, video_id: int, path: Path) -> None:
         st = path.stat()
         self.db.execute("UPDATE videos SET path=?, size=?, mtime=? WHERE id=?", (str(path), st.st_size, st.st_mtime, video_id))
+
+    def set_content(self, video_id: int, sha256: str, sampled_sha256: str) -> None:
+        """Record the recording's content fingerprint (forensic.files.ContentHash), hashed while it was indexed."""
+        self.db.execute("UPDATE videos SET sha256=?, sampled_sha256=? WHERE id=?", (sha256, sampled_sha256, video_id))
 
     def add_detections(self, video_id: int, frame: int, t: float, detections, colors: list[dict], quality: np.ndarray,
                        thumbs: list[bytes], vectors: dict[str, np.ndarray]) -> list[int]:
