@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -321,9 +322,15 @@ def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *
     models = models or build_models(settings)
     summary = IndexSummary()
     with IndexStore(settings.index, writer=True, wait=wait) as store:
-        for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
-            if on_event is not None:
-                on_event(event)
+        try:
+            for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
+                if on_event is not None:
+                    on_event(event)
+        finally:  # what changed in the index is audited, also when the run is cut short
+            indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
+    AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
+                                     "skipped": len(summary.skipped), "pending": len(summary.pending),
+                                     "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
     return summary
 
 
@@ -366,12 +373,14 @@ def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | No
 
 
 def export_hits(hits: Sequence[Hit | int], out: Path | str, settings: Settings | None = None, *, before: float = 10.0,
-                after: float = 10.0, exact: bool = False, found_by: SearchResult | None = None) -> dict:
+                after: float = 10.0, exact: bool = False, found_by: SearchResult | None = None,
+                seal: Callable[[Path, dict], dict] | None = None) -> dict:
     """Keep hits (or hit ids) as evidence in the new folder `out`: the clip around each one cut from the
     original recording, its frame, thumbnail, and a manifest with SHA-256 hashes; returns the manifest.
 
     `found_by`: the search that chose these hits (its request and how it was understood go into the
-    manifest); without it, each hit records the last search in the audit log that returned it."""
+    manifest); without it, each hit records the last search in the audit log that returned it. `seal(out,
+    manifest)` writes the export's audit entry (forensic.maintenance.export_seal); the folder is removed when it fails."""
     settings = settings if settings is not None else Settings.from_env()
     with IndexStore(settings.index) as store:
         hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h)) for h in hits]
@@ -386,7 +395,7 @@ def export_hits(hits: Sequence[Hit | int], out: Path | str, settings: Settings |
             found = {k: found.get(k) for k in ("seq", "time", "user", "command", "query", "filters", "hash")} if found else None
         items.append(ExportItem(hit, fr.place_of(cameras, hit.camera, hit.video), thumb_bytes(hit), found, rows[hit.video]))
     query = found_by.record()["query"] if found_by is not None else None
-    return export_items(items, Path(out), before, after, exact, query, settings.index)
+    return export_items(items, Path(out), before, after, exact, query, settings.index, seal=seal)
 
 
 def thumb_bytes(hit: Hit) -> bytes | None:

@@ -198,7 +198,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
     Lists each video it removes (or would remove); removes only with --yes or when confirmed on a terminal.
     """
     from forensic.index.store import IndexStore
-    from forensic.maintenance import prune_cutoff
+    from forensic.maintenance import audit, prune_cutoff
 
     cutoff = prune_cutoff(older_than, before)
     settings = _settings(ctx)
@@ -221,6 +221,8 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
                  + ("" if dry_run or ask else " (add --yes to remove)"))
             return
         videos, detections = store.prune(cutoff, camera, by)
+    audit(settings, {"command": "prune", "before": cutoff, "by": by, "camera": camera, "removed": [r["path"] for r in candidates],
+                     "videos": videos, "detections": detections})
     _say(f"removed {videos} videos and {detections} detections {what}")
 
 
@@ -273,12 +275,11 @@ def show(ctx, hit_id, out, context, step, force):
       forensic show 1234 --context 3           # frames from 3 s before to 3 s after: hit-1234-context.jpg
     """
     from forensic.api import show_hit
-    from forensic.maintenance import audit, exported_file
+    from forensic.maintenance import record_show
 
     settings = _settings(ctx)
     out = show_hit(hit_id, out, settings, context=context, step=step, force=force_given(ctx))
-    audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
-                     "hits": 1, "hit_ids": [hit_id], "exported": [exported_file(out)]})
+    record_show(settings, hit_id, out, context, step)  # removes the picture when the audit entry cannot be written
     _say(str(out))
 
 
@@ -321,7 +322,7 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     from forensic.api import export_hits
     from forensic.evidence.media import find_tool
     from forensic.files import inside
-    from forensic.maintenance import choose_hits, record_export
+    from forensic.maintenance import choose_hits, export_seal
 
     if out is None:
         raise ForensicError("--out FOLDER is required (a new folder for the export), or use --verify FOLDER")
@@ -334,12 +335,11 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     chosen, found_by = choose_hits(hits, top, settings, image=image, classes=classes, colors=colors, cameras=camera, since=since,
                                    until=until, min_score=min_score, per_frame=per_frame, any_class=any_class)
     manifest = export_hits(found_by.hits if found_by else chosen, out, settings, before=before, after=after, exact=exact,
-                           found_by=found_by)
-    entry, files = record_export(settings, out, manifest, chosen, found_by, exact=exact, before=before, after=after)
+                           found_by=found_by, seal=export_seal(settings, chosen, found_by, exact=exact, before=before, after=after))
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=1))
         return
-    for line in render.export_lines(manifest, out, files[-1]["sha256"], entry["seq"]):
+    for line in render.export_lines(manifest, out):
         _say(line)
 
 

@@ -15,14 +15,16 @@ import json
 import logging
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from forensic import __version__
-from forensic.errors import ForensicError
+from forensic.errors import AuditError, ForensicError
 from forensic.evidence.audit import whoami
 from forensic.evidence.frames import THUMB_MATCH, FrameSource, Place, annotated_frame, encode_image, encode_jpeg, locate
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
@@ -39,6 +41,8 @@ COPY_CONTAINERS = {".mp4", ".mov", ".m4v", ".mkv"}
 CUT_NOTE = ("stream copy: the clip holds the recorded frames unchanged and starts at the keyframe at or before the "
             "requested start, so it may begin earlier; clip.start/clip.end are the times it really holds, measured "
             "from its frames")
+AUDIT_NOTE = ("the audit entry of this export (seq, hash) in the index's audit.jsonl: it records the SHA-256 of every file "
+              "and of this manifest without its 'audit' part (manifest_sha256); 'forensic export --verify' checks both")
 EXACT_NOTE = "exact: re-encoded with libx264 (crf 18) so the clip starts and ends on the requested frames"
 
 
@@ -61,10 +65,13 @@ class ExportItem:
 
 
 def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after: float = 10.0, exact: bool = False,
-                query: dict | None = None, index_root: Path | None = None) -> dict:
+                query: dict | None = None, index_root: Path | None = None, seal: Callable[[Path, dict], dict] | None = None) -> dict:
     """Write the clips, frames, thumbnails, manifest.json and SHA256SUMS into the new folder `out`.
 
-    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export.
+    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export. `seal(out,
+    manifest)` appends the export's audit entry once every file and the manifest are written, and returns it
+    (with its seq and hash); the manifest then names that entry ("audit") and SHA256SUMS is written last. When
+    sealing fails (the audit log cannot be written) the folder is removed: nothing unaccounted is handed out.
     """
     if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after < 0 or before + after <= 0:
         raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
@@ -103,8 +110,18 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
         "cut": EXACT_NOTE if exact else CUT_NOTE,
         "items": entries,
     }
-    data = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    write_private(out / MANIFEST, data)
+    write_private(out / MANIFEST, manifest_bytes(manifest))
+    if seal is not None:
+        try:
+            entry = seal(out, manifest)
+        except BaseException as e:
+            shutil.rmtree(out, ignore_errors=True)  # fail closed: an export the audit log does not hold is not handed out
+            if isinstance(e, AuditError):
+                raise AuditError(f"{e}; nothing handed out ({out} removed)") from None
+            raise
+        manifest["audit"] = {"index": manifest["index"], "seq": entry["seq"], "hash": entry["hash"],
+                             "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest(), "what": AUDIT_NOTE}
+        write_private(out / MANIFEST, manifest_bytes(manifest))
     names = sorted(f["file"] for e in entries for f in e["files"]) + [MANIFEST]
     sums = "".join(f"{sha256_file(out / n)}  {n}\n" for n in names)
     write_private(out / SUMS, sums.encode())
@@ -159,6 +176,16 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "clip": cut | {"file": clip.name, "start_wall_clock": wall(cut["start"]), "end_wall_clock": wall(cut["end"])},
         "files": files,
     }
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    """The manifest as written (json.loads then this gives the same bytes back)."""
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def manifest_body_sha256(manifest: dict) -> str:
+    """SHA-256 of the manifest as it was before its "audit" part was added: what its audit entry recorded."""
+    return hashlib.sha256(manifest_bytes({k: v for k, v in manifest.items() if k != "audit"})).hexdigest()
 
 
 def _source(src: Path, row, hit_id: int) -> dict:
@@ -279,6 +306,11 @@ def verify_export(folder: Path, check_source: bool = True) -> Verification:
         want = {ln.split("  ", 1)[1]: ln.split("  ", 1)[0] for ln in sums.read_text().splitlines() if "  " in ln}
         if want.get(MANIFEST) != v.manifest_sha256:
             v.problems.append(f"{MANIFEST}: changed ({SUMS} lists another hash)")
+        for name, digest in sorted(want.items()):
+            if name != MANIFEST and name in listed and listed[name].get("sha256") != digest:
+                v.problems.append(f"{SUMS} lists another hash for {name} than {MANIFEST} does: one of them was edited")
+            elif name != MANIFEST and name not in listed:
+                v.problems.append(f"{SUMS} lists {name}, which {MANIFEST} does not")
     else:
         v.notes.append(f"{SUMS} is missing")
     if check_source:

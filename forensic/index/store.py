@@ -113,6 +113,46 @@ ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
                  "videos": (("sha256", "TEXT"), ("sampled_sha256", "TEXT"))}
 
 
+def record_audit_head(root: Path, seq: int, digest: str) -> bool:
+    """Keep the audit log's length and last hash (forensic.evidence.audit) in the database as well, so a log cut
+    short whose head file was rewritten to match still disagrees with the index. False when it could not be
+    written (no index yet, a read-only or busy database): the log itself is then all there is."""
+    path = Path(root) / DB_NAME
+    if not path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT value FROM meta WHERE key='audit_seq'").fetchone()
+            if row is None or int(row[0]) < seq:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_seq', ?)", (str(seq),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_hash', ?)", (digest,))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return True
+    except (sqlite3.Error, ValueError) as e:
+        log.warning("cannot record the audit log's head in %s (%s)", path, e)
+        return False
+
+
+def recorded_audit_head(root: Path) -> tuple[int, str] | None:
+    """(seq, hash) of the last audit entry the database recorded; None when it recorded none (or is unreadable)."""
+    path = Path(root) / DB_NAME
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('audit_seq', 'audit_hash')").fetchall())
+        finally:
+            db.close()
+        return (int(rows["audit_seq"]), rows["audit_hash"]) if "audit_seq" in rows else None
+    except (sqlite3.Error, ValueError, KeyError):
+        return None
+
+
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
     """Weighted mean of colour shares, per part (whole / upper / lower)."""
     out: dict = {}

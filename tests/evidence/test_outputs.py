@@ -22,7 +22,7 @@ def digest(path: Path) -> str:
 def index_copy(evidence_index, tmp_path) -> Path:
     """A private copy of the real index, so a test that fails (and destroys it) harms nobody else."""
     root = tmp_path / "idx"
-    shutil.copytree(evidence_index, root, ignore=shutil.ignore_patterns("write.lock", "audit.*"))
+    shutil.copytree(evidence_index, root, ignore=shutil.ignore_patterns("write.lock"))
     return root
 
 
