@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError
 from forensic.evidence import frames as fr
-from forensic.evidence.audit import AuditLog
+from forensic.evidence.audit import AuditLog, for_index
 from forensic.evidence.export import ExportItem, sha256_file
 from forensic.evidence.export import export_hits as export_items
 from forensic.files import ContentHash, check_output, write_new
@@ -386,7 +386,7 @@ def export_hits(hits: Sequence[Hit | int], out: Path | str, settings: Settings |
         hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h)) for h in hits]
         rows = {h.video: store.video_by_path(Path(h.video)) for h in hits}  # their content fingerprints
     cameras = load_cameras(settings.cameras, settings.index)
-    log = AuditLog(settings.index)
+    log = for_index(settings.index)
     items = []
     for hit in hits:
         found = None

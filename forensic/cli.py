@@ -5,6 +5,7 @@ known only here, in forensic.options (the options) and forensic.render; rich onl
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -31,13 +32,16 @@ def _settings(ctx, **overrides) -> Settings:
 
 
 class ForensicGroup(click.Group):
-    """Turns ForensicError into one line on stderr and exit code 2 (no traceback for user mistakes), and
-    gives every command the shared options."""
+    """Turns ForensicError into one line on stderr and its exit code (never a traceback); gives every command the shared options."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except ForensicError as e:
+        except (ForensicError, sqlite3.DatabaseError) as e:  # sqlite3: damage found past the database's header, while reading
+            if not isinstance(e, ForensicError):
+                from forensic.index.store import damaged
+
+                e = damaged(ctx.meta.get("index_root", Path("forensic-index")), e)
             _say(f"forensic: error: {e}", err=True)
             sys.exit(EXIT_INTEGRITY if isinstance(e, IntegrityError) else EXIT_AUDIT if isinstance(e, AuditError) else EXIT_USAGE)
 
@@ -167,12 +171,10 @@ def cameras(ctx, as_json):
 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Fix what can be fixed without the source videos.")
-@click.option("--fast", is_flag=True, help="Check recordings by size, time and sampled blocks only (weaker: an edit between "
-              "the sampled blocks is not seen).")
+@click.option("--fast", is_flag=True, help="Check recordings by size, time and sampled blocks only (weaker: edits between blocks are missed).")
 @click.pass_context
 def verify(ctx, repair, fast):
-    """Check the index (rows, vectors, thumbnails, search files, audit log) and that every recording is still the
-    one indexed (full SHA-256; --fast: sampled blocks). Exit 1 if problems remain."""
+    """Check the index (rows, vectors, thumbnails, search files, audit log) and every recording's SHA-256. Exit 1 on problems."""
     from forensic.maintenance import verify_index
 
     lines, ok = verify_index(_settings(ctx), repair=repair, fast=fast)
@@ -221,8 +223,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
                  + ("" if dry_run or ask else " (add --yes to remove)"))
             return
         videos, detections = store.prune(cutoff, camera, by)
-    audit(settings, {"command": "prune", "before": cutoff, "by": by, "camera": camera, "removed": [r["path"] for r in candidates],
-                     "videos": videos, "detections": detections})
+    audit(settings, {"command": "prune", "before": cutoff, "by": by, "camera": camera, "removed": [r["path"] for r in candidates]})
     _say(f"removed {videos} videos and {detections} detections {what}")
 
 
@@ -363,12 +364,12 @@ def _verify_export(ctx, folder: Path, as_json: bool) -> None:
 @click.pass_context
 def audit(ctx, check, tail, as_json):
     """The audit log: every search, show and export (who, when, what, how many hits, which files)."""
-    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.audit import for_index
 
     settings = _settings(ctx)
     if not settings.index.is_dir():
         raise ForensicError(f"no index at {settings.index}")
-    log_ = AuditLog(settings.index)
+    log_ = for_index(settings.index)
     if check:
         result = log_.verify()
         if result.ok:

@@ -101,7 +101,7 @@ def check_export(folder: Path, settings: Settings):
     SHA256SUMS was recomputed to match is still found, and the line says which one was changed."""
     import json
 
-    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.audit import for_index
     from forensic.evidence.export import MANIFEST, manifest_body_sha256, verify_export
 
     if not folder.is_dir():
@@ -111,7 +111,7 @@ def check_export(folder: Path, settings: Settings):
         return result
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     sealed = manifest.get("audit") if isinstance(manifest.get("audit"), dict) else None
-    log = AuditLog(settings.index)
+    log = for_index(settings.index)
     if not log.path.exists():
         result.notes.append(f"NOT checked against the audit log: no audit log in {settings.index} (give the export's --index); "
                             f"only {SUMS_NAME} vouches for {MANIFEST}, and it can be recomputed")
@@ -184,9 +184,9 @@ def exported_file(path: Path) -> dict:
 def audit(settings: Settings, record: dict) -> dict:
     """Append an entry to the index's audit log; returns it (with its number and hash). AuditError when it
     cannot be written."""
-    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.audit import for_index
 
-    return AuditLog(settings.index).append(record)
+    return for_index(settings.index).append(record)
 
 
 def handed_out(settings: Settings, record: dict, outputs: list[Path]) -> dict:

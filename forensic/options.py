@@ -62,6 +62,7 @@ def setup(ctx, after: dict) -> None:
     quiet_native_logs(verbose > 1)  # ffmpeg's and OpenCV's own warnings: only with -vv
     setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), opts.get("log_file"), log_format)
     ctx.obj = {k: opts.get(k) for k in ("index", "models", "download", "cameras")}
+    ctx.meta["index_root"] = index_root(opts.get("index"))  # for the report of a damaged index database
     ctx.meta["quiet"] = quiet
     ctx.meta["json_log"] = log_format == "json"
 

@@ -62,11 +62,35 @@ class AuditCheck:
     reason: str | None = None
 
 
+def for_index(root: Path) -> "AuditLog":
+    """The audit log of an index: audit.jsonl in its folder; for a read-only index (searched in read-only mode,
+    where nothing can be written) a chained log of its own in the user's state folder, named after the index
+    (~/.local/state/forensic/read-only-audit/<hash of its path>/), whose entries name the index."""
+    from forensic.index.store import writable
+
+    root = Path(root)
+    if not root.is_dir() or writable(root):
+        return AuditLog(root)
+    real = os.path.realpath(root)
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "forensic" / "read-only-audit"
+    folder = state / hashlib.sha256(real.encode()).hexdigest()[:16]
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as e:
+        raise AuditError(f"index {root} is read-only and no audit log can be kept for it in {state}: {e.strerror}") from None
+    log = AuditLog(folder, extra={"index": real, "read_only": True})
+    import logging
+
+    logging.getLogger(__name__).warning("index %s is read-only: its audit entries go to %s", root, log.path)
+    return log
+
+
 class AuditLog:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, extra: dict | None = None):
         self.root = Path(root)
         self.path = self.root / LOG_NAME
         self.head_path = self.root / HEAD_NAME
+        self.extra = extra or {}  # put in every entry (a read-only index's own log: which index)
 
     def append(self, record: dict, who: dict | None = None) -> dict:
         """Add one entry (time and OS user are filled in); returns it with its seq and hash."""
@@ -78,7 +102,7 @@ class AuditLog:
             fcntl.flock(fd, fcntl.LOCK_EX)
             seq, prev = self._head(fd)
             entry = {"seq": seq + 1, "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-                     **(who or whoami()), "pid": os.getpid(), "version": __version__, **record, "prev": prev}
+                     **(who or whoami()), "pid": os.getpid(), "version": __version__, **self.extra, **record, "prev": prev}
             entry["hash"] = entry_hash(entry)
             data = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
             if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":

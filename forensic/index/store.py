@@ -21,10 +21,11 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
-from forensic.errors import ForensicError
+from forensic.errors import ForensicError, IntegrityError
 from forensic.files import write_private
 from forensic.index import columns as search_columns
 from forensic.index import vectorstore
@@ -113,12 +114,18 @@ ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
                  "videos": (("sha256", "TEXT"), ("sampled_sha256", "TEXT"))}
 
 
+def writable(root: Path) -> bool:
+    """Whether this process may write the index folder and its database (False on a read-only file system too)."""
+    root = Path(root)
+    return os.access(root, os.W_OK) and (not (root / DB_NAME).exists() or os.access(root / DB_NAME, os.W_OK))
+
+
 def record_audit_head(root: Path, seq: int, digest: str) -> bool:
     """Keep the audit log's length and last hash (forensic.evidence.audit) in the database as well, so a log cut
     short whose head file was rewritten to match still disagrees with the index. False when it could not be
     written (no index yet, a read-only or busy database): the log itself is then all there is."""
     path = Path(root) / DB_NAME
-    if not path.is_file():
+    if not path.is_file() or not writable(root):
         return False
     try:
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -143,7 +150,7 @@ def recorded_audit_head(root: Path) -> tuple[int, str] | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
         try:
             rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('audit_seq', 'audit_hash')").fetchall())
         finally:
@@ -151,6 +158,28 @@ def recorded_audit_head(root: Path) -> tuple[int, str] | None:
         return (int(rows["audit_seq"]), rows["audit_hash"]) if "audit_seq" in rows else None
     except (sqlite3.Error, ValueError, KeyError):
         return None
+
+
+def damaged(root: Path, error: Exception) -> IntegrityError:
+    """The one-line report of a damaged index database: what is wrong, what is still readable, how to salvage it."""
+    path = Path(root) / DB_NAME
+    readable = []
+    try:
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=5)
+        try:
+            for table in ("videos", "detections", "tracks", "vectors"):
+                try:
+                    readable.append(f"{db.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]} {table}")
+                except sqlite3.Error:
+                    readable.append(f"no {table}")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        pass
+    return IntegrityError(
+        f"the index database {path} is damaged ({error}); still readable: {', '.join(readable) or 'nothing'}. The recordings, "
+        f"thumbnails, audit log and exports are separate files and not affected. To salvage it: keep a copy, then "
+        f"'sqlite3 {DB_NAME} .recover | sqlite3 recovered.sqlite', or index the footage again into a new --index folder")
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -187,12 +216,18 @@ class IndexStore:
         self._pending = 0  # detections finished or deleted since the search files were last written
         self._lock = None
         self.db = None
+        self.read_only = False  # searched as it is: nothing written, no file's mode changed
         if writer:
+            if self.root.exists() and not writable(self.root):
+                raise ForensicError(f"index {self.root} is read-only: it can be searched (read-only mode) but not indexed into, "
+                                    "pruned or repaired; nothing was changed")
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
             self._acquire_lock()
         elif not (self.root / DB_NAME).exists():
             raise ForensicError(f"no index at {self.root}: run 'forensic index PATH' first (or pass --index)")
+        else:
+            self.read_only = not writable(self.root)
         try:
             self._open_db()
         except BaseException:
@@ -205,19 +240,36 @@ class IndexStore:
         if new:
             write_private(db_path, b"")
         try:
-            self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+            if self.read_only:  # no -wal/-shm can be made: read the file as it is (immutable when no write-ahead log is left)
+                wal = self.root / (DB_NAME + "-wal")
+                mode = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+                self.db = sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?{mode}", uri=True, timeout=30, isolation_level=None)
+                log.info("index %s is read-only: searching it in read-only mode", self.root)
+            else:
+                self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            if not self.read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._check_schema(new)
         except sqlite3.DatabaseError as e:
-            raise ForensicError(f"{db_path} is not a forensic index database ({e})") from None
+            if self.db is not None:
+                self.db.close()
+                self.db = None
+            if self._readonly_error(e):
+                raise ForensicError(f"{db_path} cannot be read ({e})") from None
+            raise IntegrityError(f"{db_path} is not a forensic index database, or is damaged ({e}): " + str(damaged(self.root, e)).split("; ", 1)[1]) from None
         for name in (DB_NAME + "-wal", DB_NAME + "-shm"):
-            if (self.root / name).exists():
+            if (self.root / name).exists() and not self.read_only:
                 os.chmod(self.root / name, 0o600)
         if self.writer:
             self._recover()
+
+    @staticmethod
+    def _readonly_error(e: Exception) -> bool:
+        """An error of permissions or of a read-only file system, not of damage."""
+        return any(w in str(e) for w in ("readonly", "read-only", "unable to open"))
 
     # -- setup ---------------------------------------------------------------------------
     def _acquire_lock(self) -> None:
@@ -606,6 +658,7 @@ class IndexStore:
                 for p in orphans:
                     p.unlink(missing_ok=True)
             problems.append((f"{len(orphans)} thumbnail files belong to no detection", repair))
+        problems += self._verify_columns(repair)
         for key, model, dim in self.db.execute("SELECT key, model, dim FROM embedders").fetchall():
             bad = self.db.execute("SELECT COUNT(*) FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim)).fetchone()[0]
             if bad:
@@ -620,8 +673,27 @@ class IndexStore:
             problems += self._verify_faiss(key, repair)
         return problems
 
+    def _verify_columns(self, repair: bool) -> list[tuple[str, bool]]:
+        """The search columns file against the checksums written with it (damage would give wrong filter hits)."""
+        path = self.root / search_columns.FILE_NAME
+        damage = search_columns.damage(path)
+        if damage is None:
+            return []
+        if repair:
+            path.unlink(missing_ok=True)
+            self._columns = None
+            self.sync_search_files()
+        return [(f"search columns {path.name}: {damage}", repair)]
+
     def _verify_faiss(self, key: str, repair: bool) -> list[tuple[str, bool]]:
         dim = self.embedder(key)[1]
+        damaged = vectorstore.damaged_segments(self.root, key, dim)
+        if damaged:
+            if repair:
+                vectorstore.manifest_path(self.root, key).unlink(missing_ok=True)
+                self._sets.pop(key, None)
+                self.sync_search_files()
+            return [(f"{key} vector files: {', '.join(damaged)}", repair)]
         want = self._sql_ids(key)
         stored = vectorstore.stored_ids(self.root, key, dim)
         if stored is None:
