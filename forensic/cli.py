@@ -75,12 +75,13 @@ cli.params[:0] = shared_params()
 def index(ctx, paths, wait, **options):
     """Index video files or folders (recursively): detect people and vehicles, store colours and vectors.
 
-    Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error.
-    """
+    Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error (a read-only index)."""
     from forensic.api import index_paths
+    from forensic.index.store import refuse_read_only
     from forensic.models import build_models
 
     settings = _settings(ctx, **options)
+    refuse_read_only(settings.index)  # before the models load: one line, nothing changed
     models = build_models(settings)  # missing weights are reported before any progress is shown
     with render.index_progress(quiet=ctx.meta["quiet"]) as on_event:
         summary = index_paths(list(paths), settings, models=models, wait=wait, on_event=on_event)

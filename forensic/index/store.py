@@ -120,6 +120,13 @@ def writable(root: Path) -> bool:
     return os.access(root, os.W_OK) and (not (root / DB_NAME).exists() or os.access(root / DB_NAME, os.W_OK))
 
 
+def refuse_read_only(root: Path) -> None:
+    """ForensicError (one line) when the index exists but cannot be written: it is never made writable."""
+    if Path(root).exists() and not writable(root):
+        raise ForensicError(f"index {root} is read-only: it can be searched (read-only mode) but not indexed into, pruned or "
+                            "repaired; nothing was changed")
+
+
 def record_audit_head(root: Path, seq: int, digest: str) -> bool:
     """Keep the audit log's length and last hash (forensic.evidence.audit) in the database as well, so a log cut
     short whose head file was rewritten to match still disagrees with the index. False when it could not be
@@ -218,9 +225,7 @@ class IndexStore:
         self.db = None
         self.read_only = False  # searched as it is: nothing written, no file's mode changed
         if writer:
-            if self.root.exists() and not writable(self.root):
-                raise ForensicError(f"index {self.root} is read-only: it can be searched (read-only mode) but not indexed into, "
-                                    "pruned or repaired; nothing was changed")
+            refuse_read_only(self.root)
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
             self._acquire_lock()
