@@ -62,6 +62,8 @@ def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -
     with IndexStore(settings.index, writer=repair) as store:
         problems = store.verify(repair=repair)
         videos = store.videos("done")
+        if not repair and store.writer_running():
+            lines.append("note: an index run is writing: the video it is indexing and search files catching up are not problems")
     for problem, fixed in problems:
         lines.append(f"{'fixed' if fixed else 'problem'}: {problem}")
     ok = all(fixed for _, fixed in problems)

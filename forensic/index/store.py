@@ -645,7 +645,8 @@ class IndexStore:
         check = self.db.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             problems.append((f"SQLite integrity check: {check}", False))
-        for row in self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
+        running = not self.writer and self.writer_running()  # what a running index is writing is not damage
+        for row in [] if running else self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
             if repair:
                 self.delete_video(row["id"])
             problems.append((f"unfinished video from an interrupted run: {row['path']}", repair))
@@ -658,7 +659,7 @@ class IndexStore:
                 self.db.executemany("UPDATE detections SET thumb=NULL WHERE id=?", [(d,) for d, _ in missing])
             problems.append((f"{len(missing)} thumbnails missing (e.g. {missing[0][1]})", repair))
         orphans = [p for p in (self.root / "thumbs").glob("*/*") if str(p.relative_to(self.root)) not in known]
-        if orphans:
+        if orphans and not running:  # a running index writes a thumbnail just before its row
             if repair:
                 for p in orphans:
                     p.unlink(missing_ok=True)
@@ -675,8 +676,22 @@ class IndexStore:
                 (key,)).fetchone()[0]
             if lacking and key == "appearance":
                 problems.append((f"{lacking} detections have no {key} vector (re-index their videos)", False))
-            problems += self._verify_faiss(key, repair)
+            problems += self._verify_faiss(key, repair, lag_ok=running)
         return problems
+
+    def writer_running(self) -> bool:
+        """Whether another process holds this index's write lock (an index run, prune or repair is writing)."""
+        try:
+            fd = os.open(self.root / "write.lock", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
 
     def _verify_columns(self, repair: bool) -> list[tuple[str, bool]]:
         """The search columns file against the checksums written with it (damage would give wrong filter hits)."""
@@ -690,7 +705,8 @@ class IndexStore:
             self.sync_search_files()
         return [(f"search columns {path.name}: {damage}", repair)]
 
-    def _verify_faiss(self, key: str, repair: bool) -> list[tuple[str, bool]]:
+    def _verify_faiss(self, key: str, repair: bool, lag_ok: bool = False) -> list[tuple[str, bool]]:
+        """`lag_ok`: an index run is writing, so the files may lag behind the database (only damage counts)."""
         dim = self.embedder(key)[1]
         damaged = vectorstore.damaged_segments(self.root, key, dim)
         if damaged:
@@ -699,6 +715,8 @@ class IndexStore:
                 self._sets.pop(key, None)
                 self.sync_search_files()
             return [(f"{key} vector files: {', '.join(damaged)}", repair)]
+        if lag_ok:
+            return []
         want = self._sql_ids(key)
         stored = vectorstore.stored_ids(self.root, key, dim)
         if stored is None:

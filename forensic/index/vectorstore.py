@@ -406,14 +406,24 @@ def file_crc32(path: Path) -> int:
 
 def damaged_segments(root: Path, key: str, dim: int) -> list[str]:
     """The segment files whose bytes are not those written (CRC-32 recorded in the manifest): `forensic verify`."""
-    m = read_manifest(root, key, dim)
-    out = []
-    for seg in m.segments if m is not None else []:
-        path = root / seg.file
-        if not path.is_file():
-            out.append(f"{seg.file} is missing")
-        elif seg.crc32 is not None and (path.stat().st_size != seg.size or file_crc32(path) != seg.crc32):
-            out.append(f"{seg.file} is damaged (its checksum differs from the one written)")
+    def text() -> bytes | None:
+        try:
+            return manifest_path(root, key).read_bytes()
+        except OSError:
+            return None
+
+    for _ in range(3):  # a writer may replace the segments between reading the manifest and reading them
+        before = text()
+        m = read_manifest(root, key, dim)
+        out = []
+        for seg in m.segments if m is not None else []:
+            path = root / seg.file
+            if not path.is_file():
+                out.append(f"{seg.file} is missing")
+            elif seg.crc32 is not None and (path.stat().st_size != seg.size or file_crc32(path) != seg.crc32):
+                out.append(f"{seg.file} is damaged (its checksum differs from the one written)")
+        if not out or text() == before:
+            return out
     return out
 
 

@@ -86,6 +86,31 @@ def test_a_truncated_faiss_file_is_not_opened(tmp_path):
         assert store.vector_index("appearance").search(vec, 1)[0][0] == store.columns().id[0]  # read from SQLite instead
 
 
+def test_verify_during_an_index_run_reports_no_damage(tmp_path):
+    """Issue 11: `verify` while an index run wrote reported the video being indexed (and its thumbnails, and the
+    search files catching up) as damage."""
+    import numpy as np
+
+    from realdata import tiny_jpeg
+    from test_store import detections, info, unit, video_file
+
+    root = build(tmp_path)
+    rng = np.random.default_rng(3)
+    with IndexStore(root, writer=True) as writer:  # a run half-way through a video
+        path = video_file(tmp_path, "cam1/being-indexed.mp4")
+        vid = writer.begin_video(path, "cam1", info(path), 2.0, "fp")
+        writer.add_detections(vid, 0, 0.0, detections(rng, 3), [{"whole": {}}] * 3, np.full(3, 0.5, np.float32),
+                              [tiny_jpeg(k) for k in range(3)], {"appearance": unit(rng, 3)})
+        writer.commit()
+        (root / "thumbs" / str(vid) / "99999.jpg").write_bytes(tiny_jpeg(9))  # a thumbnail written just before its row
+        during = run_cli("--index", str(root), "verify")
+        assert during.exit_code == 0 and "note: an index run is writing" in during.stdout, during.output
+        garbage(root / columns.FILE_NAME)  # damage still counts while it runs
+        assert run_cli("--index", str(root), "verify").exit_code == 1
+        (root / "thumbs" / str(vid) / "99999.jpg").unlink()
+    assert run_cli("--index", str(root), "verify").exit_code == 1  # after the run: the unfinished video is a problem again
+
+
 def damage_database(root: Path) -> None:
     with sqlite3.connect(root / "index.sqlite") as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
