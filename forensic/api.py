@@ -321,16 +321,20 @@ def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *
     settings = settings if settings is not None else Settings.from_env()
     models = models or build_models(settings)
     summary = IndexSummary()
-    with IndexStore(settings.index, writer=True, wait=wait) as store:
-        try:
-            for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
-                if on_event is not None:
-                    on_event(event)
-        finally:  # what changed in the index is audited, also when the run is cut short
-            indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
-    AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
-                                     "skipped": len(summary.skipped), "pending": len(summary.pending),
-                                     "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
+    indexed = None
+    try:
+        with IndexStore(settings.index, writer=True, wait=wait) as store:
+            try:
+                for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
+                    if on_event is not None:
+                        on_event(event)
+            finally:
+                indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
+    finally:  # what changed in the index is audited, also when the run is cut short (once the index was opened)
+        if indexed is not None:
+            AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
+                                             "skipped": len(summary.skipped), "pending": len(summary.pending),
+                                             "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
     return summary
 
 

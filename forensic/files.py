@@ -88,7 +88,7 @@ class ContentHash:
             sampled = sampled_sha256(self.path)
             after = os.stat(self.path)
             if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
-                raise ChangedWhileHashed(f"{self.path}: changed while it was being read (size or modification time)")
+                raise ChangedWhileHashed("changed while it was being read (size or modification time)")
             self._out = Content(digest, sampled, after.st_size, after.st_mtime)
         except BaseException as e:  # handed to result()
             self._out = e

@@ -78,8 +78,8 @@ def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -
         elif result.state == "no fingerprint":
             unknown.append(result.path)
     if unknown:
-        lines.append(f"note: {len(unknown)} recordings have {recordings.NO_FINGERPRINT} (e.g. {unknown[0]}); re-index them "
-                     "with --replace-changed to fingerprint them")
+        lines.append(f"note: {len(unknown)} recordings have {recordings.NO_FINGERPRINT} (e.g. {unknown[0]}); indexing them "
+                     "into a new index fingerprints them")
     checked = sum(1 for r in videos if recordings.indexed_hash(r)) - sum(1 for ln in lines if ln.startswith("note: recording"))
     lines.append(f"recordings: {checked} checked ({'fast: size, time and sampled blocks' if fast else 'full SHA-256'})")
     fixed = [problem for problem, done in problems if done]

@@ -259,7 +259,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
             store.set_content(video_id, hashed.sha256, hashed.sampled)
             store.finish_video(video_id, note, track_colors)  # its tracks: their colours are voted here
     except OSError as e:
-        reason = f"{path}: {e.strerror or e} (hashing its content)"
+        reason = f"{path}: {e.strerror or e} (hashing its content; the next run tries it again)"
         store.fail_video(video_id, reason)
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)

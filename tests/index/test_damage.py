@@ -176,6 +176,8 @@ def test_a_read_only_index_is_searchable_and_index_says_so(read_only_index, tmp_
     (entry,) = [json.loads(x) for x in log.read_text().splitlines()]  # the search is audited all the same, outside the index
     assert entry["command"] == "search" and entry["read_only"] and entry["index"] == str(ro.resolve())
     assert run_cli("--index", str(ro), "stats", env=env).exit_code == 0
+    check = run_cli("--index", str(ro), "verify", env=env)
+    assert check.exit_code == 0 and "Traceback" not in check.output, check.output
     indexing = run_cli("--index", str(ro), "index", str(tmp_path / "nothing.mp4"), env=env)
     assert indexing.exit_code == 2
     (line,) = error_lines(indexing)
