@@ -17,7 +17,9 @@ cameras, timestamps, video -> primitives; this module is the only one below the 
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -28,10 +30,11 @@ from zoneinfo import ZoneInfo
 from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError
 from forensic.evidence import frames as fr
-from forensic.evidence.audit import AuditLog
+from forensic.evidence.audit import AuditLog, for_index
 from forensic.evidence.export import ExportItem, sha256_file
 from forensic.evidence.export import export_hits as export_items
-from forensic.files import check_output, write_new
+from forensic.files import ContentHash, check_output, write_new
+from forensic.index import recordings
 from forensic.index.pipeline import IndexEvent, IndexSummary, index_videos
 from forensic.index.store import IndexStore
 from forensic.models import Models, build_models
@@ -44,6 +47,8 @@ from forensic.search.photo import read_photo, search_photo
 from forensic.search.similar import search_similar
 from forensic.search.text import search_text
 from forensic.settings import Settings
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "time")
 # The options of a request as the audit log and export manifests name them (the command line's names).
@@ -350,10 +355,20 @@ def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *
     settings = settings if settings is not None else Settings.from_env()
     models = models or build_models(settings)
     summary = IndexSummary()
-    with IndexStore(settings.index, writer=True, wait=wait) as store:
-        for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
-            if on_event is not None:
-                on_event(event)
+    indexed = None
+    try:
+        with IndexStore(settings.index, writer=True, wait=wait) as store:
+            try:
+                for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
+                    if on_event is not None:
+                        on_event(event)
+            finally:
+                indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
+    finally:  # what changed in the index is audited, also when the run is cut short (once the index was opened)
+        if indexed is not None:
+            AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
+                                             "skipped": len(summary.skipped), "pending": len(summary.pending),
+                                             "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
     return summary
 
 
@@ -377,39 +392,49 @@ def show_hit(hit_id: int, out: Path | str | None = None, settings: Settings | No
     with IndexStore(settings.index) as store:
         hit = fr.load_hit(store, hit_id, cameras)
         boxes = fr.track_boxes(store, hit) if context is not None else {}
+        video_row = store.video_by_path(Path(hit.video))
     place = fr.place_of(cameras, hit.camera, hit.video)
     source = fr.FrameSource(hit.video)
+    content = ContentHash(Path(hit.video))  # the whole recording, hashed while its frame is decoded
     hit.frame, image, _ = fr.locate(source, hit, thumb_bytes(hit))
     if context is None:
         picture = fr.annotated_frame(image, hit, place)
     else:
         picture = fr.strip_image(fr.strip_frames(source, hit, boxes, context, step), hit, place, step)
+    try:
+        note = recordings.refuse_if_changed(video_row, content.result(), f"show hit {hit_id}")
+    except OSError as e:
+        raise ForensicError(f"cannot read {hit.video} to check it is the recording indexed: {e.strerror or e}") from None
+    if note:
+        log.warning("%s", note)
     write_new(out, fr.encode_image(picture, out.suffix), force=force)
     return out
 
 
 def export_hits(hits: Sequence[Hit | int], out: Path | str, settings: Settings | None = None, *, before: float = 10.0,
-                after: float = 10.0, exact: bool = False, found_by: SearchResult | None = None) -> dict:
+                after: float = 10.0, exact: bool = False, found_by: SearchResult | None = None,
+                seal: Callable[[Path, dict], dict] | None = None) -> dict:
     """Keep hits (or hit ids) as evidence in the new folder `out`: the clip around each one cut from the
     original recording, its frame, thumbnail, and a manifest with SHA-256 hashes; returns the manifest.
 
     `found_by`: the search that chose these hits (its request and how it was understood go into the
-    manifest); without it, each hit records the last search in the audit log that returned it."""
+    manifest); without it, each hit records the last search in the audit log that returned it. `seal(out,
+    manifest)` writes the export's audit entry (forensic.maintenance.export_seal); the folder is removed when it fails."""
     settings = settings if settings is not None else Settings.from_env()
     cameras = load_cameras(settings.cameras, settings.index)
-    if any(not isinstance(h, Hit) for h in hits):
-        with IndexStore(settings.index) as store:
-            hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h), cameras) for h in hits]
-    log = AuditLog(settings.index)
+    with IndexStore(settings.index) as store:
+        hits = [h if isinstance(h, Hit) else fr.load_hit(store, int(h), cameras) for h in hits]
+        rows = {h.video: store.video_by_path(Path(h.video)) for h in hits}  # their content fingerprints
+    log = for_index(settings.index)
     items = []
     for hit in hits:
         found = None
         if found_by is None:
             found = log.find_last(lambda e, i=hit.id: e.get("command") in ("search", "similar") and i in (e.get("hit_ids") or []))
             found = {k: found.get(k) for k in ("seq", "time", "user", "command", "query", "filters", "hash")} if found else None
-        items.append(ExportItem(hit, fr.place_of(cameras, hit.camera, hit.video), thumb_bytes(hit), found))
+        items.append(ExportItem(hit, fr.place_of(cameras, hit.camera, hit.video), thumb_bytes(hit), found, rows[hit.video]))
     query = found_by.record()["query"] if found_by is not None else None
-    return export_items(items, Path(out), before, after, exact, query, settings.index)
+    return export_items(items, Path(out), before, after, exact, query, settings.index, seal=seal)
 
 
 def thumb_bytes(hit: Hit) -> bytes | None:

@@ -11,14 +11,14 @@ from pathlib import Path
 import click
 
 from forensic import __version__, render
-from forensic.errors import ForensicError
+from forensic.errors import AuditError, ForensicError, IntegrityError
 from forensic.options import (filter_options, force_given, html_option, index_options, model_options, shared_params,
                               with_shared_options)
 from forensic.printable import printable
 from forensic.settings import Settings
 
 
-EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED_FILES, EXIT_USAGE, EXIT_INTEGRITY, EXIT_AUDIT = 0, 1, 2, 3, 4
 
 
 def _say(text, err: bool = False) -> None:
@@ -31,15 +31,18 @@ def _settings(ctx, **overrides) -> Settings:
 
 
 class ForensicGroup(click.Group):
-    """Turns ForensicError into one line on stderr and exit code 2 (no traceback for user mistakes), and
-    gives every command the shared options."""
+    """Turns ForensicError into one line on stderr and its exit code (never a traceback); gives every command the shared options."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except ForensicError as e:
+        except Exception as e:  # noqa: BLE001 - ForensicError, or a damaged database met while reading; others go on
+            from forensic.index.store import database_damage
+
+            if not isinstance(e, ForensicError) and (e := database_damage(ctx.meta.get("index_root", Path("forensic-index")), e)) is None:
+                raise
             _say(f"forensic: error: {e}", err=True)
-            sys.exit(EXIT_USAGE)
+            sys.exit(EXIT_INTEGRITY if isinstance(e, IntegrityError) else EXIT_AUDIT if isinstance(e, AuditError) else EXIT_USAGE)
 
     def add_command(self, cmd, name=None):
         super().add_command(with_shared_options(cmd), name)
@@ -71,12 +74,13 @@ cli.params[:0] = shared_params()
 def index(ctx, paths, wait, **options):
     """Index video files or folders (recursively): detect people and vehicles, store colours and vectors.
 
-    Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error.
-    """
+    Exit code: 0 all indexed, 1 some files failed (the others are indexed), 2 usage or configuration error (a read-only index)."""
     from forensic.api import index_paths
+    from forensic.index.store import refuse_read_only
     from forensic.models import build_models
 
     settings = _settings(ctx, **options)
+    refuse_read_only(settings.index)  # before the models load: one line, nothing changed
     models = build_models(settings)  # missing weights are reported before any progress is shown
     with render.index_progress(quiet=ctx.meta["quiet"]) as on_event:
         summary = index_paths(list(paths), settings, models=models, wait=wait, on_event=on_event)
@@ -167,19 +171,16 @@ def cameras(ctx, as_json):
 
 @cli.command()
 @click.option("--repair", is_flag=True, help="Fix what can be fixed without the source videos.")
+@click.option("--fast", is_flag=True, help="Check recordings by size, time and sampled blocks only (weaker: edits between blocks are missed).")
 @click.pass_context
-def verify(ctx, repair):
-    """Check the index: rows vs vectors vs thumbnails vs FAISS files. Exit 1 if problems remain."""
-    from forensic.index.store import IndexStore
+def verify(ctx, repair, fast):
+    """Check the index (rows, vectors, thumbnails, search files, audit log) and every recording's SHA-256. Exit 1 on problems."""
+    from forensic.maintenance import verify_index
 
-    settings = _settings(ctx)
-    with IndexStore(settings.index, writer=repair) as store:
-        problems = store.verify(repair=repair)
-    for problem, fixed in problems:
-        _say(f"{'fixed' if fixed else 'problem'}: {problem}")
-    if not problems:
-        _say(f"{settings.index}: ok")
-    sys.exit(EXIT_FAILED_FILES if any(not fixed for _, fixed in problems) else EXIT_OK)
+    lines, ok = verify_index(_settings(ctx), repair=repair, fast=fast)
+    for line in lines:
+        _say(line)
+    sys.exit(EXIT_OK if ok else EXIT_FAILED_FILES)
 
 
 @cli.command()
@@ -199,7 +200,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
     Lists each video it removes (or would remove); removes only with --yes or when confirmed on a terminal.
     """
     from forensic.index.store import IndexStore
-    from forensic.maintenance import prune_cutoff
+    from forensic.maintenance import audit, prune_cutoff
 
     cutoff = prune_cutoff(older_than, before)
     settings = _settings(ctx)
@@ -222,6 +223,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
                  + ("" if dry_run or ask else " (add --yes to remove)"))
             return
         videos, detections = store.prune(cutoff, camera, by)
+    audit(settings, {"command": "prune", "before": cutoff, "by": by, "camera": camera, "removed": [r["path"] for r in candidates]})
     _say(f"removed {videos} videos and {detections} detections {what}")
 
 
@@ -274,12 +276,11 @@ def show(ctx, hit_id, out, context, step, force):
       forensic show 1234 --context 3           # frames from 3 s before to 3 s after: hit-1234-context.jpg
     """
     from forensic.api import show_hit
-    from forensic.maintenance import audit, exported_file
+    from forensic.maintenance import record_show
 
     settings = _settings(ctx)
     out = show_hit(hit_id, out, settings, context=context, step=step, force=force_given(ctx))
-    audit(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
-                     "hits": 1, "hit_ids": [hit_id], "exported": [exported_file(out)]})
+    record_show(settings, hit_id, out, context, step)  # removes the picture when the audit entry cannot be written
     _say(str(out))
 
 
@@ -322,7 +323,7 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     from forensic.api import export_hits
     from forensic.evidence.media import find_tool
     from forensic.files import inside
-    from forensic.maintenance import choose_hits, record_export
+    from forensic.maintenance import choose_hits, export_seal
 
     if out is None:
         raise ForensicError("--out FOLDER is required (a new folder for the export), or use --verify FOLDER")
@@ -335,12 +336,11 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
     chosen, found_by = choose_hits(hits, top, settings, image=image, classes=classes, colors=colors, cameras=camera, since=since,
                                    until=until, min_score=min_score, per_frame=per_frame, any_class=any_class)
     manifest = export_hits(found_by.hits if found_by else chosen, out, settings, before=before, after=after, exact=exact,
-                           found_by=found_by)
-    entry, files = record_export(settings, out, manifest, chosen, found_by, exact=exact, before=before, after=after)
+                           found_by=found_by, seal=export_seal(settings, chosen, found_by, exact=exact, before=before, after=after))
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=1))
         return
-    for line in render.export_lines(manifest, out, files[-1]["sha256"], entry["seq"]):
+    for line in render.export_lines(manifest, out):
         _say(line)
 
 
@@ -364,12 +364,12 @@ def _verify_export(ctx, folder: Path, as_json: bool) -> None:
 @click.pass_context
 def audit(ctx, check, tail, as_json):
     """The audit log: every search, show and export (who, when, what, how many hits, which files)."""
-    from forensic.evidence.audit import AuditLog
+    from forensic.evidence.audit import for_index
 
     settings = _settings(ctx)
     if not settings.index.is_dir():
         raise ForensicError(f"no index at {settings.index}")
-    log_ = AuditLog(settings.index)
+    log_ = for_index(settings.index)
     if check:
         result = log_.verify()
         if result.ok:

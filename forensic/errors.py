@@ -11,3 +11,12 @@ class VideoError(ForensicError):
 
 class ModelUnavailable(ForensicError):
     """Weights are missing and no download was asked for."""
+
+
+class IntegrityError(ForensicError):
+    """What was recorded no longer matches: a recording changed since it was indexed, or the index itself
+    is damaged. The command refuses (exit 3) rather than hand out something wrong."""
+
+
+class AuditError(ForensicError):
+    """The audit entry of a command could not be written: nothing it made is handed out (exit 4)."""

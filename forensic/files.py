@@ -1,9 +1,12 @@
-"""File helpers shared by the index and the models: private atomic writes, cheap content identity."""
+"""File helpers shared by the index and the models: private atomic writes, cheap content identity, full
+content hashes (in a background thread while the file is decoded elsewhere)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from forensic.errors import ForensicError
@@ -31,6 +34,76 @@ def fingerprint(path: Path, chunk: int = 1 << 20) -> str:
         f.seek(max(0, size - chunk))
         h.update(f.read(chunk))
     return h.hexdigest()[:24]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a whole file, read in chunks (recordings can be many GB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+SAMPLE_BLOCKS = 64  # the weaker, fast check: this many blocks, evenly spaced (the first and the last included)
+SAMPLE_SIZE = 64 << 10
+
+
+def sampled_sha256(path: Path) -> str:
+    """SHA-256 of the file's size and SAMPLE_BLOCKS blocks of SAMPLE_SIZE bytes spread evenly over it: reads at
+    most 4 MiB, so it sees a replaced file or a changed length, but not an edit between the blocks."""
+    size = Path(path).stat().st_size
+    h = hashlib.sha256(f"{size}:".encode())
+    with open(path, "rb") as f:
+        last = max(0, size - SAMPLE_SIZE)
+        for k in range(SAMPLE_BLOCKS):
+            h.update(os.pread(f.fileno(), SAMPLE_SIZE, last * k // (SAMPLE_BLOCKS - 1)))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Content:
+    """A file's content identity: the full SHA-256, the sampled one, and the size and modification time it had."""
+
+    sha256: str
+    sampled: str
+    size: int
+    mtime: float
+
+
+class ContentHash:
+    """Hash a file in a background thread (the full SHA-256 and the sampled one) while the caller reads it
+    otherwise, e.g. an OpenCV decoder that cannot hand over the bytes it reads: both reads go through the
+    page cache at about the same time. `result()` waits; it raises OSError when the file could not be read,
+    and ChangedWhileHashed when its size or modification time changed meanwhile."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._out: Content | BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="forensic-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            before = os.stat(self.path)
+            digest = sha256_file(self.path)
+            sampled = sampled_sha256(self.path)
+            after = os.stat(self.path)
+            if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+                raise ChangedWhileHashed("changed while it was being read (size or modification time)")
+            self._out = Content(digest, sampled, after.st_size, after.st_mtime)
+        except BaseException as e:  # handed to result()
+            self._out = e
+
+    def result(self) -> Content:
+        self._thread.join()
+        if isinstance(self._out, BaseException):
+            raise self._out
+        return self._out
+
+
+class ChangedWhileHashed(OSError):
+    """The file's size or modification time changed while it was hashed."""
 
 
 # -- outputs the user asks for (--html, --out, --log-file, export folders) --------------------------

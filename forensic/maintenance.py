@@ -18,6 +18,8 @@ from forensic.index.store import IndexStore
 from forensic.search.hits import clock_of
 from forensic.settings import Settings
 
+SUMS_NAME = "SHA256SUMS"
+
 
 def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
     """(the cameras file, every camera with the indexed videos it owns): the configured cameras first,
@@ -75,21 +77,104 @@ def prune_cutoff(older_than: str | None, before: str | None) -> str:
     return (datetime.now() - timedelta(seconds=float(m.group(1)) * unit)).isoformat(timespec="seconds")
 
 
+def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -> tuple[list[str], bool]:
+    """`forensic verify`: (lines to print, whether all is sound). The index (rows, vectors, thumbnails, search
+    files), every indexed recording against its content fingerprint (full SHA-256, or with `fast` size, time and
+    sampled blocks), and the audit log. Notes (a recording moved away, no fingerprint) do not fail it."""
+    from forensic.index import recordings
+
+    lines: list[str] = []
+    with IndexStore(settings.index, writer=repair) as store:
+        problems = store.verify(repair=repair)
+        videos = store.videos("done")
+        if not repair and store.writer_running():
+            lines.append("note: an index run is writing: the video it is indexing and search files catching up are not problems")
+    for problem, fixed in problems:
+        lines.append(f"{'fixed' if fixed else 'problem'}: {problem}")
+    ok = all(fixed for _, fixed in problems)
+    unknown = []
+    for row in videos:
+        result = recordings.check(row, fast=fast)
+        if result.state in ("changed", "unreadable"):
+            ok = False
+            lines.append(f"problem: recording {result.line()}")
+        elif result.state == "missing":
+            lines.append(f"note: recording {result.line()}: not checked")
+        elif result.state == "no fingerprint":
+            unknown.append(result.path)
+    if unknown:
+        lines.append(f"note: {len(unknown)} recordings have {recordings.NO_FINGERPRINT} (e.g. {unknown[0]}); indexing them "
+                     "into a new index fingerprints them")
+    checked = sum(1 for r in videos if recordings.indexed_hash(r)) - sum(1 for ln in lines if ln.startswith("note: recording"))
+    lines.append(f"recordings: {checked} checked ({'fast: size, time and sampled blocks' if fast else 'full SHA-256'})")
+    fixed = [problem for problem, done in problems if done]
+    if fixed:  # verify --repair changed the index: audited like every change
+        audit(settings, {"command": "verify", "repair": True, "fixed": fixed})
+    from forensic.evidence.audit import AuditLog
+
+    chain = AuditLog(settings.index).verify()
+    if not chain.ok:
+        ok = False
+        lines.append(f"problem: audit log: {chain.reason}")
+    else:
+        lines.append(f"audit log: {chain.entries} entries, head {chain.head or 'none'}")
+    lines.append(f"{settings.index}: {'ok' if ok else 'PROBLEMS'}")
+    return lines, ok
+
+
 def check_export(folder: Path, settings: Settings):
-    """export --verify: the folder's hashes, and its manifest against the one the audit log recorded."""
+    """export --verify: the folder's files against its manifest and SHA256SUMS, and the manifest against the audit
+    entry it names (which recorded the SHA-256 of every file and of the manifest itself): an edited manifest whose
+    SHA256SUMS was recomputed to match is still found, and the line says which one was changed."""
+    import json
+
+    from forensic.evidence.audit import for_index
+    from forensic.evidence.export import MANIFEST, manifest_body_sha256, verify_export
+
     if not folder.is_dir():
         raise ForensicError(f"{folder} is not a folder")
     result = verify_export(folder)
-    if result.manifest_sha256 and (settings.index / "audit.jsonl").exists():
-        entry = AuditLog(settings.index).find_last(lambda e: e.get("command") == "export" and e.get("folder") == str(folder.resolve()))
+    if result.manifest_sha256 is None or any(p.startswith(f"{MANIFEST} is not") for p in result.problems):
+        return result
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    sealed = manifest.get("audit") if isinstance(manifest.get("audit"), dict) else None
+    log = for_index(settings.index)
+    if not log.path.exists():
+        result.notes.append(f"NOT checked against the audit log: no audit log in {settings.index} (give the export's --index); "
+                            f"only {SUMS_NAME} vouches for {MANIFEST}, and it can be recomputed")
+        return result
+    if sealed is None:  # an export from before manifests named their audit entry: the entry recorded the whole manifest
+        entry = log.find_last(lambda e: e.get("command") == "export" and e.get("folder") == str(folder.resolve()))
         recorded = next((f["sha256"] for f in (entry or {}).get("exported", []) if f.get("path", "").endswith("/" + MANIFEST)), None)
         if entry is None:
-            result.notes.append(f"no export into this folder in the audit log of {settings.index}")
+            result.problems.append(f"{MANIFEST} names no audit entry, and the audit log of {settings.index} has no export into this folder")
         elif recorded != result.manifest_sha256:
             result.problems.append(f"{MANIFEST} differs from the one recorded in audit entry {entry['seq']}")
-            result.ok = False
         else:
             result.notes.append(f"{MANIFEST} is the one recorded in audit entry {entry['seq']} ({entry['time']}, {entry['user']})")
+        result.ok = not result.problems
+        return result
+    entry = next((e for e in log.entries() if e.get("seq") == sealed.get("seq")), None)
+    chain = log.verify()
+    if entry is None or entry.get("hash") != sealed.get("hash") or entry.get("command") != "export":
+        result.problems.append(f"{MANIFEST} names audit entry {sealed.get('seq')} (hash {sealed.get('hash')}), which the audit log of "
+                               f"{settings.index} does not hold: the manifest's audit part was changed, or this is another index")
+    else:
+        recorded = {Path(f["path"]).name: f["sha256"] for f in entry.get("exported", [])}
+        if recorded.get(MANIFEST) != manifest_body_sha256(manifest):
+            result.problems.append(f"{MANIFEST} was changed after the export: its content is not what audit entry {entry['seq']} "
+                                   f"recorded" + ("" if any(p.startswith(MANIFEST) for p in result.problems) else
+                                                  f" ({SUMS_NAME} was recomputed to match it)"))
+        listed = {f["file"]: f["sha256"] for it in manifest.get("items", []) for f in it.get("files", [])}
+        for name, digest in sorted(recorded.items()):
+            if name != MANIFEST and listed.get(name) != digest:
+                result.problems.append(f"{MANIFEST} lists another hash for {name} than audit entry {entry['seq']} recorded")
+        if not chain.ok:
+            result.problems.append(f"the audit log is broken ({chain.reason}): its entries cannot vouch for this export")
+        if not result.problems:
+            result.notes.append(f"{MANIFEST} and every file are the ones recorded in audit entry {entry['seq']} ({entry['time']}, "
+                                f"{entry['user']}); audit log head {chain.head}")
+    result.ok = not result.problems
     return result
 
 
@@ -120,25 +205,53 @@ def exported_file(path: Path) -> dict:
 
 
 def audit(settings: Settings, record: dict) -> dict:
-    """Append an entry to the index's audit log; returns it (with its number and hash)."""
-    return AuditLog(settings.index).append(record)
+    """Append an entry to the index's audit log; returns it (with its number and hash). AuditError when it
+    cannot be written."""
+    from forensic.evidence.audit import for_index
+
+    return for_index(settings.index).append(record)
+
+
+def handed_out(settings: Settings, record: dict, outputs: list[Path]) -> dict:
+    """The audit entry of files just written for the user; when it cannot be written they are removed again
+    (fail closed: nothing the audit log does not hold is handed out) and the AuditError goes on."""
+    import shutil
+
+    from forensic.errors import AuditError
+
+    try:
+        return audit(settings, record)
+    except AuditError as e:
+        for p in outputs:
+            shutil.rmtree(p, ignore_errors=True) if Path(p).is_dir() else Path(p).unlink(missing_ok=True)
+        raise AuditError(f"{e}; nothing handed out" + (f" ({', '.join(map(str, outputs))} removed)" if outputs else "")) from None
 
 
 def record_search(settings: Settings, result, html: Path | None = None, *, force: bool = False) -> None:
-    """search/similar: write the --html report (when asked), then the audit entry."""
+    """search/similar: write the --html report (when asked), then the audit entry (the report is removed when that fails)."""
     record = result.record()
     exported = []
     if html is not None:
         write_search_report(Path(html), result, record["filters"], settings, force=force)
         exported.append(exported_file(html))
-    audit(settings, {"command": result.request.command, **record, "hits": len(result.hits),
-                     "hit_ids": [h.id for h in result.hits], "exported": exported})
+    handed_out(settings, {"command": result.request.command, **record, "hits": len(result.hits),
+                          "hit_ids": [h.id for h in result.hits], "exported": exported}, [Path(html)] if html is not None else [])
 
 
-def record_export(settings: Settings, out: Path, manifest: dict, chosen: list[int], found_by, **how) -> tuple[dict, list[dict]]:
-    """The audit entry of an export (each file written, with its hash); returns (entry, files)."""
-    record = found_by.record() if found_by is not None else {"query": {"hits": chosen}, "filters": {}}
-    files = [exported_file(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [exported_file(out / MANIFEST)]
-    entry = audit(settings, {"command": "export", "query": record["query"], "filters": record["filters"], "hits": len(chosen),
-                             "hit_ids": chosen, "folder": str(out.resolve()), **how, "exported": files})
-    return entry, files
+def record_show(settings: Settings, hit_id: int, out: Path, context: float | None, step: float) -> dict:
+    """show: the audit entry of the picture written (removed when the entry cannot be written)."""
+    return handed_out(settings, {"command": "show", "query": {"hit": hit_id, "context": context, "step": step if context is not None else None},
+                                 "hits": 1, "hit_ids": [hit_id], "exported": [exported_file(out)]}, [out])
+
+
+def export_seal(settings: Settings, chosen: list[int], found_by, **how):
+    """The `seal` of an export (forensic.evidence.export.export_hits): appends its audit entry, which records the
+    SHA-256 of each file written and of the manifest (before the manifest names the entry)."""
+    def seal(out: Path, manifest: dict) -> dict:
+        from forensic.evidence.export import MANIFEST
+
+        record = found_by.record() if found_by is not None else {"query": {"hits": chosen}, "filters": {}}
+        files = [exported_file(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [exported_file(out / MANIFEST)]
+        return audit(settings, {"command": "export", "query": record["query"], "filters": record["filters"], "hits": len(chosen),
+                                "hit_ids": chosen, "folder": str(out.resolve()), **how, "exported": files})
+    return seal

@@ -62,6 +62,7 @@ def setup(ctx, after: dict) -> None:
     quiet_native_logs(verbose > 1)  # ffmpeg's and OpenCV's own warnings: only with -vv
     setup_logging(level, logging.ERROR if quiet else min(level, logging.INFO), opts.get("log_file"), log_format)
     ctx.obj = {k: opts.get(k) for k in ("index", "models", "download", "cameras")}
+    ctx.meta["index_root"] = index_root(opts.get("index"))  # for the report of a damaged index database
     ctx.meta["quiet"] = quiet
     ctx.meta["json_log"] = log_format == "json"
 
@@ -135,6 +136,8 @@ def index_options(f):
                      "is left for the next run (0: never). Files named on the command line are always indexed. [120]"),
         click.option("--plates/--no-plates", "plates", default=None,
                      help="Read licence plates of vehicles (when the reader is installed: pip install 'forensic[plates]'). [on]"),
+        click.option("--replace-changed", is_flag=True, default=None, help="Re-index a recording whose content changed since it was "
+                     "indexed, replacing its hits (without it such a file fails, naming both hashes)."),
     ]):
         f = opt(f)
     return f

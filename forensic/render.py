@@ -153,6 +153,10 @@ def print_index_summary(summary, index_root: Path) -> None:
 def audit_line(e: dict) -> str:
     """One audit entry as a line: number, time, who, command, query, filters, hits and files."""
     q = e.get("query") or {}
+    if e.get("command") in ("index", "prune", "verify"):  # the commands that change the index
+        return (f"#{e.get('seq')} {str(e.get('time', ''))[:19]} {e.get('user')}@{e.get('host')} {e.get('command')} "
+                + ", ".join(f"{k} {len(v) if isinstance(v, list) else v}" for k, v in e.items()
+                            if k in ("indexed", "skipped", "failed", "removed", "before", "fixed") and v is not None))
     what = (f"\"{q['text']}\"" if q.get("text") else f"photo {q['image']}" if q.get("image") else
             f"similar to {q['similar_to']}" if q.get("similar_to") else f"hit {q['hit']}" if q.get("hit") else
             f"hits {', '.join(map(str, q['hits']))}" if q.get("hits") else "")
@@ -168,16 +172,20 @@ def _value_text(v) -> str:
 
 
 # -- export ----------------------------------------------------------------------------------------
-def export_lines(manifest: dict, out: Path, manifest_sha256: str, audit_seq) -> list[str]:
-    """What an export wrote: one line per hit (its clip, as cut and as asked), then the manifest."""
+def export_lines(manifest: dict, out: Path) -> list[str]:
+    """What an export wrote: one line per hit (its clip, as cut and as asked), the manifest, and its audit entry
+    (whose hash, the audit log's head just after the export, belongs in the case file)."""
     from forensic.evidence.export import MANIFEST
+    from forensic.files import sha256_file
 
     lines = []
     for it in manifest["items"]:
         c, r = it["clip"], it["requested"]
         lines.append(f"hit {it['hit']['id']}: {c['file']} {c['start']:.3f}-{c['end']:.3f} s of {Path(it['source']['path']).name} "
                      f"(asked {r['start']:.3f}-{r['end']:.3f} s; {c['mode']}, {c['frames']} frames)")
-    return lines + [f"manifest: {out / MANIFEST} (sha256 {manifest_sha256}; audit entry {audit_seq})"]
+    audit = manifest.get("audit") or {}
+    return lines + [f"manifest: {out / MANIFEST} (sha256 {sha256_file(out / MANIFEST)}; audit entry {audit.get('seq')})",
+                    f"audit log head: {audit.get('hash')} (entry {audit.get('seq')}): write it into the case file"]
 
 
 def export_check_lines(result, folder: Path) -> list[str]:

@@ -34,6 +34,7 @@ class Settings:
     clip_pretrained: str = "laion2b_s34b_b79k"
     clip_checkpoint: Path | None = None  # local open_clip checkpoint file (offline)
     plates: bool = True  # read licence plates at index time (when the reader is installed and its weights found)
+    replace_changed: bool = False  # index: re-index a recording whose content changed since it was indexed (else refused)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -253,10 +253,11 @@ def test_cli_export_top_runs_a_search_request(small_index, tmp_path, monkeypatch
 
     seen = []
 
-    def fake_export(items, out, before, after, exact, query, index_root):
+    def fake_export(items, out, before, after, exact, query, index_root, seal=None):
         seen.append((items, query))
         out.mkdir()
         (out / "manifest.json").write_text("{}")
+        seal(out, {"items": []})  # the audit entry
         return {"items": [], "query": query}
 
     monkeypatch.setattr(forensic.evidence.media, "find_tool", lambda name: name)

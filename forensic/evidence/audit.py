@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from forensic import __version__
-from forensic.errors import ForensicError
+from forensic.errors import AuditError
 from forensic.files import write_private
 
 LOG_NAME = "audit.jsonl"
@@ -62,23 +62,47 @@ class AuditCheck:
     reason: str | None = None
 
 
+def for_index(root: Path) -> "AuditLog":
+    """The audit log of an index: audit.jsonl in its folder; for a read-only index (searched in read-only mode,
+    where nothing can be written) a chained log of its own in the user's state folder, named after the index
+    (~/.local/state/forensic/read-only-audit/<hash of its path>/), whose entries name the index."""
+    from forensic.index.store import writable
+
+    root = Path(root)
+    if not root.is_dir() or writable(root):
+        return AuditLog(root)
+    real = os.path.realpath(root)
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "forensic" / "read-only-audit"
+    folder = state / hashlib.sha256(real.encode()).hexdigest()[:16]
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as e:
+        raise AuditError(f"index {root} is read-only and no audit log can be kept for it in {state}: {e.strerror}") from None
+    log = AuditLog(folder, extra={"index": real, "read_only": True})
+    import logging
+
+    logging.getLogger(__name__).warning("index %s is read-only: its audit entries go to %s", root, log.path)
+    return log
+
+
 class AuditLog:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, extra: dict | None = None):
         self.root = Path(root)
         self.path = self.root / LOG_NAME
         self.head_path = self.root / HEAD_NAME
+        self.extra = extra or {}  # put in every entry (a read-only index's own log: which index)
 
     def append(self, record: dict, who: dict | None = None) -> dict:
         """Add one entry (time and OS user are filled in); returns it with its seq and hash."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as e:
-            raise ForensicError(f"cannot write the audit log {self.path}: {e.strerror}") from None
+            raise AuditError(f"cannot write the audit log {self.path}: {e.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             seq, prev = self._head(fd)
             entry = {"seq": seq + 1, "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-                     **(who or whoami()), "pid": os.getpid(), "version": __version__, **record, "prev": prev}
+                     **(who or whoami()), "pid": os.getpid(), "version": __version__, **self.extra, **record, "prev": prev}
             entry["hash"] = entry_hash(entry)
             data = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
             if os.fstat(fd).st_size and os.pread(fd, 1, os.fstat(fd).st_size - 1) != b"\n":
@@ -87,9 +111,12 @@ class AuditLog:
                 data = data[os.write(fd, data):]
             os.fsync(fd)
             write_private(self.head_path, json.dumps({"seq": entry["seq"], "hash": entry["hash"]}).encode())
+            from forensic.index.store import record_audit_head
+
+            record_audit_head(self.root, entry["seq"], entry["hash"])  # under the lock: the database's copy only grows
             return entry
         except OSError as e:
-            raise ForensicError(f"cannot write the audit log {self.path}: {e.strerror}") from None
+            raise AuditError(f"cannot write the audit log {self.path}: {e.strerror}") from None
         finally:
             os.close(fd)  # releases the lock
 
@@ -109,7 +136,7 @@ class AuditLog:
             entry = json.loads(last)
             return int(entry["seq"]), str(entry["hash"])
         except (ValueError, KeyError, TypeError):
-            raise ForensicError(f"the audit log {self.path} is damaged at its end and {HEAD_NAME} is missing: "
+            raise AuditError(f"the audit log {self.path} is damaged at its end and {HEAD_NAME} is missing: "
                                 "run 'forensic audit --verify', keep the file aside and start a new one") from None
 
     def _lines(self, fd: int) -> Iterator[str]:
@@ -123,7 +150,11 @@ class AuditLog:
         """Every entry that parses (for printing; `verify` judges them)."""
         if not self.path.exists():
             return
-        with open(self.path, "rb") as f:
+        try:
+            f = open(self.path, "rb")
+        except OSError as e:
+            raise AuditError(f"cannot read the audit log {self.path}: {e.strerror}") from None
+        with f:
             for raw in f:
                 try:
                     yield json.loads(raw)
@@ -137,11 +168,20 @@ class AuditLog:
                 found = e
         return found
 
-    def verify(self) -> AuditCheck:
-        """Walk the chain; report the first line that is not what the chain says it should be."""
+    def verify(self, recorded: tuple[int, str] | None | bool = True) -> AuditCheck:
+        """Walk the chain; report the first line that is not what the chain says it should be. `recorded`: the
+        (seq, hash) the index database keeps of the last entry (True: read it from the index), so a log cut short
+        with audit.head rewritten to match, or deleted with it, is still found."""
+        if recorded is True:
+            from forensic.index.store import recorded_audit_head
+
+            recorded = recorded_audit_head(self.root)
         if not self.path.exists():
             if self.head_path.exists():
                 return AuditCheck(False, 0, None, None, f"{LOG_NAME} is missing but {HEAD_NAME} says entries were written")
+            if recorded:
+                return AuditCheck(False, 0, None, None, f"{LOG_NAME} is missing but the index database recorded {recorded[0]} "
+                                                        "entries (the log was deleted)")
             return AuditCheck(True, 0, None)
         fd = os.open(self.path, os.O_RDONLY)
         try:
@@ -152,6 +192,7 @@ class AuditLog:
         finally:
             os.close(fd)
         prev, seq, n = GENESIS, 0, 0
+        hashes: dict[int, str] = {}
         for n, raw in enumerate(raw_lines, 1):
             if not raw.strip():
                 if n == len(raw_lines):
@@ -170,6 +211,7 @@ class AuditLog:
                 return AuditCheck(False, n, prev, n, f"line {n} (seq {entry.get('seq')}) does not follow the entry before it "
                                                      f"(expected seq {seq + 1}): an entry before it was deleted or replaced")
             prev, seq = entry["hash"], entry["seq"]
+            hashes[seq] = prev
         try:
             head = json.loads(head_text) if head_text is not None else None
             head_seq, head_hash = (int(head["seq"]), head["hash"]) if head is not None else (None, None)
@@ -183,4 +225,9 @@ class AuditLog:
             else:
                 why = f"the log goes on past {HEAD_NAME} (seq {head_seq}) to seq {seq}: entries were added by hand or an append was cut short"
             return AuditCheck(False, n, prev, None, why)
+        if recorded and recorded[0] > seq:
+            return AuditCheck(False, n, prev, None, f"the log ends at seq {seq} but the index database recorded {recorded[0]} entries: "
+                                                    f"the last {recorded[0] - seq} were removed (and {HEAD_NAME} rewritten to match)")
+        if recorded and hashes.get(recorded[0]) != recorded[1]:
+            return AuditCheck(False, n, prev, None, f"entry {recorded[0]} is not the one the index database recorded: the log was rewritten")
         return AuditCheck(True, n, prev)

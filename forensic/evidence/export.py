@@ -15,20 +15,23 @@ import json
 import logging
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from forensic import __version__
-from forensic.errors import ForensicError
+from forensic.errors import AuditError, ForensicError
 from forensic.evidence.audit import whoami
 from forensic.evidence.frames import (THUMB_MATCH, FrameSource, Place, annotated_frame, clock_text, encode_image, encode_jpeg, locate,
                                       wall_time)
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool)
-from forensic.files import inside, write_private
+from forensic.files import Content, inside, write_private
+from forensic.index import recordings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ COPY_CONTAINERS = {".mp4", ".mov", ".m4v", ".mkv"}
 CUT_NOTE = ("stream copy: the clip holds the recorded frames unchanged and starts at the keyframe at or before the "
             "requested start, so it may begin earlier; clip.start/clip.end are the times it really holds, measured "
             "from its frames")
+AUDIT_NOTE = ("the audit entry of this export (seq, hash) in the index's audit.jsonl: it records the SHA-256 of every file "
+              "and of this manifest without its 'audit' part (manifest_sha256); 'forensic export --verify' checks both")
 EXACT_NOTE = "exact: re-encoded with libx264 (crf 18) so the clip starts and ends on the requested frames"
 
 
@@ -57,13 +62,17 @@ class ExportItem:
     place: Place
     thumb: bytes | None = None  # the index thumbnail
     found_by: dict | None = None  # the audit entry of the search that returned this hit
+    video_row: object = None  # the index's row of the hit's video (its content fingerprint), when known
 
 
 def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after: float = 10.0, exact: bool = False,
-                query: dict | None = None, index_root: Path | None = None) -> dict:
+                query: dict | None = None, index_root: Path | None = None, seal: Callable[[Path, dict], dict] | None = None) -> dict:
     """Write the clips, frames, thumbnails, manifest.json and SHA256SUMS into the new folder `out`.
 
-    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export.
+    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export. `seal(out,
+    manifest)` appends the export's audit entry once every file and the manifest are written, and returns it
+    (with its seq and hash); the manifest then names that entry ("audit") and SHA256SUMS is written last. When
+    sealing fails (the audit log cannot be written) the folder is removed: nothing unaccounted is handed out.
     """
     if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after < 0 or before + after <= 0:
         raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
@@ -74,6 +83,11 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
     for it in items:
         if not Path(it.hit.video).is_file():
             raise ForensicError(f"hit {it.hit.id}: source video {it.hit.video} is not there any more (moved or deleted?)")
+    sources: dict[str, dict] = {}
+    for it in items:  # hashed before anything is written: a recording that changed since it was indexed is refused
+        key = os.path.abspath(it.hit.video)
+        if key not in sources:
+            sources[key] = _source(Path(it.hit.video), it.video_row, it.hit.id)
     out = Path(out)
     if index_root is not None and inside(out, index_root):
         raise ForensicError(f"--out {out} is inside the index folder {index_root}: only the index writes there; "
@@ -83,7 +97,6 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     started = datetime.now().astimezone()
-    sources: dict[str, dict] = {}
     entries = []
     for it in items:
         entries.append(_export_one(it, out, before, after, exact, sources))
@@ -98,8 +111,18 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
         "cut": EXACT_NOTE if exact else CUT_NOTE,
         "items": entries,
     }
-    data = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    write_private(out / MANIFEST, data)
+    write_private(out / MANIFEST, manifest_bytes(manifest))
+    if seal is not None:
+        try:
+            entry = seal(out, manifest)
+        except BaseException as e:
+            shutil.rmtree(out, ignore_errors=True)  # fail closed: an export the audit log does not hold is not handed out
+            if isinstance(e, AuditError):
+                raise AuditError(f"{e}; nothing handed out ({out} removed)") from None
+            raise
+        manifest["audit"] = {"index": manifest["index"], "seq": entry["seq"], "hash": entry["hash"],
+                             "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest(), "what": AUDIT_NOTE}
+        write_private(out / MANIFEST, manifest_bytes(manifest))
     names = sorted(f["file"] for e in entries for f in e["files"]) + [MANIFEST]
     sums = "".join(f"{sha256_file(out / n)}  {n}\n" for n in names)
     write_private(out / SUMS, sums.encode())
@@ -113,11 +136,6 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
     if times is None:
         raise MediaError(f"cannot cut {src}: its container gives no frame times (a raw stream); remux it to .mkv first")
     key = os.path.abspath(src)
-    if key not in sources:
-        log.info("hashing %s", src)
-        st = src.stat()
-        sources[key] = {"path": key, "size": st.st_size, "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"),
-                        "sha256": sha256_file(src)}
     index, frame, diff = locate(FrameSource(src), hit, it.thumb)  # the frame the indexer saw, checked
     hit.frame = index
     at = times.time_of(hit.frame)
@@ -160,6 +178,33 @@ def _export_one(it: ExportItem, out: Path, before: float, after: float, exact: b
         "clip": cut | {"file": clip.name, "start_wall_clock": wall(cut["start"]), "end_wall_clock": wall(cut["end"])},
         "files": files,
     }
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    """The manifest as written (json.loads then this gives the same bytes back)."""
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def manifest_body_sha256(manifest: dict) -> str:
+    """SHA-256 of the manifest as it was before its "audit" part was added: what its audit entry recorded."""
+    return hashlib.sha256(manifest_bytes({k: v for k, v in manifest.items() if k != "audit"})).hexdigest()
+
+
+def _source(src: Path, row, hit_id: int) -> dict:
+    """The source recording as the manifest records it, hashed in full and compared with the SHA-256 the index
+    recorded when it indexed it (IntegrityError naming both hashes when they differ)."""
+    log.info("hashing %s", src)
+    st = src.stat()
+    digest = sha256_file(src)
+    if os.stat(src).st_mtime_ns != st.st_mtime_ns:
+        raise ForensicError(f"{src} changed while it was being hashed: export again when nothing writes to it")
+    note = recordings.refuse_if_changed(row, Content(digest, "", st.st_size, st.st_mtime), f"export hit {hit_id}") if row is not None else None
+    if note:
+        log.warning("%s", note)
+    return {"path": os.path.abspath(src), "size": st.st_size,
+            "modified": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds"), "sha256": digest,
+            "indexed_sha256": recordings.indexed_hash(row),
+            "fingerprint": "the recording that was indexed (same SHA-256)" if note is None and row is not None else recordings.NO_FINGERPRINT}
 
 
 def _file(out: Path, name: str, kind: str, what: str) -> dict:
@@ -263,6 +308,11 @@ def verify_export(folder: Path, check_source: bool = True) -> Verification:
         want = {ln.split("  ", 1)[1]: ln.split("  ", 1)[0] for ln in sums.read_text().splitlines() if "  " in ln}
         if want.get(MANIFEST) != v.manifest_sha256:
             v.problems.append(f"{MANIFEST}: changed ({SUMS} lists another hash)")
+        for name, digest in sorted(want.items()):
+            if name != MANIFEST and name in listed and listed[name].get("sha256") != digest:
+                v.problems.append(f"{SUMS} lists another hash for {name} than {MANIFEST} does: one of them was edited")
+            elif name != MANIFEST and name not in listed:
+                v.problems.append(f"{SUMS} lists {name}, which {MANIFEST} does not")
     else:
         v.notes.append(f"{SUMS} is missing")
     if check_source:

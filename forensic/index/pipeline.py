@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Iterator
 
 from forensic.cameras import Cameras, load_cameras
-from forensic.errors import ForensicError, VideoError
-from forensic.files import fingerprint
+from forensic.errors import ForensicError, IntegrityError, VideoError
+from forensic.files import ContentHash, fingerprint, sha256_file
+from forensic.index import recordings
 from forensic.index.attributes import attributes, crop
 from forensic.index.bestviews import BestViews
 from forensic.index.clock import recording_clock
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 # the pipeline waited for it), and so does "side" (pose and plates, in a worker thread: "pose" and
 # "plates" are the time the pipeline spent on them itself or waiting for them), so the stages can add
 # up to more than the wall time.
-STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "write", "side")
+STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "hash", "write", "side")
 
 
 class _Side(ThreadPoolExecutor):
@@ -157,23 +158,37 @@ def _already_indexed_quick(store: IndexStore, path: Path) -> str | None:
     return None
 
 
-def _already_indexed(store: IndexStore, path: Path) -> str | None:
-    """Why this file needs no indexing (same path, size and time; or moved here), else None."""
+def _already_indexed(store: IndexStore, path: Path, replace_changed: bool = False) -> str | None:
+    """Why this file needs no indexing (same path, size and time; the same content with a new time; or moved
+    here), else None. A fully indexed recording whose content changed is never replaced silently: IntegrityError
+    naming both hashes, unless `replace_changed` (its old rows are then replaced)."""
     path.stat()  # a file gone or unreadable since it was found fails here, with its reason
     if _already_indexed_quick(store, path):
         return "already indexed"
-    if store.video_by_path(path) is None:
+    row = store.video_by_path(path)
+    if row is None:
         moved = store.moved_from(path, fingerprint(path))
-        if moved is not None:
+        if moved is not None and (recordings.indexed_hash(moved) is None or recordings.indexed_hash(moved) == sha256_file(path)):
             store.relocate(moved["id"], path)
             return f"already indexed as {moved['path']} (moved)"
-    return None
+        return None
+    if row["status"] != "done" or replace_changed:
+        return None  # a failed or unfinished file is indexed again
+    if recordings.indexed_hash(row) is None:
+        raise IntegrityError(f"{path} changed since it was indexed (size or modification time) and the index holds no fingerprint "
+                             "of it; the index keeps what it indexed (--replace-changed re-indexes it, replacing its hits)")
+    now = sha256_file(path)
+    if now == recordings.indexed_hash(row):
+        store.relocate(row["id"], path)  # the same content: only its modification time (or nothing) changed
+        return "already indexed (same content, new modification time)"
+    raise IntegrityError(recordings.changed_line(path, recordings.indexed_hash(row), now) +
+                         "; the index keeps the recording it indexed (--replace-changed re-indexes it, replacing its hits)")
 
 
 def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
                cameras: Cameras, settle: float = 0.0) -> Iterator[IndexEvent]:
     try:
-        why = _already_indexed(store, path)
+        why = _already_indexed(store, path, settings.replace_changed)
         if why:
             summary.skipped.append(path)
             yield IndexEvent("skipped", path, message=why)
@@ -190,8 +205,8 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
                 return
             raise
         digest = fingerprint(path)
-    except (VideoError, OSError) as e:
-        reason = str(e) if isinstance(e, VideoError) else f"{path}: {e.strerror or e}"
+    except (VideoError, IntegrityError, OSError) as e:
+        reason = f"{path}: {e.strerror or e}" if isinstance(e, OSError) else str(e)
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
         return
@@ -206,20 +221,21 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
         recorded = clock["recorded_start"]
     video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source, clock,
                                  recorded=(recorded, camera.timezone, camera.clock_offset))
+    content = ContentHash(path)  # the full SHA-256, read in its own thread while the decoder reads the file
     # Plates and pose run beside the rest, in one worker thread (the models release Python's lock while
     # they compute, so they use the core that decoding and detection leave idle).
     side = _Side()
     plates = PlateCollector(models.plates, side=side) if models.plates is not None and settings.plates else None
     views = BestViews(models.pose, side=side)  # each person track's best crop, for pose-based clothing colours
     try:
-        yield from _read_video(path, video_id, info, store, models, settings, summary, plates, views)
+        yield from _read_video(path, video_id, info, store, models, settings, summary, plates, views, content)
     finally:  # a video that failed half-way: the work still running is waited for, then dropped
         side.shutdown(wait=True, cancel_futures=True)
         summary.stage_seconds["side"] += side.busy
 
 
 def _read_video(path: Path, video_id: int, info, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
-                plates: PlateCollector | None, views: BestViews) -> Iterator[IndexEvent]:
+                plates: PlateCollector | None, views: BestViews, content: ContentHash) -> Iterator[IndexEvent]:
     reader = open_reader(info, settings.fps, settings.keyframes)
     frames = prefetch(reader, depth=2 * settings.batch)  # decoding runs ahead in its own thread
     gate = MotionGate(settings.min_motion, settings.max_skip)
@@ -278,9 +294,18 @@ def _read_video(path: Path, video_id: int, info, store: IndexStore, models: Mode
                      plates.reader.seconds["read"])
             with summary.timed("write"):
                 store.add_plates(video_id, found)
+        with summary.timed("hash"):
+            hashed = content.result()  # OSError (ChangedWhileHashed included) fails this file
         with summary.timed("write"):
             store.set_time_base(video_id, reader.time_base)
+            store.set_content(video_id, hashed.sha256, hashed.sampled)
             store.finish_video(video_id, note, track_colors)  # its tracks: their colours are voted here
+    except OSError as e:
+        reason = f"{path}: {e.strerror or e} (hashing its content; the next run tries it again)"
+        store.fail_video(video_id, reason)
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
     except Exception as e:  # noqa: BLE001 - as above: this file fails, the batch goes on
         log.debug("finishing %s failed", path, exc_info=True)
         reason = f"{path}: failed building its tracks ({type(e).__name__}: {e})"

@@ -21,11 +21,12 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
 from forensic.detections import SECOND_CLASS, SECOND_CONFIDENCE
-from forensic.errors import ForensicError
+from forensic.errors import ForensicError, IntegrityError
 from forensic.files import write_private
 from forensic.index import columns as search_columns
 from forensic.index import vectorstore
@@ -115,10 +116,92 @@ CREATE INDEX IF NOT EXISTS plate_video ON plates(video_id);
 # opened (ALTER TABLE, NULL in its existing rows: "unknown"), so it needs no re-indexing.
 ADDED_COLUMNS = {"detections": (("cls2", "TEXT"), ("conf2", "REAL")),
                  # the recorded start and the camera's clock settings it was indexed with (times are made from them
-                 # when read), the detections' time base, and (JSON) what the recorder's on-screen clock said
-                 # (forensic.index.clock; NULL: no clock configured)
+                 # when read), the detections' time base; JSON: what the recorder's on-screen clock said
+                 # (forensic.index.clock; NULL: no clock configured); the recording's full SHA-256 and the sampled
+                 # one (forensic.files.sampled_sha256), hashed while it was indexed; NULL: indexed before
+                 # fingerprints ("no fingerprint")
                  "videos": (("recorded_start", "TEXT"), ("timezone", "TEXT"), ("clock_offset", "REAL"), ("t_base", "TEXT"),
-                            ("clock", "TEXT"))}
+                            ("clock", "TEXT"), ("sha256", "TEXT"), ("sampled_sha256", "TEXT"))}
+
+
+def writable(root: Path) -> bool:
+    """Whether this process may write the index folder and its database (False on a read-only file system too)."""
+    root = Path(root)
+    return os.access(root, os.W_OK) and (not (root / DB_NAME).exists() or os.access(root / DB_NAME, os.W_OK))
+
+
+def refuse_read_only(root: Path) -> None:
+    """ForensicError (one line) when the index exists but cannot be written: it is never made writable."""
+    if Path(root).exists() and not writable(root):
+        raise ForensicError(f"index {root} is read-only: it can be searched (read-only mode) but not indexed into, pruned or "
+                            "repaired; nothing was changed")
+
+
+def record_audit_head(root: Path, seq: int, digest: str) -> bool:
+    """Keep the audit log's length and last hash (forensic.evidence.audit) in the database as well, so a log cut
+    short whose head file was rewritten to match still disagrees with the index. False when it could not be
+    written (no index yet, a read-only or busy database): the log itself is then all there is."""
+    path = Path(root) / DB_NAME
+    if not path.is_file() or not writable(root):
+        return False
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT value FROM meta WHERE key='audit_seq'").fetchone()
+            if row is None or int(row[0]) < seq:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_seq', ?)", (str(seq),))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_hash', ?)", (digest,))
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return True
+    except (sqlite3.Error, ValueError) as e:
+        log.warning("cannot record the audit log's head in %s (%s)", path, e)
+        return False
+
+
+def recorded_audit_head(root: Path) -> tuple[int, str] | None:
+    """(seq, hash) of the last audit entry the database recorded; None when it recorded none (or is unreadable)."""
+    path = Path(root) / DB_NAME
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('audit_seq', 'audit_hash')").fetchall())
+        finally:
+            db.close()
+        return (int(rows["audit_seq"]), rows["audit_hash"]) if "audit_seq" in rows else None
+    except (sqlite3.Error, ValueError, KeyError):
+        return None
+
+
+def database_damage(root: Path, error: BaseException) -> IntegrityError | None:
+    """`damaged` for a database error met while reading (damage past the database's header); None for any other error."""
+    return damaged(root, error) if isinstance(error, sqlite3.DatabaseError) else None
+
+
+def damaged(root: Path, error: Exception) -> IntegrityError:
+    """The one-line report of a damaged index database: what is wrong, what is still readable, how to salvage it."""
+    path = Path(root) / DB_NAME
+    readable = []
+    try:
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=5)
+        try:
+            for table in ("videos", "detections", "tracks", "vectors"):
+                try:
+                    readable.append(f"{db.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]} {table}")
+                except sqlite3.Error:
+                    readable.append(f"no {table}")
+        finally:
+            db.close()
+    except sqlite3.Error:
+        pass
+    return IntegrityError(
+        f"the index database {path} is damaged ({error}); still readable: {', '.join(readable) or 'nothing'}. The recordings, "
+        f"thumbnails, audit log and exports are separate files and not affected. To salvage it: keep a copy, then "
+        f"'sqlite3 {DB_NAME} .recover | sqlite3 recovered.sqlite', or index the footage again into a new --index folder")
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -155,12 +238,16 @@ class IndexStore:
         self._pending = 0  # detections finished or deleted since the search files were last written
         self._lock = None
         self.db = None
+        self.read_only = False  # searched as it is: nothing written, no file's mode changed
         if writer:
+            refuse_read_only(self.root)
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.root, 0o700)
             self._acquire_lock()
         elif not (self.root / DB_NAME).exists():
             raise ForensicError(f"no index at {self.root}: run 'forensic index PATH' first (or pass --index)")
+        else:
+            self.read_only = not writable(self.root)
         try:
             self._open_db()
         except BaseException:
@@ -173,19 +260,36 @@ class IndexStore:
         if new:
             write_private(db_path, b"")
         try:
-            self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+            if self.read_only:  # no -wal/-shm can be made: read the file as it is (immutable when no write-ahead log is left)
+                wal = self.root / (DB_NAME + "-wal")
+                mode = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+                self.db = sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?{mode}", uri=True, timeout=30, isolation_level=None)
+                log.info("index %s is read-only: searching it in read-only mode", self.root)
+            else:
+                self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            if not self.read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._check_schema(new)
         except sqlite3.DatabaseError as e:
-            raise ForensicError(f"{db_path} is not a forensic index database ({e})") from None
+            if self.db is not None:
+                self.db.close()
+                self.db = None
+            if self._readonly_error(e):
+                raise ForensicError(f"{db_path} cannot be read ({e})") from None
+            raise IntegrityError(f"{db_path} is not a forensic index database, or is damaged ({e}): " + str(damaged(self.root, e)).split("; ", 1)[1]) from None
         for name in (DB_NAME + "-wal", DB_NAME + "-shm"):
-            if (self.root / name).exists():
+            if (self.root / name).exists() and not self.read_only:
                 os.chmod(self.root / name, 0o600)
         if self.writer:
             self._recover()
+
+    @staticmethod
+    def _readonly_error(e: Exception) -> bool:
+        """An error of permissions or of a read-only file system, not of damage."""
+        return any(w in str(e) for w in ("readonly", "read-only", "unable to open"))
 
     # -- setup ---------------------------------------------------------------------------
     def _acquire_lock(self) -> None:
@@ -204,6 +308,7 @@ class IndexStore:
             self.db.executescript(SCHEMA)
             self.db.executescript(PLATES_SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._add_columns()
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         version = int(row[0]) if row else None
@@ -320,6 +425,10 @@ class IndexStore:
     def relocate(self, video_id: int, path: Path) -> None:
         st = path.stat()
         self.db.execute("UPDATE videos SET path=?, size=?, mtime=? WHERE id=?", (str(path), st.st_size, st.st_mtime, video_id))
+
+    def set_content(self, video_id: int, sha256: str, sampled_sha256: str) -> None:
+        """Record the recording's content fingerprint (forensic.files.ContentHash), hashed while it was indexed."""
+        self.db.execute("UPDATE videos SET sha256=?, sampled_sha256=? WHERE id=?", (sha256, sampled_sha256, video_id))
 
     def add_detections(self, video_id: int, frame: int, t: float, detections, colors: list[dict], quality: np.ndarray,
                        thumbs: list[bytes], vectors: dict[str, np.ndarray]) -> list[int]:
@@ -577,7 +686,8 @@ class IndexStore:
         check = self.db.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             problems.append((f"SQLite integrity check: {check}", False))
-        for row in self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
+        running = not self.writer and self.writer_running()  # what a running index is writing is not damage
+        for row in [] if running else self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
             if repair:
                 self.delete_video(row["id"])
             problems.append((f"unfinished video from an interrupted run: {row['path']}", repair))
@@ -590,11 +700,12 @@ class IndexStore:
                 self.db.executemany("UPDATE detections SET thumb=NULL WHERE id=?", [(d,) for d, _ in missing])
             problems.append((f"{len(missing)} thumbnails missing (e.g. {missing[0][1]})", repair))
         orphans = [p for p in (self.root / "thumbs").glob("*/*") if str(p.relative_to(self.root)) not in known]
-        if orphans:
+        if orphans and not running:  # a running index writes a thumbnail just before its row
             if repair:
                 for p in orphans:
                     p.unlink(missing_ok=True)
             problems.append((f"{len(orphans)} thumbnail files belong to no detection", repair))
+        problems += self._verify_columns(repair)
         for key, model, dim in self.db.execute("SELECT key, model, dim FROM embedders").fetchall():
             bad = self.db.execute("SELECT COUNT(*) FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim)).fetchone()[0]
             if bad:
@@ -606,11 +717,47 @@ class IndexStore:
                 (key,)).fetchone()[0]
             if lacking and key == "appearance":
                 problems.append((f"{lacking} detections have no {key} vector (re-index their videos)", False))
-            problems += self._verify_faiss(key, repair)
+            problems += self._verify_faiss(key, repair, lag_ok=running)
         return problems
 
-    def _verify_faiss(self, key: str, repair: bool) -> list[tuple[str, bool]]:
+    def writer_running(self) -> bool:
+        """Whether another process holds this index's write lock (an index run, prune or repair is writing)."""
+        try:
+            fd = os.open(self.root / "write.lock", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+
+    def _verify_columns(self, repair: bool) -> list[tuple[str, bool]]:
+        """The search columns file against the checksums written with it (damage would give wrong filter hits)."""
+        path = self.root / search_columns.FILE_NAME
+        damage = search_columns.damage(path)
+        if damage is None:
+            return []
+        if repair:
+            path.unlink(missing_ok=True)
+            self._columns = None
+            self.sync_search_files()
+        return [(f"search columns {path.name}: {damage}", repair)]
+
+    def _verify_faiss(self, key: str, repair: bool, lag_ok: bool = False) -> list[tuple[str, bool]]:
+        """`lag_ok`: an index run is writing, so the files may lag behind the database (only damage counts)."""
         dim = self.embedder(key)[1]
+        damaged = vectorstore.damaged_segments(self.root, key, dim)
+        if damaged:
+            if repair:
+                vectorstore.manifest_path(self.root, key).unlink(missing_ok=True)
+                self._sets.pop(key, None)
+                self.sync_search_files()
+            return [(f"{key} vector files: {', '.join(damaged)}", repair)]
+        if lag_ok:
+            return []
         want = self._sql_ids(key)
         stored = vectorstore.stored_ids(self.root, key, dim)
         if stored is None:

@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,8 @@ class Segment:
     count: int
     lo: int  # smallest and largest detection id inside
     hi: int
+    size: int | None = None  # bytes of the file and its CRC-32, recorded when it was written (None: an older manifest)
+    crc32: int | None = None
 
 
 @dataclass
@@ -108,6 +111,8 @@ def _open_segment(root: Path, seg: Segment, dim: int, mmap: bool = True):
     import faiss
 
     flags = (faiss.IO_FLAG_MMAP if seg.kind == "ivf" else faiss.IO_FLAG_MMAP_IFC) if mmap else 0
+    if seg.size is not None and os.stat(root / seg.file).st_size != seg.size:  # the cheap check on open; verify reads it all
+        raise RuntimeError(f"{seg.file} has {os.stat(root / seg.file).st_size} bytes, the manifest says {seg.size}")
     index = faiss.read_index(str(root / seg.file), flags)
     if index.d != dim or index.ntotal != seg.count:
         raise RuntimeError(f"{seg.file} holds {index.ntotal} {index.d}-d vectors, the manifest says {seg.count} {dim}-d")
@@ -387,7 +392,39 @@ def _write_segment(root: Path, key: str, index, kind: str, m: Manifest, layout: 
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
-    return Segment(name, kind, int(index.ntotal), int(ids.min()) if len(ids) else 0, int(ids.max()) if len(ids) else 0)
+    return Segment(name, kind, int(index.ntotal), int(ids.min()) if len(ids) else 0, int(ids.max()) if len(ids) else 0,
+                   path.stat().st_size, file_crc32(path))
+
+
+def file_crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def damaged_segments(root: Path, key: str, dim: int) -> list[str]:
+    """The segment files whose bytes are not those written (CRC-32 recorded in the manifest): `forensic verify`."""
+    def text() -> bytes | None:
+        try:
+            return manifest_path(root, key).read_bytes()
+        except OSError:
+            return None
+
+    for _ in range(3):  # a writer may replace the segments between reading the manifest and reading them
+        before = text()
+        m = read_manifest(root, key, dim)
+        out = []
+        for seg in m.segments if m is not None else []:
+            path = root / seg.file
+            if not path.is_file():
+                out.append(f"{seg.file} is missing")
+            elif seg.crc32 is not None and (path.stat().st_size != seg.size or file_crc32(path) != seg.crc32):
+                out.append(f"{seg.file} is damaged (its checksum differs from the one written)")
+        if not out or text() == before:
+            return out
+    return out
 
 
 def _to_ivf(flat, layout: Layout):

@@ -150,8 +150,58 @@ def test_a_search_that_cannot_be_logged_is_not_shown(stub_evidence_index, tmp_pa
     log.mkdir()  # not a file: appending fails whoever runs the test (root ignores permissions)
     try:
         result = cli("--index", str(evidence_index), "search", "white car", "--json")
+        report = cli("--index", str(evidence_index), "search", "white car", "--html", str(tmp_path / "report.html"))
     finally:
         log.rmdir()
         log.write_bytes(saved)
         log.chmod(0o600)
-    assert result.exit_code == 2 and result.stdout == "" and "cannot write the audit log" in result.stderr
+    assert result.exit_code == 4 and result.stdout == "" and "cannot write the audit log" in result.stderr
+    assert report.exit_code == 4 and "nothing handed out" in report.stderr and not (tmp_path / "report.html").exists()  # written, removed
+
+
+# --- the index database keeps the chain's length (issue 11: a log cut short with its head rewritten, or
+# deleted with it, verified "ok") ----------------------------------------------------------------------
+def indexed_log(root: Path, n: int = 4) -> AuditLog:
+    from forensic.index.store import IndexStore
+
+    with IndexStore(root, writer=True):
+        pass
+    return filled(root, n)
+
+
+def test_a_log_cut_short_with_its_head_rewritten_is_found(tmp_path):
+    log = indexed_log(tmp_path)
+    text = lines(tmp_path)
+    rewrite(tmp_path, text[:2])
+    last = json.loads(text[1])
+    (tmp_path / HEAD_NAME).write_text(json.dumps({"seq": last["seq"], "hash": last["hash"]}))
+    assert log.verify(recorded=None).ok  # what the log and its head alone say
+    check = log.verify()
+    assert not check.ok and "the index database recorded 4 entries" in check.reason and "last 2 were removed" in check.reason
+    result = cli("--index", str(tmp_path), "audit", "--verify")
+    assert result.exit_code == 1 and "BROKEN" in result.stdout
+    whole = cli("--index", str(tmp_path), "verify")
+    assert whole.exit_code == 1 and "problem: audit log: the log ends at seq 2" in whole.stdout
+
+
+def test_a_deleted_log_and_head_are_found(tmp_path):
+    log = indexed_log(tmp_path)
+    (tmp_path / LOG_NAME).unlink()
+    (tmp_path / HEAD_NAME).unlink()
+    check = log.verify()
+    assert not check.ok and "missing but the index database recorded 4 entries" in check.reason
+    result = cli("--index", str(tmp_path), "audit", "--verify")
+    assert result.exit_code == 1 and "ok: 0 entries" not in result.stdout
+    log.append({"command": "search", "query": {"text": "x"}, "hits": 0, "hit_ids": [], "exported": []})  # a new log starts again
+    assert not log.verify().ok  # ... and stays visibly not the one the index recorded
+
+
+def test_a_rewritten_log_of_the_same_length_is_found(tmp_path):
+    log = indexed_log(tmp_path, 3)
+    (tmp_path / LOG_NAME).unlink()
+    (tmp_path / HEAD_NAME).unlink()
+    filled_again = AuditLog(tmp_path)
+    for k in range(3):
+        filled_again.append({"command": "search", "query": {"text": f"other {k}"}, "hits": 0, "hit_ids": [], "exported": []})
+    check = log.verify()
+    assert not check.ok and "not the one the index database recorded" in check.reason

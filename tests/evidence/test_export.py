@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from evidencedata import CAMERAS, cli, decode_myself, error_lines, load, mean_diff, no_ffmpeg_path
-from forensic.evidence.export import MANIFEST, SUMS, ExportItem, export_hits, verify_export
+from forensic.evidence.export import MANIFEST, SUMS, ExportItem, export_hits, manifest_body_sha256, verify_export
 from forensic.evidence.frames import Place
 from forensic.evidence.media import probe_times
 from forensic.errors import ForensicError
@@ -150,12 +150,67 @@ def test_cli_export_verify_and_audit(tmp_path, evidence_index):
     entry = json.loads((evidence_index / "audit.jsonl").read_text().splitlines()[-1])
     assert entry["command"] == "export" and entry["hit_ids"] == [hit_id] and entry["folder"] == str(out.resolve())
     assert {Path(f["path"]).name: f["sha256"] for f in entry["exported"]} == {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir() if p.name != SUMS}
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.name != MANIFEST else manifest_body_sha256(manifest)
+        for p in out.iterdir() if p.name != SUMS}  # the manifest as it was before it named its audit entry
+    assert manifest["audit"]["seq"] == entry["seq"] and manifest["audit"]["hash"] == entry["hash"]
+    assert f"audit log head: {entry['hash']}" in result.stdout  # for the case file
     ok = cli("--index", str(evidence_index), "export", "--verify", str(out))
     assert ok.exit_code == 0 and f"{out}: ok: 4 files match" in ok.stdout and f"audit entry {entry['seq']}" in ok.stdout
     flip_byte(out / f"hit-{hit_id}-clip.mp4", 0.7)
     bad = cli("--index", str(evidence_index), "export", "--verify", str(out))
     assert bad.exit_code == 1 and f"problem: hit-{hit_id}-clip.mp4: changed" in bad.stdout and "FAILED" in bad.stdout
+
+
+def recompute_sums(out: Path) -> None:
+    """What someone covering an edit does: SHA256SUMS made again from the files as they are now."""
+    names = [line.split("  ", 1)[1] for line in (out / SUMS).read_text().splitlines()]
+    (out / SUMS).write_text("".join(f"{hashlib.sha256((out / n).read_bytes()).hexdigest()}  {n}\n" for n in names))
+
+
+def test_cli_export_verify_names_what_was_changed(tmp_path, evidence_index, rider_hit):
+    """Issue 11: a copied export with an edited manifest and a recomputed SHA256SUMS verified "ok". The manifest
+    is bound to its audit entry, which recorded its hash: the edit is found and the line says which file."""
+    out = tmp_path / "case"
+    assert cli("--index", str(evidence_index), "export", str(rider_hit), "--out", str(out), "--before", "0.5", "--after", "0.5").exit_code == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    m = json.loads((copy / MANIFEST).read_text())
+    m["items"][0]["hit_time"]["wall_clock"] = "2026-11-21T03:00:00.000+07:00"  # the hit moved to another hour
+    (copy / MANIFEST).write_text(json.dumps(m, ensure_ascii=False, indent=2) + "\n")
+    recompute_sums(copy)
+    assert verify_export(copy).ok  # the folder alone cannot tell
+    edited = cli("--index", str(evidence_index), "export", "--verify", str(copy))
+    assert edited.exit_code == 1 and f"problem: {MANIFEST} was changed after the export" in edited.stdout, edited.output
+    assert f"({SUMS} was recomputed to match it)" in edited.stdout
+    sums = tmp_path / "sums"
+    shutil.copytree(out, sums)
+    text = (sums / SUMS).read_text().splitlines()
+    text[0] = "0" * 64 + text[0][64:]
+    (sums / SUMS).write_text("\n".join(text) + "\n")
+    changed = cli("--index", str(evidence_index), "export", "--verify", str(sums))
+    assert changed.exit_code == 1 and f"problem: {SUMS} lists another hash for {text[0][66:]}" in changed.stdout, changed.output
+    assert MANIFEST + " was changed" not in changed.stdout
+    elsewhere = cli("--index", str(tmp_path / "no-index"), "export", "--verify", str(copy))
+    assert "NOT checked against the audit log" in elsewhere.stdout
+
+
+def test_cli_export_that_cannot_be_audited_hands_nothing_out(tmp_path, evidence_index, rider_hit):
+    log = evidence_index / "audit.jsonl"
+    saved = log.read_bytes() if log.exists() else b""
+    log.unlink(missing_ok=True)
+    log.mkdir()  # appending fails whoever runs the test (root ignores permissions)
+    out, picture = tmp_path / "case", tmp_path / "frame.jpg"
+    try:
+        exported = cli("--index", str(evidence_index), "export", "--top", "1", "--out", str(out), "--before", "0.5", "--after", "0.5",
+                       "motorbike")  # written in full, then the audit entry fails: the folder is removed
+        shown = cli("--index", str(evidence_index), "show", str(rider_hit), "--out", str(picture))
+    finally:
+        log.rmdir()
+        log.write_bytes(saved)
+        log.chmod(0o600)
+    for result in (exported, shown):
+        assert result.exit_code == 4 and "cannot write the audit log" in error_lines(result)[0] and "nothing handed out" in result.stderr
+    assert not out.exists() and not picture.exists()
 
 
 @pytest.mark.slow

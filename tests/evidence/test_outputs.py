@@ -22,7 +22,7 @@ def digest(path: Path) -> str:
 def index_copy(stub_evidence_index, tmp_path) -> Path:
     """A private copy of the synthetic index, so a test that fails (and destroys it) harms nobody else."""
     root = tmp_path / "idx"
-    shutil.copytree(stub_evidence_index, root, ignore=shutil.ignore_patterns("write.lock", "audit.*"))
+    shutil.copytree(stub_evidence_index, root, ignore=shutil.ignore_patterns("write.lock"))
     return root
 
 

@@ -144,7 +144,7 @@ def test_deleted_search_files_are_rebuilt(tmp_path):
     assert run(tmp_path / "idx", "verify").exit_code == 0
 
 
-def test_second_run_indexes_nothing_and_a_changed_file_is_reindexed(tmp_path):
+def test_second_run_indexes_nothing_and_a_touched_file_is_not_reindexed(tmp_path):
     video = tmp_path / "cam.mp4"
     shutil.copy(CLIP, video)
     assert run(tmp_path / "idx", "index", str(tmp_path)).exit_code == 0
@@ -155,11 +155,11 @@ def test_second_run_indexes_nothing_and_a_changed_file_is_reindexed(tmp_path):
     video.rename(moved)
     third = run(tmp_path / "idx", "index", str(tmp_path))
     assert "0 indexed, 1 skipped" in third.stderr and indexed_paths(tmp_path / "idx") == {"renamed.mp4"}
-    os.utime(moved, (1, 1))  # touched: re-indexed, rows replaced, not duplicated
+    os.utime(moved, (1, 1))  # touched: the same content (its SHA-256), so not indexed again
     with IndexStore(tmp_path / "idx") as s:
         count = s.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
     fourth = run(tmp_path / "idx", "index", str(tmp_path))
-    assert "1 indexed" in fourth.stderr
+    assert "0 indexed, 1 skipped" in fourth.stderr
     with IndexStore(tmp_path / "idx") as s:
         assert s.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == count
 
