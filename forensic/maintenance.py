@@ -80,7 +80,7 @@ def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -
     with IndexStore(settings.index, writer=repair) as store:
         problems = store.verify(repair=repair)
         videos = store.videos("done")
-        if not repair and store.writer_running():
+        if store.verified_while_writing:
             lines.append("note: an index run is writing: the video it is indexing and search files catching up are not problems")
     for problem, fixed in problems:
         lines.append(f"{'fixed' if fixed else 'problem'}: {problem}")
