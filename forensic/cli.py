@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from forensic import __version__, render
-from forensic.errors import AuditError, ForensicError, IntegrityError
+from forensic.errors import AuditError, ForensicError, IntegrityError, Interrupted
 from forensic.options import (filter_options, force_given, html_option, index_options, model_options, shared_params,
                               with_shared_options)
 from forensic.printable import printable
@@ -43,6 +43,9 @@ class ForensicGroup(click.Group):
                 raise
             _say(f"forensic: error: {e}", err=True)
             sys.exit(EXIT_INTEGRITY if isinstance(e, IntegrityError) else EXIT_AUDIT if isinstance(e, AuditError) else EXIT_USAGE)
+        except Interrupted as e:  # SIGTERM/Ctrl-C during an export: cleaned up; exit 128 + the signal
+            _say(f"forensic: {e}", err=True)
+            sys.exit(e.exit_code)
 
     def add_command(self, cmd, name=None):
         super().add_command(with_shared_options(cmd), name)
@@ -327,8 +330,7 @@ def export(ctx, hits, out, before, after, exact, top, image, classes, colors, ca
 
     if out is None:
         raise ForensicError("--out FOLDER is required (a new folder for the export), or use --verify FOLDER")
-    find_tool("ffmpeg")  # before any search or model loading
-    find_tool("ffprobe")
+    find_tool("ffmpeg"), find_tool("ffprobe")  # before any search or model loading
     settings = _settings(ctx, **options)
     if inside(out, settings.index):
         raise ForensicError(f"--out {out} is inside the index folder {settings.index}: only the index writes there; "
@@ -393,6 +395,3 @@ def audit(ctx, check, tail, as_json):
 def main() -> None:
     cli(prog_name="forensic")
 
-
-if __name__ == "__main__":
-    main()

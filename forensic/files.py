@@ -157,3 +157,96 @@ def write_new(path: Path, data: bytes, *, force: bool = False) -> None:
         if isinstance(e, OSError):  # a read-only folder, a full disk: one line, nothing left behind
             raise ForensicError(f"cannot write {path}: {e.strerror or e}") from None
         raise
+
+
+# -- a folder written whole or not at all (export folders) ---------------------------------------------
+PARTIAL = ".partial-"  # .NAME.partial-XXXXXXXX: the hidden work folder beside the folder NAME being written
+
+
+def begin_folder(out: Path) -> tuple[Path, int]:
+    """A new private (0700) work folder beside `out`, hidden (`.NAME.partial-XXXXXXXX`) and locked by this
+    process (flock on the folder; the caller closes the lock when done). The caller writes everything into it,
+    then publish_folder renames it to `out`, so `out` never holds half an export. Work folders beside the same
+    `out` that no live process holds (left by a kill -9 or a power cut, which no process can clean up after)
+    are removed first. Returns (work folder, its lock)."""
+    import fcntl
+    import glob
+    import tempfile
+
+    out = Path(os.path.abspath(out))
+    if out.exists() and os.path.samefile(out, os.getcwd()):
+        raise ForensicError(f"{out} is the current folder: give the name of a new folder for the export")
+    try:
+        out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for old in out.parent.glob(glob.escape(_partial_prefix(out)) + "*"):
+            _remove_abandoned(old)
+        work = Path(tempfile.mkdtemp(dir=out.parent, prefix=_partial_prefix(out)))  # 0700
+        lock = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        raise ForensicError(f"cannot create a folder beside {out}: {e.strerror or e}") from None
+    return work, lock
+
+
+def publish_folder(work: Path, out: Path) -> None:
+    """Rename the finished work folder to `out` (which must be missing or an empty folder: rename replaces an
+    empty folder in one step). Raises ForensicError when that fails (`out` filled up meanwhile); the caller
+    then discards the work folder."""
+    out = Path(os.path.abspath(out))
+    try:
+        os.rename(work, out)
+    except OSError as e:
+        raise ForensicError(f"cannot put the export at {out}: {e.strerror or e} (nothing was written there; "
+                            "export into a new folder)") from None
+    try:  # the new name is on disk before the command reports it
+        parent = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(parent)
+        finally:
+            os.close(parent)
+    except OSError:
+        pass
+
+
+def discard_folder(work: Path, out: Path, lock: int) -> None:
+    """Remove an unfinished work folder, or `out` when it is that folder, published just before a signal
+    came (the same folder: compared by inode through the lock, never a folder someone else put there)."""
+    import shutil
+
+    if not work.exists():
+        try:
+            mine, there = os.fstat(lock), os.stat(out, follow_symlinks=False)
+        except OSError:
+            return
+        if (mine.st_dev, mine.st_ino) != (there.st_dev, there.st_ino):
+            return
+        work = Path(out)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _partial_prefix(out: Path) -> str:
+    return f".{out.name[:120]}{PARTIAL}"
+
+
+def _remove_abandoned(work: Path) -> None:
+    """Remove a work folder whose process is gone (its lock is free); leave one a live export holds."""
+    import fcntl
+    import logging
+    import shutil
+
+    if work.is_symlink() or not work.is_dir():
+        return
+    try:
+        fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return  # another export is writing it now
+    try:
+        logging.getLogger(__name__).info("removing %s, the unfinished folder of an export that was killed", work)
+        shutil.rmtree(work, ignore_errors=True)
+    finally:
+        os.close(fd)

@@ -87,7 +87,7 @@ def verify_index(settings: Settings, repair: bool = False, fast: bool = False) -
     with IndexStore(settings.index, writer=repair) as store:
         problems = store.verify(repair=repair)
         videos = store.videos("done")
-        if not repair and store.writer_running():
+        if store.verified_while_writing:
             lines.append("note: an index run is writing: the video it is indexing and search files catching up are not problems")
     for problem, fixed in problems:
         lines.append(f"{'fixed' if fixed else 'problem'}: {problem}")
@@ -199,9 +199,10 @@ def choose_hits(hits: tuple[str, ...], top: int | None, settings: Settings, **se
         raise ForensicError(f"HIT_ID must be a number, got {' '.join(hits)!r} (to export a search's best hits use --top N)") from None
 
 
-def exported_file(path: Path) -> dict:
-    """A written file as the audit log records it: its absolute path and SHA-256."""
-    return {"path": str(Path(path).resolve()), "sha256": sha256_file(path)}
+def exported_file(path: Path, named: Path | None = None) -> dict:
+    """A written file as the audit log records it: its absolute path (`named`, where it will be once its folder
+    is in place) and SHA-256."""
+    return {"path": str(Path(named or path).resolve()), "sha256": sha256_file(path)}
 
 
 def audit(settings: Settings, record: dict) -> dict:
@@ -247,11 +248,13 @@ def record_show(settings: Settings, hit_id: int, out: Path, context: float | Non
 def export_seal(settings: Settings, chosen: list[int], found_by, **how):
     """The `seal` of an export (forensic.evidence.export.export_hits): appends its audit entry, which records the
     SHA-256 of each file written and of the manifest (before the manifest names the entry)."""
-    def seal(out: Path, manifest: dict) -> dict:
+    def seal(out: Path, manifest: dict, files_at: Path | None = None) -> dict:
+        """`out`: the folder as it will be named; `files_at`: where its files are now (the export's work folder)."""
         from forensic.evidence.export import MANIFEST
 
         record = found_by.record() if found_by is not None else {"query": {"hits": chosen}, "filters": {}}
-        files = [exported_file(out / f["file"]) for it in manifest["items"] for f in it["files"]] + [exported_file(out / MANIFEST)]
+        at = files_at or out
+        files = [exported_file(at / name, out / name) for name in [f["file"] for it in manifest["items"] for f in it["files"]] + [MANIFEST]]
         return audit(settings, {"command": "export", "query": record["query"], "filters": record["filters"], "hits": len(chosen),
                                 "hit_ids": chosen, "folder": str(out.resolve()), **how, "exported": files})
     return seal

@@ -15,7 +15,6 @@ import json
 import logging
 import math
 import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,13 +23,13 @@ from typing import Callable
 import numpy as np
 
 from forensic import __version__
-from forensic.errors import AuditError, ForensicError
+from forensic.errors import AuditError, ForensicError, Interrupted, interruptible
 from forensic.evidence.audit import whoami
 from forensic.evidence.frames import (THUMB_MATCH, FrameSource, Place, annotated_frame, clock_text, encode_image, encode_jpeg, locate,
                                       wall_time)
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
-                                     find_tool, probe_times, run_tool)
-from forensic.files import Content, inside, write_private
+                                     find_tool, probe_times, run_tool, stop_all)
+from forensic.files import Content, begin_folder, discard_folder, inside, publish_folder, write_private
 from forensic.index import recordings
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,17 @@ class ExportItem:
 
 
 def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after: float = 10.0, exact: bool = False,
-                query: dict | None = None, index_root: Path | None = None, seal: Callable[[Path, dict], dict] | None = None) -> dict:
+                query: dict | None = None, index_root: Path | None = None, seal: Callable[[Path, dict, Path], dict] | None = None) -> dict:
     """Write the clips, frames, thumbnails, manifest.json and SHA256SUMS into the new folder `out`.
 
-    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export. `seal(out,
-    manifest)` appends the export's audit entry once every file and the manifest are written, and returns it
-    (with its seq and hash); the manifest then names that entry ("audit") and SHA256SUMS is written last. When
-    sealing fails (the audit log cannot be written) the folder is removed: nothing unaccounted is handed out.
+    Returns the manifest. `out` must not exist or be empty: an evidence folder holds one export. It appears
+    whole or not at all: everything is written into a hidden work folder beside it (`.NAME.partial-XXXXXXXX`)
+    that is renamed to `out` once complete. SIGTERM or Ctrl-C meanwhile stops ffmpeg, removes the work folder
+    and raises Interrupted; a work folder left by a kill -9 is removed by the next export beside it. `seal(out,
+    manifest, files)` appends the export's audit entry (naming `out`, hashing the files in the work folder `files`)
+    once every file and the manifest are written, and returns it (with its seq and hash); the manifest then names
+    that entry ("audit") and SHA256SUMS is written last. When sealing fails (the audit log cannot be written)
+    nothing is published: nothing unaccounted is handed out.
     """
     if not (math.isfinite(before) and math.isfinite(after)) or before < 0 or after < 0 or before + after <= 0:
         raise ForensicError("--before and --after must be 0 or more seconds, and not both 0")
@@ -94,8 +97,25 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
                             "export into a new folder elsewhere")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ForensicError(f"{out} already exists and is not empty: export into a new folder")
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
+    with interruptible(stop_all):  # SIGTERM/Ctrl-C: every ffmpeg is stopped and waited for, the work folder removed
+        work, lock = begin_folder(out)
+        try:
+            manifest = _write(items, work, before, after, exact, query, index_root, sources, seal, out)
+            publish_folder(work, out)
+        except BaseException as e:
+            discard_folder(work, out, lock)  # also when a signal came just after the rename: the caller gets no manifest
+            if isinstance(e, Interrupted):
+                raise Interrupted(e.signum, f"export interrupted by {e.signame}: ffmpeg stopped, nothing written at {out} "
+                                  "(run it again)") from None
+            raise
+        finally:
+            os.close(lock)
+    return manifest
+
+
+def _write(items: list[ExportItem], out: Path, before: float, after: float, exact: bool, query: dict | None,
+           index_root: Path | None, sources: dict, seal, final: Path) -> dict:
+    """Write the export into the work folder `out` (renamed to `final` by export_hits once complete)."""
     started = datetime.now().astimezone()
     entries = []
     for it in items:
@@ -114,12 +134,9 @@ def export_hits(items: list[ExportItem], out: Path, before: float = 10.0, after:
     write_private(out / MANIFEST, manifest_bytes(manifest))
     if seal is not None:
         try:
-            entry = seal(out, manifest)
-        except BaseException as e:
-            shutil.rmtree(out, ignore_errors=True)  # fail closed: an export the audit log does not hold is not handed out
-            if isinstance(e, AuditError):
-                raise AuditError(f"{e}; nothing handed out ({out} removed)") from None
-            raise
+            entry = seal(final, manifest, out)
+        except AuditError as e:  # fail closed: an export the audit log does not hold is not handed out (export_hits removes it)
+            raise AuditError(f"{e}; nothing handed out (nothing written at {final})") from None
         manifest["audit"] = {"index": manifest["index"], "seq": entry["seq"], "hash": entry["hash"],
                              "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest(), "what": AUDIT_NOTE}
         write_private(out / MANIFEST, manifest_bytes(manifest))

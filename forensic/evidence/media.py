@@ -20,7 +20,7 @@ import numpy as np
 # finding and running the tools lives in forensic.tools (a primitive: forensic.timestamps uses it too);
 # the names stay importable from here
 from forensic.tools import (  # noqa: F401
-    INSTALL_HINT, LOCAL_ONLY, MediaError, ToolMissing, file_url, find_tool, have_tools, run_tool)
+    INSTALL_HINT, LOCAL_ONLY, MediaError, ToolMissing, file_url, find_tool, have_tools, run_tool, stop_all)
 
 log = logging.getLogger(__name__)
 

@@ -234,6 +234,7 @@ class IndexStore:
         self.writer = writer
         self.layout = layout or Layout()
         self._columns = None  # search columns, once loaded
+        self.verified_while_writing = False  # verify() found an index run writing (and did not count its work)
         self._sets: dict[str, vectorstore.VectorSet] = {}
         self._pending = 0  # detections finished or deleted since the search files were last written
         self._lock = None
@@ -682,11 +683,22 @@ class IndexStore:
 
         Returns (problem, fixed) pairs; an empty list means the index is sound.
         """
+        for attempt in range(3):  # the third look takes a writer that keeps changing the index as running
+            running = not self.writer and (self.writer_running() or attempt == 2)  # what a running index writes is not damage
+            version = self.db.execute("PRAGMA data_version").fetchone()[0]
+            problems = self._verify(repair, running)
+            # a writer that started, or committed, while this looked: look again (then it is seen as running,
+            # or it has finished and the index is still)
+            if self.writer or running or not (self.writer_running() or self.db.execute("PRAGMA data_version").fetchone()[0] != version):
+                break
+        self.verified_while_writing = running
+        return problems
+
+    def _verify(self, repair: bool, running: bool) -> list[tuple[str, bool]]:
         problems: list[tuple[str, bool]] = []
         check = self.db.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             problems.append((f"SQLite integrity check: {check}", False))
-        running = not self.writer and self.writer_running()  # what a running index is writing is not damage
         for row in [] if running else self.db.execute("SELECT id, path FROM videos WHERE status='indexing'").fetchall():
             if repair:
                 self.delete_video(row["id"])
@@ -695,6 +707,8 @@ class IndexStore:
         for det_id, thumb in self.db.execute("SELECT id, thumb FROM detections"):
             known[thumb] = det_id
         missing = [(det_id, t) for t, det_id in known.items() if t and not (self.root / t).is_file()]
+        if missing and running:  # a video the run indexes again was removed meanwhile: its rows first, then its thumbnails
+            missing = [(d, t) for d, t in missing if self.db.execute("SELECT 1 FROM detections WHERE id=?", (d,)).fetchone()]
         if missing:
             if repair:
                 self.db.executemany("UPDATE detections SET thumb=NULL WHERE id=?", [(d,) for d, _ in missing])

@@ -111,6 +111,58 @@ def test_verify_during_an_index_run_reports_no_damage(tmp_path):
     assert run_cli("--index", str(root), "verify").exit_code == 1  # after the run: the unfinished video is a problem again
 
 
+def _when_thumbnails_are_checked(monkeypatch, root: Path, action) -> None:
+    """Run `action` once, when verify first looks for a thumbnail file (after it read the detections' rows)."""
+    real = Path.is_file
+    done = []
+
+    def is_file(self):
+        if not done and str(self).startswith(str(root / "thumbs")):
+            done.append(action())
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+
+
+def test_verify_while_the_run_removes_a_video_it_indexes_again(tmp_path, monkeypatch):
+    """A changed recording is indexed again: its old rows go, then its thumbnails. A verify that read the rows
+    just before must not report the thumbnails as missing."""
+    root = build(tmp_path)
+    with IndexStore(root, writer=True) as writer:
+        old = writer.videos("done")[0]["id"]
+        _when_thumbnails_are_checked(monkeypatch, root, lambda: writer.delete_video(old))
+        during = run_cli("--index", str(root), "verify")
+        assert not (root / "thumbs" / str(old)).exists()
+        assert during.exit_code == 0 and "thumbnails missing" not in during.stdout, during.output
+
+
+def test_verify_while_an_index_run_starts(tmp_path, monkeypatch):
+    """The run starts after verify looked for a writer: verify looks again rather than call its work damage."""
+    import numpy as np
+
+    from realdata import tiny_jpeg
+    from test_store import detections, info, unit, video_file
+
+    root = build(tmp_path)
+    rng = np.random.default_rng(4)
+    writers = []
+
+    def start_a_run():
+        writer = IndexStore(root, writer=True)
+        writers.append(writer)
+        path = video_file(tmp_path, "cam1/started-meanwhile.mp4")
+        vid = writer.begin_video(path, "cam1", info(path), 2.0, "fp2")
+        writer.add_detections(vid, 0, 0.0, detections(rng, 2), [{"whole": {}}] * 2, np.full(2, 0.5, np.float32),
+                              [tiny_jpeg(k) for k in range(2)], {"appearance": unit(rng, 2)})  # not committed yet
+    _when_thumbnails_are_checked(monkeypatch, root, start_a_run)
+    try:
+        during = run_cli("--index", str(root), "verify")
+    finally:
+        for w in writers:
+            w.close()
+    assert during.exit_code == 0 and "note: an index run is writing" in during.stdout, during.output
+
+
 def damage_database(root: Path) -> None:
     with sqlite3.connect(root / "index.sqlite") as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
