@@ -24,7 +24,7 @@ from forensic.images import shrink
 from forensic.index.attributes import crop
 from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
 
-VIEWS = 3  # best views kept per track: the first is read, the others only while the reads are weak
+VIEWS = 2  # best views kept per track: the first is read, the others only while the reads are weak
 BATCH = 16  # vehicle crops per plate-detector call
 IDLE = 6.0  # seconds: a track not seen for this long has left; its views are read
 VIEW_MAX = 640  # longest side of a kept vehicle crop (memory; the plate detector sees 320)

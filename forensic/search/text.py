@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from forensic.colors import MIN_REPORTED
 from forensic.detections import LOOK_ALIKE
 from forensic.errors import ForensicError
 from forensic.index.columns import SHARE_SCALE
@@ -27,16 +28,17 @@ from forensic.search.hits import Hit, top_hits
 log = logging.getLogger(__name__)
 
 PLATE_FLOOR = 0.5  # a track whose plate matches scores above every track whose plate does not
+SHOWN_SHARE = MIN_REPORTED  # a track's colour counts for the upper tier from the share at which a hit shows it
 FULL_SHARE = 0.5  # a colour covering half the object (after background removal) is a full match
 # MIN_SHARE (forensic.search.filters): below this the object is not of the asked colour at all
 MIN_SECOND = 0.1  # a second class scored below this is no candidate for a query asking that class
 CLIP_WEIGHT = 0.5
 
 
-def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bool] | None:
+def colour_match(colors: dict, query: Query, is_person: bool, floor: float = MIN_SHARE) -> tuple[float, bool] | None:
     """(0..1 agreement, complete) of an object's colour shares with the query's colours; None when none
     are asked. Agreement: the mean over asked colours of share / FULL_SHARE (capped at 1), a colour
-    under MIN_SHARE counting 0; complete: every asked colour has at least MIN_SHARE."""
+    under MIN_SHARE counting 0; complete: every asked colour has at least `floor`."""
     wanted = query.wanted()
     if not wanted:
         return None
@@ -44,7 +46,7 @@ def colour_match(colors: dict, query: Query, is_person: bool) -> tuple[float, bo
     for part, names in wanted:
         shares = (colors.get(part) if is_person or part == "whole" else colors.get("whole")) or {}
         share = max(shares.get(n, 0.0) for n in names)
-        complete &= share >= MIN_SHARE
+        complete &= share >= floor
         scores.append(min(1.0, share / FULL_SHARE) if share >= MIN_SHARE else 0.0)
     return float(np.mean(scores)), bool(complete)
 
@@ -133,8 +135,10 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     """`colour_match` of the detections at `rows`: (agreement, complete). Where the detection's track
     has more than one detection, the agreement is averaged with that of the track's voted colours
     (steadier: every detection's vote, and the pose-based colours of the track's best view), which
-    count only when they have every asked colour; a detection is complete when it or its track has
-    every asked colour (one box in the shade must not drop a red-shirted person below the others)."""
+    count only when they have every asked colour. Whether such a detection has every asked colour
+    (`complete`, the upper tier) is the track's to say, at the share from which a hit shows a colour
+    (SHOWN_SHARE): a hit is shown with its track's colours, and a motorbike shown "black, white" must
+    not head "red motorbike" because one of its boxes caught a red sign."""
     wanted = query.wanted()
     if not wanted:
         return None
@@ -145,11 +149,13 @@ def colour_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.
     steady[steady] = cols.track_n[track[steady]] > 1
     voted, voted_complete = _match(cols, track[steady], wanted, person[steady], tracks=True)
     colour[steady] = 0.5 * colour[steady] + 0.5 * np.where(voted_complete, voted, 0.0)
-    complete[steady] |= voted_complete
+    complete[steady] = _match(cols, track[steady], wanted, person[steady], tracks=True, floor=SHOWN_SHARE)[1]
     return colour, complete
 
 
-def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: bool) -> tuple[np.ndarray, np.ndarray]:
+def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: bool,
+           floor: float = MIN_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """(agreement, complete): complete when every asked colour has at least `floor` of its part."""
     total = np.zeros(len(rows))
     complete = np.ones(len(rows), bool)
     for part, names in wanted:
@@ -157,7 +163,7 @@ def _match(cols, rows: np.ndarray, wanted: list, person: np.ndarray, tracks: boo
         if part != "whole":  # clothing colours are a person's; other objects are looked up whole
             share = np.where(person, _share(cols, rows, part, names, tracks), share)
         present = share >= MIN_SHARE
-        complete &= present
+        complete &= share >= floor
         total += np.where(present, np.minimum(1.0, share / FULL_SHARE), 0.0)
     return total / len(wanted), complete
 

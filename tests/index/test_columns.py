@@ -18,7 +18,7 @@ from forensic.index.store import IndexStore
 from forensic.query import Query
 from forensic.search.filters import Filters
 from realdata import riding_of
-from forensic.search.text import MIN_SECOND, attribute_scores, colour_match
+from forensic.search.text import MIN_SECOND, SHOWN_SHARE, attribute_scores, colour_match
 from realdata import tiny_jpeg
 from test_store import DIM, MODEL, detections, info, unit, video_file
 
@@ -151,7 +151,8 @@ def reference_scores(store: IndexStore, query: Query, filters: Filters) -> tuple
             if track_colors and track_n > 1:
                 voted, voted_complete = colour_match(json.loads(track_colors), query, cls in CLOTHED)
                 colour = 0.5 * colour + 0.5 * (voted if voted_complete else 0.0)
-                complete = complete or voted_complete  # the track has every asked colour: so does each of its boxes
+                # the upper tier is the track's to say, at the share from which a hit shows a colour
+                complete = colour_match(json.loads(track_colors), query, cls in CLOTHED, floor=SHOWN_SHARE)[1]
             score = agreement * (0.65 * colour + 0.2 * p + 0.15 * quality)
             score = 0.5 + 0.5 * score if complete else 0.5 * score  # lacking a colour: below all that have them all
         ids.append(det_id)
