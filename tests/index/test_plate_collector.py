@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from forensic.detections import Detections
-from forensic.index.plates import MIN_VEHICLE_HEIGHT, PlateCollector
+from forensic.index.plates import MIN_VEHICLE_HEIGHT, VIEWS, PlateCollector
 from forensic.models.plates import PlateRead
 
 
@@ -57,4 +57,4 @@ def test_a_weak_read_asks_for_the_next_view_and_a_sure_one_does_not():
     reader = StandInReader()
     results = _drive(PlateCollector(reader, batch=4), tracks=4)
     reads = {r["det_id"] // 1000: r["reads"] for r in results}
-    assert reads == {0: 1, 1: 3, 2: 1, 3: 3}  # dark (weak) views: all three read; light (sure): one
+    assert VIEWS >= 2 and reads == {0: 1, 1: VIEWS, 2: 1, 3: VIEWS}  # dark (weak) views: every kept view read; light (sure): one
