@@ -31,9 +31,9 @@ from forensic.cameras import Cameras, load_cameras
 from forensic.errors import ForensicError
 from forensic.evidence import frames as fr
 from forensic.evidence.audit import AuditLog, for_index
-from forensic.evidence.export import ExportItem, sha256_file
+from forensic.evidence.export import ExportItem
 from forensic.evidence.export import export_hits as export_items
-from forensic.files import ContentHash, check_output, write_new
+from forensic.files import ContentHash, check_output, sha256_file, write_new
 from forensic.index import recordings
 from forensic.index.pipeline import IndexEvent, IndexSummary, index_videos
 from forensic.index.store import IndexStore

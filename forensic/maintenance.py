@@ -12,8 +12,9 @@ from forensic.api import SearchRequest, run_search
 from forensic.cameras import load_cameras
 from forensic.errors import ForensicError
 from forensic.evidence.audit import AuditLog
-from forensic.evidence.export import MANIFEST, sha256_file, verify_export
+from forensic.evidence.export import MANIFEST, verify_export
 from forensic.evidence.report import write_search_report
+from forensic.files import sha256_file
 from forensic.index.store import IndexStore
 from forensic.search.hits import clock_of
 from forensic.settings import Settings

@@ -29,7 +29,7 @@ from forensic.evidence.frames import (THUMB_MATCH, FrameSource, Place, annotated
                                       wall_time)
 from forensic.evidence.media import (LOCAL_ONLY, MediaError, MediaTimes, ffmpeg_release, ffmpeg_version, file_url,
                                      find_tool, probe_times, run_tool, stop_all)
-from forensic.files import Content, begin_folder, discard_folder, inside, publish_folder, write_private
+from forensic.files import Content, begin_folder, discard_folder, inside, publish_folder, sha256_file, write_private
 from forensic.index import recordings
 
 log = logging.getLogger(__name__)
@@ -44,15 +44,6 @@ CUT_NOTE = ("stream copy: the clip holds the recorded frames unchanged and start
 AUDIT_NOTE = ("the audit entry of this export (seq, hash) in the index's audit.jsonl: it records the SHA-256 of every file "
               "and of this manifest without its 'audit' part (manifest_sha256); 'forensic export --verify' checks both")
 EXACT_NOTE = "exact: re-encoded with libx264 (crf 18) so the clip starts and ends on the requested frames"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file read in chunks (recordings can be many GB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
