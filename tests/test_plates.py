@@ -169,27 +169,12 @@ def test_the_reader_runs_from_the_wheel_and_never_downloads(monkeypatch, tmp_pat
 
 
 def test_an_index_from_before_plates_is_searched_and_gains_the_table(tmp_path):
+    from builders import Row, build_index
     from forensic.api import SearchRequest, run_search
-    from forensic.detections import Detections
     from forensic.index.store import IndexStore
     from forensic.settings import Settings
-    from forensic.video import VideoInfo
-    from realdata import tiny_jpeg
 
-    video = tmp_path / "cam1" / "a.mp4"
-    video.parent.mkdir()
-    video.write_bytes(b"0" * 64)
-    root = tmp_path / "idx"
-    with IndexStore(root, writer=True) as store:
-        store.register_embedder("appearance", "appearance-test/v1", 4)
-        vid = store.begin_video(video, "cam1", VideoInfo(video, fps=25.0, frames=25, width=640, height=480), 2.0, "fp")
-        dets = Detections(np.array([[10, 10, 90, 60]] * 2, np.float32), np.array([0.9] * 2, np.float32), np.array(["car"] * 2))
-        dets.tracker_id = np.array([0, 1])
-        ids = store.add_detections(vid, 0, 0.0, dets, [{"whole": {"red": 0.8}}] * 2, np.array([0.7] * 2, np.float32),
-                                   [tiny_jpeg(), tiny_jpeg(1)], {"appearance": np.eye(4, dtype=np.float32)[:2]})
-        store.add_plates(vid, [{"det_id": ids[0], "text": "30F/621.51", "norm": "30F62151", "display": "30F-621.51", "conf": 0.9,
-                                "reads": 2, "jpeg": tiny_jpeg(2)}])
-        store.finish_video(vid)
+    root = build_index(tmp_path, [Row(plate="30F/621.51"), Row(box=(110, 10, 190, 60))]).root  # two red cars, one plate read
     settings = Settings(index=root)
     hits = run_search(SearchRequest(text="red car", plates=("30F-621.57",)), settings).hits
     assert [h.plate["text"] if h.plate else None for h in hits] == ["30F-621.51", None]  # the matching plate first
