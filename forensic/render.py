@@ -206,11 +206,22 @@ def camera_lines(source, cameras: list[dict]) -> list[str]:
         clock = f"; on-screen clock {osd if isinstance(osd, str) else repr(osd['format'])}, time source {cam['time_source']}" if osd else ""
         lines.append(f"{cam['id']}: {cam['name']}{places}: {len(cam['videos'])} videos{clock}")
         for rec in cam.get("recordings") or [{"path": v} for v in cam["videos"]]:
-            start = f"  start {rec['start'][:23]} ({rec['time_source']})" if rec.get("start") else ""
+            start = f"  start {local_time(rec['start'])} ({rec['time_source']})" if rec.get("start") else ""
             lines.append(f"    {rec['path']}{start}")
             if rec.get("clock"):
                 lines.append("      " + clock_line(rec["clock"]))
     return lines
+
+
+def local_time(iso: str) -> str:
+    """An ISO date-time as the camera's local time to the millisecond, its offset left out
+    ('2018-04-20T05:46:00+07:00' -> '2018-04-20T05:46:00.000'): one width for every recording."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(iso)).isoformat(timespec="milliseconds")[:23]
+    except ValueError:
+        return str(iso)
 
 
 def clock_line(clock: dict) -> str:
@@ -218,6 +229,6 @@ def clock_line(clock: dict) -> str:
     if clock.get("start") is None:
         return f"on-screen clock {clock.get('status')}: {clock.get('reason')}"
     off = clock.get("disagreement") or 0.0
-    return (f"on-screen clock {clock['start'][:23]} (±{clock.get('uncertainty') or 0:.1f} s, {clock.get('format')!r} at {clock.get('region')}), "
+    return (f"on-screen clock {local_time(clock['start'])} (±{clock.get('uncertainty') or 0:.1f} s, {clock.get('format')!r} at {clock.get('region')}), "
             f"{'used' if clock.get('used') else 'not used'}; "
             f"the {clock.get('file_source')} time {str(clock.get('file_start'))[:19]} is {abs(off):.0f} s {'behind' if off > 0 else 'ahead of'} it")

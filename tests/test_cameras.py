@@ -167,3 +167,15 @@ def test_a_broken_clock_option_is_one_clear_error(tmp_path, text, message):
     f.write_text(f"[[camera]]\nid = 'a'\n{text}\n")
     with pytest.raises(ForensicError, match=message):
         load_cameras(f)
+
+
+def test_forensic_cameras_lists_every_start_at_one_width():
+    """A start read whole from a container ('...05:46:00+07:00', no fraction) was cut in the middle of its offset
+    ('05:46:00+07:'); every recording's start is the camera's local time to the millisecond."""
+    from forensic.render import camera_lines
+
+    recordings = [{"path": "/f/a.mp4", "start": "2018-04-20T05:46:00+07:00", "time_source": "container"},
+                  {"path": "/f/b.mp4", "start": "2021-08-06T13:52:27.300000+07:00", "time_source": "osd"}]
+    lines = camera_lines("cams.toml", [{"id": "p", "name": "P", "places": [], "match": ["*"], "videos": ["/f/a.mp4", "/f/b.mp4"],
+                                        "recordings": recordings}])
+    assert lines[2:] == ["    /f/a.mp4  start 2018-04-20T05:46:00.000 (container)", "    /f/b.mp4  start 2021-08-06T13:52:27.300 (osd)"]
