@@ -128,6 +128,8 @@ def read_frames(path: Path, indices: list[int]) -> list[np.ndarray]:
     """Frames by number (BGR, source resolution), in the order asked, decoded from the start of the file
     and counted as the indexer's FrameReader counts them."""
     wanted = set(indices)
+    if not wanted:
+        return []
     got: dict[int, np.ndarray] = {}
     cap = _open(Path(path))
     last = -1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from forensic.colors import describe_colors
+from forensic.index.side import INLINE
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class _View:
 class BestViews:
     def __init__(self, pose, side=None):
         self.pose = pose  # forensic.models.pose.PoseEstimator, or None: no pose (box proportions)
-        self.side = side  # an executor with one worker thread, or None: pose runs in the caller's thread
+        self.side = side or INLINE  # forensic.index.side: a worker thread beside the pipeline, or the caller's thread
         self._inflight: Future | None = None
         self._failed = False
         self.views: dict[int, _View] = {}
@@ -106,11 +107,7 @@ class BestViews:
         self._collect()  # the previous batch first: results are taken in the order they were started
         if self.disabled:
             return
-        if self.side is None:
-            self._inflight = Future()
-            self._inflight.set_result(self._colours(tids, views))
-        else:
-            self._inflight = self.side.submit(self._colours, tids, views)
+        self._inflight = self.side.submit(self._colours, tids, views)
 
     def _collect(self) -> None:
         if self._inflight is None:

@@ -11,7 +11,6 @@ import logging
 import os
 import time
 from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +25,7 @@ from forensic.index.clock import recording_clock
 from forensic.index.motion import MotionGate
 from forensic.index.plates import PlateCollector
 from forensic.index.scene import SceneModel
+from forensic.index.side import Side
 from forensic.index.store import IndexStore
 from forensic.index.tracking import ObjectTracker
 from forensic.models import Models
@@ -40,29 +40,6 @@ log = logging.getLogger(__name__)
 # "plates" are the time the pipeline spent on them itself or waiting for them), so the stages can add
 # up to more than the wall time.
 STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "hash", "write", "side")
-
-
-class _Side(ThreadPoolExecutor):
-    """One worker thread beside the pipeline (pose and plates); `busy` sums the seconds it worked."""
-
-    def __init__(self):
-        super().__init__(1, thread_name_prefix="forensic-side")
-        self.busy = 0.0
-
-    def submit(self, fn, /, *args, **kwargs):
-        def timed():
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.busy += time.perf_counter() - start  # only the worker writes it
-
-        return super().submit(timed)
-
-# Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
-# a file whose size or modification time changed in between is still being written and is left for the next run.
-SECOND_LOOK = 1.0
-STILL_WRITTEN = "still being written: left for the next run"
 
 
 @dataclass
@@ -224,7 +201,7 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
     content = ContentHash(path)  # the full SHA-256, read in its own thread while the decoder reads the file
     # Plates and pose run beside the rest, in one worker thread (the models release Python's lock while
     # they compute, so they use the core that decoding and detection leave idle).
-    side = _Side()
+    side = Side()
     plates = PlateCollector(models.plates, side=side) if models.plates is not None and settings.plates else None
     views = BestViews(models.pose, side=side)  # each person track's best crop, for pose-based clothing colours
     try:

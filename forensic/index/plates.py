@@ -16,11 +16,10 @@ the reads, are the same on every run.
 
 from __future__ import annotations
 
-from concurrent.futures import Future
-
 import numpy as np
 
 from forensic.images import shrink
+from forensic.index.side import INLINE
 from forensic.index.attributes import crop
 from forensic.models.plates import PLATE_VEHICLES, PlateRead, PlateReader, display_plate, plate_jpeg, vote
 
@@ -38,7 +37,7 @@ MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a v
 class PlateCollector:
     def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE, side=None):
         self.reader = reader
-        self.side = side  # a concurrent.futures executor with one worker, or None: read in the caller's thread
+        self.side = side or INLINE  # forensic.index.side: a worker thread beside the pipeline, or the caller's thread
         self._inflight = None  # (batches, future of their reads) started at the previous flush
         self.views_per_track = views
         self.batch = batch
@@ -105,12 +104,7 @@ class PlateCollector:
         if not batches:
             return
         job = [[view for *_, view in part] for part in batches]
-        if self.side is None:
-            future = Future()
-            future.set_result(self._read(job))
-        else:
-            future = self.side.submit(self._read, job)
-        self._inflight = (batches, future)
+        self._inflight = (batches, self.side.submit(self._read, job))
 
     def _read(self, job: list[list[np.ndarray]]) -> list[list]:
         return [self.reader.read_vehicles(views) for views in job]
