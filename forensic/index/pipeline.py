@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 # up to more than the wall time.
 STAGES = ("decode", "wait", "motion", "detect", "track", "attributes", "pose", "embed", "plates", "clock", "hash", "write", "side")
 
+# Files found in scanned folders are looked at twice, this many seconds apart (one wait for the whole run):
+# a file whose size or modification time changed in between is still being written and is left for the next run.
+SECOND_LOOK = 1.0
+STILL_WRITTEN = "still being written: left for the next run"
+
 
 @dataclass
 class IndexEvent:
