@@ -9,12 +9,16 @@ forensic.models.plates).
 
 The reading runs beside the indexing (`side`: one worker thread; the plate detector and reader release
 Python's lock, so they use the core the rest of the pipeline leaves idle). What is read together is
-decided without regard to timing: each flush first takes the results of the reads it started at the
-previous flush (waiting for them if need be), then starts the next ones, so the batches, and with them
-the reads, are the same on every run.
+decided without regard to timing: each flush first takes the results of the reads it started DEPTH
+flushes before (waiting for them if need be), then starts the next ones, so the batches, and with them
+the reads, are the same on every run. The reads of the DEPTH - 1 flushes in between may still be
+running: a burst of vehicles leaving together spreads over a few batches of frames instead of holding
+up the next one.
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 
@@ -30,15 +34,18 @@ VIEW_MAX = 640  # longest side of a kept vehicle crop (memory; the plate detecto
 MARGIN = 0.04
 EDGE = 0.02  # share of the picture: a box this close to its edge is a poor view of the plate
 MIN_VEHICLE_HEIGHT = 120  # px (source): a plate on a smaller vehicle is under MIN_PLATE_HEIGHT
+DEPTH = 3  # flushes a read may stay in flight (bench/index_speed.py: 1 held the pipeline up on busy crossroads)
 SURE = 0.6  # a read at least this confident (reader x format) needs no second view
 MIN_DETECTIONS = 2  # a track seen once is more often a false detection than a vehicle worth reading
 
 
 class PlateCollector:
-    def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE, side=None):
+    def __init__(self, reader: PlateReader, views: int = VIEWS, batch: int = BATCH, idle: float = IDLE, side=None,
+                 depth: int = DEPTH):
         self.reader = reader
         self.side = side or INLINE  # forensic.index.side: a worker thread beside the pipeline, or the caller's thread
-        self._inflight = None  # (batches, future of their reads) started at the previous flush
+        self.depth = max(1, depth)
+        self._inflight: deque = deque()  # per flush, oldest first: (batches, future of their reads), or None
         self.views_per_track = views
         self.batch = batch
         self.idle = idle
@@ -81,7 +88,7 @@ class PlateCollector:
         """Read the views of the tracks that have left (all tracks when `t` is None), in batches: a
         track's best view first; its next view only when that gave no plate or a weak one (SURE).
         With `t` None everything is read before it returns."""
-        self._collect()
+        self._collect(keep=0 if t is None else self.depth - 1)
         gone = [tid for tid, last in self._last.items() if t is None or t - last > self.idle]
         for tid in gone:
             del self._last[tid]
@@ -91,9 +98,11 @@ class PlateCollector:
                 self._spare[tid] = [(det_id, view) for _, det_id, view in views[1:]]
         while True:
             self._start(t is None)
-            if t is not None or self._inflight is None:
+            if t is not None:
                 return
-            self._collect()
+            self._collect(keep=0)  # the end: every read taken, and the next views they asked for read too
+            if not self._todo:
+                return
 
     def _start(self, everything: bool) -> None:
         """Start reading the waiting views: full batches, or all of them (`everything`)."""
@@ -102,19 +111,23 @@ class PlateCollector:
             batches.append(self._todo[:self.batch])
             self._todo = self._todo[self.batch:]
         if not batches:
+            self._inflight.append(None)  # a flush that started nothing still counts towards DEPTH
             return
         job = [[view for *_, view in part] for part in batches]
-        self._inflight = (batches, self.side.submit(self._read, job))
+        self._inflight.append((batches, self.side.submit(self._read, job)))
 
     def _read(self, job: list[list[np.ndarray]]) -> list[list]:
         return [self.reader.read_vehicles(views) for views in job]
 
-    def _collect(self) -> None:
-        """Take the reads started at the previous flush (waiting for them); a weak read queues the track's next view."""
-        if self._inflight is None:
-            return
-        batches, future = self._inflight
-        self._inflight = None
+    def _collect(self, keep: int) -> None:
+        """Take the reads started before the last `keep` flushes (waiting for them); a weak read queues the
+        track's next view."""
+        while len(self._inflight) > keep:
+            started = self._inflight.popleft()
+            if started is not None:
+                self._take(*started)
+
+    def _take(self, batches, future) -> None:
         for part, reads in zip(batches, future.result()):
             self.views_read += len(part)
             for (tid, det_id, _), read in zip(part, reads):

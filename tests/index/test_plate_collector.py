@@ -58,3 +58,45 @@ def test_a_weak_read_asks_for_the_next_view_and_a_sure_one_does_not():
     results = _drive(PlateCollector(reader, batch=4), tracks=4)
     reads = {r["det_id"] // 1000: r["reads"] for r in results}
     assert VIEWS >= 2 and reads == {0: 1, 1: VIEWS, 2: 1, 3: VIEWS}  # dark (weak) views: every kept view read; light (sure): one
+
+
+def test_reads_stay_in_flight_for_depth_flushes_and_the_end_waits_for_all():
+    """A slow read does not hold up the next DEPTH - 1 flushes (the pipeline goes on detecting); the
+    DEPTH-th waits for it, and the final flush leaves nothing unread."""
+    import threading
+
+    release = threading.Event()
+
+    class Held(StandInReader):
+        def read_vehicles(self, vehicles):
+            assert release.wait(10), "a read was never released"
+            return super().read_vehicles(vehicles)
+
+    reader = Held()
+    h = MIN_VEHICLE_HEIGHT + 20
+    img = np.full((720, 1280, 3), 150, np.uint8)
+    with ThreadPoolExecutor(1) as side:
+        collector = PlateCollector(reader, batch=1, side=side, depth=3)
+        for k in range(2):  # two cars, each seen twice, then gone
+            dets = Detections(np.array([[100, 100, 400, 100 + h]], np.float32), np.ones(1, np.float32), np.array(["car"]))
+            dets.tracker_id = np.array([k + 1])
+            collector.add(0.0, img, dets, np.array([0.5], np.float32), [10 * k])
+            collector.add(0.5, img, dets, np.array([0.6], np.float32), [10 * k + 1])
+        done = threading.Event()
+
+        def flushes():
+            collector.flush(100.0)  # both tracks gone: their reads start (and block in the reader)
+            collector.flush(101.0)
+            collector.flush(102.0)  # two flushes later: still not waited for
+            done.set()
+
+        worker = threading.Thread(target=flushes)
+        worker.start()
+        assert done.wait(5), "a flush waited for a read started less than DEPTH flushes before"
+        assert collector.views_read == 0 and not reader.batches
+        release.set()
+        collector.flush(103.0)  # the DEPTH-th flush takes the first reads
+        assert collector.views_read == 2
+        collector.flush()
+        worker.join()
+    assert len(collector.results()) == 2
