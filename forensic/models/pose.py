@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 POSE_WEIGHTS = "yolo11n-pose.pt"
 POSE_IMGSZ = 160  # person crops are small: 160 keeps their keypoints (bench/colours.py) at about 13 ms a crop on 2 CPU cores
+CONF, IOU, MAX_PEOPLE = 0.1, 0.7, 300  # a person's score to be kept, NMS overlap, people per crop (Ultralytics' predict)
 MIN_IOU = 0.3  # the pose's person box must overlap the asked box this much
 MARGIN = 0.1  # context around the box: the pose model finds a person better with a little of the scene
 
@@ -31,6 +32,7 @@ class PoseEstimator(LazyModel):
         super().__init__()
         self.weights, self.models_dir, self.allow_download = weights, models_dir, allow_download
         self.device_setting, self.imgsz = device, imgsz
+        self._openvino = None
 
     @property
     def available(self) -> bool:
@@ -45,9 +47,49 @@ class PoseEstimator(LazyModel):
 
         self.device = pick_device(self.device_setting)
         try:
-            return YOLO(str(path or self.weights))
+            model = YOLO(str(path or self.weights))
         except Exception as e:  # a broken or foreign file: one line
             raise ModelUnavailable(f"cannot load pose weights {path or self.weights}: {e}") from None
+        self._openvino = self._to_openvino(model.model) if self.device == "cpu" else None
+        return model
+
+    def _to_openvino(self, net):
+        """The same network compiled by OpenVINO (when installed), converted in memory when the model loads
+        (a second or two, once per run; nothing is written): on a CPU several times faster than
+        Ultralytics' PyTorch `predict` for these small batches of crops. None (PyTorch is used) when
+        OpenVINO is missing or the conversion fails."""
+        import importlib.util
+
+        if importlib.util.find_spec("openvino") is None:
+            return None
+        try:
+            import warnings
+
+            import openvino as ov
+            import torch
+
+            class Head(torch.nn.Module):  # the prediction tensor only (Ultralytics also returns the raw maps)
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, x):
+                    y = self.inner(x)
+                    return y[0] if isinstance(y, (tuple, list)) else y
+
+            net = net.fuse(verbose=False) if hasattr(net, "fuse") else net
+            net = net.to("cpu").float().eval()
+            example = torch.zeros(2, 3, self.imgsz, self.imgsz)
+            head = Head(net).eval()
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                head(example)  # anchors for this size, before tracing
+                traced = torch.jit.trace(head, example, check_trace=False)
+            model = ov.convert_model(traced, example_input=example, input=[(-1, 3, self.imgsz, self.imgsz)])
+            return ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
+        except Exception as e:  # noqa: BLE001 - any failure leaves PyTorch in charge
+            log.warning("pose: OpenVINO conversion failed (%s); using PyTorch", e)
+            return None
 
     def keypoints(self, image: np.ndarray, boxes) -> list[np.ndarray | None]:
         """COCO keypoints (17, 3: x, y, confidence, in `image` pixels) of the person in each box; None where none is found."""
@@ -69,13 +111,14 @@ class PoseEstimator(LazyModel):
     def _on_crops(self, crops, origins) -> list[np.ndarray | None]:
         if not crops:
             return []
-        results = self.model.predict(crops, imgsz=self.imgsz, conf=0.1, device=self.device, verbose=False)
+        self.model  # loaded (and compiled by OpenVINO where it can be) outside the loop
+        found = self._openvino_people(crops) if self._openvino is not None else self._ultralytics_people(crops)
         out: list[np.ndarray | None] = []
-        for r, (ox, oy, x1, y1, x2, y2) in zip(results, origins):
-            if r.keypoints is None or len(r.boxes) == 0:
+        for (boxes, kps), (ox, oy, x1, y1, x2, y2) in zip(found, origins):
+            if len(boxes) == 0:
                 out.append(None)
                 continue
-            boxes = r.boxes.xyxy.cpu().numpy() + np.float32([ox, oy, ox, oy])
+            boxes = boxes + np.float32([ox, oy, ox, oy])
             # the person that best fills the asked box
             ix1, iy1 = np.maximum(boxes[:, 0], x1), np.maximum(boxes[:, 1], y1)
             ix2, iy2 = np.minimum(boxes[:, 2], x2), np.minimum(boxes[:, 3], y2)
@@ -86,8 +129,61 @@ class PoseEstimator(LazyModel):
             if iou[k] < MIN_IOU:  # someone else, or a part of the person: no keypoints rather than wrong ones
                 out.append(None)
                 continue
-            kp = r.keypoints.data[k].cpu().numpy().astype(np.float32).copy()
+            kp = kps[k].astype(np.float32).copy()
             kp[:, 0] += ox
             kp[:, 1] += oy
             out.append(kp)
         return out
+
+    def _ultralytics_people(self, crops) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(boxes (N, 4), keypoints (N, 17, 3)) of the people found in each crop, crop pixels: Ultralytics' predict."""
+        out = []
+        for r in self.model.predict(crops, imgsz=self.imgsz, conf=CONF, iou=IOU, device=self.device, verbose=False):
+            if r.keypoints is None or len(r.boxes) == 0:
+                out.append((np.zeros((0, 4), np.float32), np.zeros((0, 17, 3), np.float32)))
+            else:
+                out.append((r.boxes.xyxy.cpu().numpy().astype(np.float32), r.keypoints.data.cpu().numpy().astype(np.float32)))
+        return out
+
+    def _openvino_people(self, crops) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The same from the OpenVINO-compiled network: each crop letterboxed to imgsz x imgsz, one batch,
+        then Ultralytics' decoding (score above CONF, NMS at IOU, boxes and keypoints scaled back)."""
+        import cv2
+
+        boxed = [_centred(c, self.imgsz) for c in crops]
+        batch = np.stack([b for b, *_ in boxed]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        preds = np.asarray(self._openvino(batch)[0])  # (n, 5 + 51, anchors): x, y, w, h, score, 17 x (x, y, conf)
+        out = []
+        for pred, (_, r, left, top) in zip(preds, boxed):
+            keep = pred[4] > CONF
+            if not keep.any():
+                out.append((np.zeros((0, 4), np.float32), np.zeros((0, 17, 3), np.float32)))
+                continue
+            p = pred[:, keep].T.copy()
+            p[:, 0] -= left
+            p[:, 1] -= top
+            xyxy = np.concatenate([p[:, :2] - p[:, 2:4] / 2, p[:, :2] + p[:, 2:4] / 2], axis=1)
+            picked = np.asarray(cv2.dnn.NMSBoxes(np.concatenate([xyxy[:, :2], p[:, 2:4]], axis=1).tolist(), p[:, 4].tolist(),
+                                                 CONF, IOU), np.int64).reshape(-1)
+            picked = picked[np.argsort(-p[picked, 4], kind="stable")][:MAX_PEOPLE]
+            kps = p[picked, 5:].reshape(-1, 17, 3).copy()
+            kps[:, :, 0] = (kps[:, :, 0] - left) / r
+            kps[:, :, 1] = (kps[:, :, 1] - top) / r
+            out.append(((xyxy[picked] / r).astype(np.float32), kps.astype(np.float32)))
+        return out
+
+
+def _centred(crop: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
+    """RGB, resized so its longest side is `size`, centred on a size x size grey square as Ultralytics'
+    LetterBox does for a batch of crops of different shapes: (image, scale, left, top)."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    r = min(size / h, size / w)
+    nw, nh = round(w * r), round(h * r)
+    dw, dh = (size - nw) / 2, (size - nh) / 2
+    resized = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else crop
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    boxed = cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    return boxed[:, :, ::-1], r, left, top
