@@ -348,18 +348,28 @@ def _mmss(t: float) -> str:
 
 # -- indexing and evidence, the same shape: settings in, a result out ------------------------------
 def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *, models: Models | None = None, wait: bool = False,
-                on_event: Callable[[IndexEvent], None] | None = None) -> IndexSummary:
+                on_event: Callable[[IndexEvent], None] | None = None, cluster=None) -> IndexSummary:
     """Index video files or folders (recursively) into `settings.index`. `on_event` sees each event
     (start, progress, done, skipped, pending, failed) as it happens. A file that fails is listed in
-    the summary's `failed`; the others are indexed. `wait`: wait for another index run to finish."""
+    the summary's `failed`; the others are indexed. `wait`: wait for another index run to finish.
+    `cluster` (forensic.index.cluster.Cluster): describe the recordings on Ray, where the workers load the
+    models (`models` is then not used); this process writes the index as a local run does."""
     settings = settings if settings is not None else Settings.from_env()
-    models = models or build_models(settings)
+    if cluster is not None:
+        from forensic.index.cluster import import_ray, index_on_ray
+
+        import_ray(local=cluster.address == "local")  # a missing Ray is one line, before the index is opened
+    else:
+        models = models or build_models(settings)
     summary = IndexSummary()
     indexed = None
     try:
         with IndexStore(settings.index, writer=True, wait=wait) as store:
             try:
-                for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
+                paths = [Path(p) for p in paths]
+                run = index_videos(paths, store, models, settings, summary) if cluster is None else \
+                    index_on_ray(paths, store, settings, cluster, summary)
+                for event in run:
                     if on_event is not None:
                         on_event(event)
             finally:
