@@ -31,7 +31,7 @@ import socket
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -94,7 +94,7 @@ class PathMap:
 @dataclass(frozen=True)
 class Cluster:
     """Where to index: `address` "local" (a Ray instance of this process's own, on this machine), "auto" (the
-    one started here with `ray start`), or a cluster's address (HOST:PORT, ray://HOST:PORT); `workers`: at most
+    one started here with `ray start`), or a cluster's head (HOST:PORT, this machine one of its nodes); `workers`: at most
     this many recordings at once (default: a local instance's cores, a cluster's CPUs as its nodes declare
     them); `path_map`: where the workers find the files."""
 
@@ -141,7 +141,8 @@ class LocalRay:
         if ray.is_initialized():
             raise ForensicError("a Ray instance is already running in this process")
         self._env = {k: os.environ.get(k) for k in self.ENV}
-        self.folder = tempfile.mkdtemp(prefix="forensic-ray-")  # 0700: Ray makes its own folders world-writable
+        self.folder = tempfile.mkdtemp(prefix=f"forensic-ray-{os.getpid()}-")  # 0700: Ray makes its own folders world-writable
+        _remove_stale(Path(self.folder).parent)
         os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
         config = getattr(importlib.import_module("ray._raylet"), "Config", None)
         if config is not None:  # Ray read the mode when it was imported: read again (as Ray does when it turns tokens on)
@@ -189,6 +190,20 @@ class LocalRay:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _remove_stale(folder: Path) -> None:
+    """Remove the session folders of local instances whose index writer is gone (killed: nothing could clean up)."""
+    for path in folder.glob("forensic-ray-*-*"):
+        try:
+            pid = int(path.name.split("-")[2])
+            if path.stat().st_uid != os.getuid() or pid == os.getpid():
+                continue
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
+
+
 def _no_api_server(*args, **kwargs):
     """Stands in for ray._private.services.start_api_server: no dashboard process (it is optional to Ray)."""
     return None, None
@@ -232,17 +247,34 @@ class _Identity:
         return SimpleNamespace(appearance=named(self.appearance), clip=named(self.clip))
 
 
-def index_on_ray(paths: list[Path], store: IndexStore, settings: Settings, cluster: Cluster,
-                 summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
-    """forensic.index.pipeline.index_videos with the recordings described on Ray: the same events and summary."""
-    summary = summary if summary is not None else IndexSummary()
-    started = time.perf_counter()
-    with connected(cluster) as ray:
+class OnRay:
+    """Ray connected as `cluster` says and the models its workers load checked (a context manager: a missing
+    model is one line, before the index is opened); `index` then runs index_videos' work on it."""
+
+    def __init__(self, cluster: Cluster, settings: Settings):
+        self.cluster = cluster
+        self.settings = settings
+        self.worker_settings = _for_workers(settings, cluster.path_map)
+        self._stack = ExitStack()
+
+    def __enter__(self) -> "OnRay":
+        with ExitStack() as stack:
+            self.ray = stack.enter_context(connected(self.cluster))
+            self.identity = _identity(self.ray, self.worker_settings)
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+    def index(self, paths: list[Path], store: IndexStore, summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
+        """forensic.index.pipeline.index_videos with the recordings described on Ray: the same events and summary."""
+        ray, settings, identity = self.ray, self.settings, self.identity
+        summary = summary if summary is not None else IndexSummary()
+        started = time.perf_counter()
         describe = ray.remote(num_cpus=1, max_retries=0)(describe_on_worker)
-        worker_settings = _for_workers(settings, cluster.path_map)
-        identity = _identity(ray, worker_settings)
         run = yield from start_run(paths, store, identity.models, settings, summary)
-        limit = cluster.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        limit = self.cluster.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         kill = os.environ.get(KILL_SEAM) or None
         level = logging.getLogger("forensic").getEffectiveLevel()
         inflight: dict = {}  # task -> the Recording as the index names it
@@ -254,12 +286,19 @@ def index_on_ray(paths: list[Path], store: IndexStore, settings: Settings, clust
             store.commit()
             if recording is None:
                 continue
-            inflight[describe.remote(_for_worker(recording, cluster.path_map), worker_settings, kill, level)] = recording
+            inflight[describe.remote(_for_worker(recording, self.cluster.path_map), self.worker_settings, kill, level)] = recording
             while len(inflight) >= IN_FLIGHT * limit:
                 yield from _write_next(ray, inflight, store, settings, summary, identity)
         while inflight:
             yield from _write_next(ray, inflight, store, settings, summary, identity)
-    summary.wall_seconds = time.perf_counter() - started
+        summary.wall_seconds = time.perf_counter() - started
+
+
+def index_on_ray(paths: list[Path], store: IndexStore, settings: Settings, cluster: Cluster,
+                 summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
+    """OnRay(cluster, settings).index(...) in one call (Ray connected and stopped around it)."""
+    with OnRay(cluster, settings) as on_ray:
+        yield from on_ray.index(paths, store, summary)
 
 
 def _identity(ray, settings: Settings) -> _Identity:
