@@ -209,3 +209,26 @@ def test_session_folders_of_killed_runs_are_removed(tmp_path):
         (folder / "r").mkdir(parents=True)
     _remove_stale(tmp_path)
     assert not stale.exists() and alive.exists() and other.exists()
+
+
+@pytest.mark.slow
+def test_workers_find_the_files_through_the_path_map_and_refuse_another_file(ray_instance, clips, models_dir, tmp_path):
+    from forensic.index.store import IndexStore
+
+    here, there = tmp_path / "nas", tmp_path / "srv"  # the index machine's mount and the workers'
+    (here / "office").mkdir(parents=True)
+    (there / "office").mkdir(parents=True)
+    clip = clips / "office" / f"office-{SECONDS}s.mp4"
+    shutil.copy(clip, here / "office" / "a.mp4")
+    shutil.copy(clip, there / "office" / "a.mp4")  # the same recording, seen by the workers elsewhere
+    shutil.copy(clip, here / "office" / "b.mp4")
+    shutil.copy(clips / "truccat" / f"truccat-{SECONDS}s.mp4", there / "office" / "b.mp4")  # not the same file there
+    index = tmp_path / "idx"
+    result = run_cli("index", str(here), "--index", str(index), "--models", str(models_dir), *OPTIONS, "--ray", "local",
+                     "--path-map", f"{here}={there}")
+    assert result.exit_code == 1, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "failed:" in line and "b.mp4" in line][:1]
+    assert f"{here / 'office' / 'b.mp4'}: as {there / 'office' / 'b.mp4'} on Ray node" in line and "--path-map" in line
+    with IndexStore(index) as store:
+        rows = {r["path"]: r["status"] for r in store.videos(None)}
+    assert rows == {str(here / "office" / "a.mp4"): "done", str(here / "office" / "b.mp4"): "failed"}  # the index machine's paths
