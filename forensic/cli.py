@@ -12,8 +12,8 @@ import click
 
 from forensic import __version__, render
 from forensic.errors import AuditError, ForensicError, IntegrityError, Interrupted
-from forensic.options import (cluster_of, cluster_options, filter_options, force_given, html_option, index_options, model_options,
-                              shared_params, with_shared_options)
+from forensic.options import (cluster_of, filter_options, force_given, html_option, index_options, model_options, shared_params,
+                              with_shared_options)
 from forensic.printable import printable
 from forensic.settings import Settings
 
@@ -72,7 +72,6 @@ cli.params[:0] = shared_params()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))  # each file is checked in the run, one line per failure
 @index_options
 @click.option("--wait", is_flag=True, help="If another index run is writing, wait for it instead of exiting.")
-@cluster_options
 @model_options
 @click.pass_context
 def index(ctx, paths, wait, **options):

@@ -123,7 +123,8 @@ def html_option(f):
 
 
 def index_options(f):
-    """How `forensic index` samples, detects and settles (defaults in forensic.settings.Settings)."""
+    """How `forensic index` samples, detects and settles (defaults in forensic.settings.Settings), and where (cluster_options)."""
+    f = cluster_options(f)  # listed after the others
     for opt in reversed([
         click.option("--fps", type=float, help="Frames sampled per second of video. [2]"),
         click.option("--conf", type=float, help="Detector confidence threshold. [0.3]"),

@@ -221,6 +221,8 @@ def connected(cluster: Cluster):
         with LocalRay(cluster.workers):
             yield ray
         return
+    if cluster.address != "auto":
+        _answers(cluster.address)  # Ray itself would wait for an address where nothing listens for minutes
     try:
         ray.init(address=cluster.address, log_to_driver=False, logging_level=logging.WARNING)
     except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, ValueError ... as Ray words them
@@ -230,6 +232,18 @@ def connected(cluster: Cluster):
         yield ray
     finally:
         ray.shutdown()
+
+
+def _answers(address: str, timeout: float = 5.0) -> None:
+    """Refuse (one line) a cluster address that is not HOST:PORT, or where nothing answers."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ForensicError(f"--ray {address}: give local, auto or the Ray head's HOST:PORT (e.g. 10.0.0.10:6379)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ForensicError(f"--ray {address}: no Ray cluster answers there ({e.strerror or e}); start it with 'ray start --head' "
+                            "(docs/cluster.md), or use --ray local") from None
 
 
 # -- the index writer ------------------------------------------------------------------------------------------

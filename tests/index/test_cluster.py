@@ -62,6 +62,16 @@ def test_cluster_options_without_sense_are_one_line(tmp_path, args, says):
     assert not (tmp_path / "idx").exists()
 
 
+@pytest.mark.parametrize("address, says", [("nonsense", "HOST:PORT"), ("127.0.0.1:1", "no Ray cluster answers there")])
+def test_a_cluster_address_where_no_ray_answers_is_one_line_at_once(tmp_path, address, says):
+    pytest.importorskip("ray")
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"0" * 64)
+    result = run_cli("index", str(video), "--index", str(tmp_path / "idx"), "--ray", address)  # Ray itself would wait for minutes
+    assert result.exit_code == 2 and len(error_lines(result)) == 1 and says in error_lines(result)[0]
+    assert not (tmp_path / "idx").exists()
+
+
 def test_without_ray_the_flag_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails, as where it is not installed
     video = tmp_path / "a.mp4"
