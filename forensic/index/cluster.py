@@ -212,14 +212,35 @@ def _no_api_server(*args, **kwargs):
 @contextmanager
 def connected(cluster: Cluster):
     """Ray, connected as `cluster` says (a local instance started and stopped here). A Ray already initialised in
-    this process (a host program's, a test's) is used as it is and left running."""
+    this process (a host program's, a test's) is used as it is and left running. What Ray's driver would print
+    on the terminal (a worker's death in a paragraph, in colour) goes to this module's log, at debug level:
+    the failed recording's own line says it."""
     ray = import_ray(local=cluster.address == "local")
+    worker = importlib.import_module("ray._private.worker")
+    printer = getattr(worker, "print_to_stdstream", None)
+    if printer is not None:
+        worker.print_to_stdstream = _to_log
+    try:
+        with _connection(ray, cluster):
+            yield ray
+    finally:
+        if printer is not None:
+            worker.print_to_stdstream = printer
+
+
+def _to_log(data: dict, ignore_prefix: bool = False) -> None:
+    for line in data.get("lines", ()):
+        log.debug("Ray (%s): %s", data.get("pid", "?"), line)
+
+
+@contextmanager
+def _connection(ray, cluster: Cluster):
     if ray.is_initialized():
-        yield ray
+        yield
         return
     if cluster.address == "local":
         with LocalRay(cluster.workers):
-            yield ray
+            yield
         return
     if cluster.address != "auto":
         _answers(cluster.address)  # Ray itself would wait for an address where nothing listens for minutes
@@ -229,7 +250,7 @@ def connected(cluster: Cluster):
         raise ForensicError(f"--ray {cluster.address}: cannot connect to the Ray cluster ({_first_line(e)}); start it with "
                             "'ray start --head' on this machine (docs/cluster.md), or use --ray local") from None
     try:
-        yield ray
+        yield
     finally:
         ray.shutdown()
 
@@ -419,12 +440,12 @@ def _models_text(identity: _Identity) -> str:
 def _ray_failure(ray, e: Exception) -> str:
     """Why a task failed, in a few words."""
     exceptions = ray.exceptions
-    kinds = [("OutOfMemoryError", "out of memory"), ("WorkerCrashedError", "worker died"), ("NodeDiedError", "its node died"),
-             ("TaskCancelledError", "cancelled"), ("ObjectLostError", "its result was lost")]
-    for name, words in kinds:
+    kinds = [("OutOfMemoryError", "out of memory: {}"), ("WorkerCrashedError", "worker died: killed or crashed"),
+             ("NodeDiedError", "its node died: {}"), ("TaskCancelledError", "cancelled"), ("ObjectLostError", "its result was lost: {}")]
+    for name, words in kinds:  # (Ray's own words point at log files of a session folder that is gone when the run ends)
         kind = getattr(exceptions, name, None)
         if kind is not None and isinstance(e, kind):
-            return f"{words}: {_first_line(e)}"
+            return words.format(_first_line(e))
     if isinstance(e, exceptions.RayTaskError) and getattr(e, "cause", None) is not None:
         return f"{type(e.cause).__name__}: {_first_line(e.cause)}"
     return f"{type(e).__name__}: {_first_line(e)}"
