@@ -388,6 +388,7 @@ def _write_next(ray, inflight: dict, store: IndexStore, settings: Settings, summ
                     "give every node the same models folder and forensic version, then index again")
         return
     yield IndexEvent("start", path, duration=recording.info.duration)
+    reason = None
     with summary.timed("write"):
         try:
             replay(result["calls"], store, path)
@@ -402,9 +403,10 @@ def _write_next(ray, inflight: dict, store: IndexStore, settings: Settings, summ
             row = store.video_by_path(path)
             if row is not None and row["status"] == "indexing":
                 store.fail_video(row["id"], reason)
-            summary.failed.append((path, reason))
-            yield IndexEvent("failed", path, message=reason)
-            return
+    if reason is not None:
+        summary.failed.append((path, reason))
+        yield IndexEvent("failed", path, message=reason)
+        return
     done: IndexSummary = result["summary"]
     summary.failed += [(path, here(reason)) for _, reason in done.failed]
     summary.indexed += [path for _ in done.indexed]
@@ -500,7 +502,7 @@ def describe_on_worker(recording: Recording, settings: Settings, kill: str | Non
     if kill and recording.path.name == kill:  # the test seam: this worker dies, as a crash or the OOM killer kills it
         os.kill(os.getpid(), signal.SIGKILL)
     own = logging.getLogger("forensic")
-    collect = _Collect(level)
+    collect, before = _Collect(level), own.level
     own.addHandler(collect)
     own.setLevel(level)
     try:
@@ -522,3 +524,4 @@ def describe_on_worker(recording: Recording, settings: Settings, kill: str | Non
         return out | {"logs": collect.records}
     finally:
         own.removeHandler(collect)
+        own.setLevel(before)

@@ -66,12 +66,6 @@ class RecordedWrites:
         if self.calls and self.calls[-1][0] != "commit":
             self.calls.append(("commit", ()))
 
-    @property
-    def finished(self) -> bool:
-        """Whether the recording ended as done or failed (its last write was finish_video or fail_video)."""
-        ends = [name for name, _ in self.calls if name in ("finish_video", "fail_video")]
-        return bool(ends)
-
 
 def replay(calls: list[tuple[str, tuple]], store, path: Path) -> int:
     """Make `calls` (RecordedWrites.calls) on `store`, the index, for the recording at `path` (as the index
