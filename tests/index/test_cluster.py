@@ -72,6 +72,16 @@ def test_a_cluster_address_where_no_ray_answers_is_one_line_at_once(tmp_path, ad
     assert not (tmp_path / "idx").exists()
 
 
+def test_the_cluster_options_can_be_set_in_the_environment(tmp_path):
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"0" * 64)
+    result = run_cli("index", str(video), "--index", str(tmp_path / "idx"), env={"FORENSIC_RAY_WORKERS": "2"})
+    assert result.exit_code == 2 and "go with --ray" in error_lines(result)[0]
+    result = run_cli("index", str(video), "--index", str(tmp_path / "idx"),
+                     env={"FORENSIC_RAY": "local", "FORENSIC_PATH_MAP": "/mnt/nas=/srv/cctv /mnt/usb"})
+    assert result.exit_code == 2 and "--path-map '/mnt/usb'" in error_lines(result)[0]  # separated by spaces; the second is refused
+
+
 def test_without_ray_the_flag_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails, as where it is not installed
     video = tmp_path / "a.mp4"
