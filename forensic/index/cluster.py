@@ -270,10 +270,13 @@ def _answers(address: str, timeout: float = 5.0) -> None:
 # -- the index writer ------------------------------------------------------------------------------------------
 @dataclass
 class _Identity:
-    """What made a worker's vectors (as forensic.index.pipeline.start_run registers them)."""
+    """What a worker describes recordings with: the embedders (as forensic.index.pipeline.start_run registers
+    them), the optional readers it has (plates, pose, the on-screen clock: a node without the `plates` extra
+    would index without plates) and forensic's version. Every recording must come from the same."""
     appearance: tuple
     clip: tuple | None
     version: str
+    parts: tuple = ()
 
     @property
     def models(self) -> SimpleNamespace:
@@ -380,8 +383,7 @@ def _write_next(ray, inflight: dict, store: IndexStore, settings: Settings, summ
         yield _fail(store, recording, settings, summary, f"{path}: {result['refused']}: give the workers the index machine's files "
                                                          "(shared storage, or --path-map WRITER=WORKER)")
         return
-    if (result["identity"].appearance, result["identity"].clip) != (identity.appearance, identity.clip) or \
-            result["identity"].version != identity.version:
+    if result["identity"] != identity:
         yield _fail(store, recording, settings, summary,
                     f"{path}: described on Ray node {result['node']} with other models or another forensic "
                     f"({_models_text(result['identity'])}; the index writer's workers: {_models_text(identity)}); "
@@ -436,7 +438,8 @@ def _fail(store: IndexStore, recording: Recording, settings: Settings, summary: 
 
 def _models_text(identity: _Identity) -> str:
     clip = f", {identity.clip[0]}" if identity.clip else ""
-    return f"{identity.appearance[0]}{clip}, forensic {identity.version}"
+    parts = f" with {', '.join(identity.parts)}" if identity.parts else " without plates, pose or clock reader"
+    return f"{identity.appearance[0]}{clip}{parts}, forensic {identity.version}"
 
 
 def _ray_failure(ray, e: Exception) -> str:
@@ -477,7 +480,8 @@ def _identity_of(models) -> _Identity:
     from forensic import __version__
 
     clip = (models.clip.name, models.clip.dim) if models.clip is not None else None
-    return _Identity((models.appearance.name, models.appearance.dim), clip, __version__)
+    parts = tuple(name for name in ("plates", "pose", "clock") if getattr(models, name, None) is not None)
+    return _Identity((models.appearance.name, models.appearance.dim), clip, __version__, parts)
 
 
 def worker_identity(settings: Settings) -> _Identity:

@@ -126,6 +126,14 @@ def test_a_worker_with_other_models_is_not_mixed_into_the_index(writer):
         assert store.stats()["detections"] == 0
 
 
+def test_a_worker_without_the_plate_reader_is_not_mixed_in_either(writer):
+    recording = writer.recordings[0]
+    result = described(writer, recording)
+    result["identity"] = replace(result["identity"], parts=("pose",))  # the others read plates: this one would not
+    (event,) = write(writer, recording, result)
+    assert event.kind == "failed" and "with pose, forensic" in event.message and status(writer, recording)[0] == "failed"
+
+
 def test_a_worker_that_sees_another_file_refuses_it(writer, tmp_path):
     recording = writer.recordings[0]
     other = write_video(tmp_path / "elsewhere" / recording.path.name, SCENE["cam2"])  # the same name, other content
