@@ -101,7 +101,8 @@ def test_ray_is_not_loaded_by_a_local_run_or_by_importing_the_package():
 
 # -- on a local Ray instance (slow: real footage, the real detector) ------------------------------------------
 SECONDS = 3  # of each clip: enough for tracks, plates and a photo match, short enough for two cores
-OPTIONS = ["--imgsz", "416", "--fps", "2", "--clip", "off", "--device", "cpu", "--batch", "4", "--settle", "0"]
+CAMERAS = Path(__file__).resolve().parents[2] / "samples" / "cameras.toml"  # tanphu's on-screen clock is read on the workers
+OPTIONS = ["--imgsz", "416", "--fps", "2", "--clip", "off", "--device", "cpu", "--batch", "4", "--settle", "0", "--cameras", str(CAMERAS)]
 QUERIES = ["red motorbike", "white car", "xe máy", "người mặc áo trắng", "green taxi", "man in white shirt"]
 
 
@@ -118,11 +119,12 @@ def ray_instance():
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory, footage) -> Path:
-    """The first SECONDS of three real recordings (1080p, 720p, indoor), each in its camera's folder (stream copy)."""
+    """The first SECONDS of three real recordings (1080p with an on-screen clock, 720p, indoor), each in its camera's
+    folder (stream copy)."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("needs ffmpeg to cut the clips")
     folder = tmp_path_factory.mktemp("clips")
-    for camera, name in (("acview", ACVIEW), ("truccat", TRUCCAT), ("office", "office_man_white_shirt.mp4")):
+    for camera, name in (("tanphu", ACVIEW), ("truccat", TRUCCAT), ("office", "office_man_white_shirt.mp4")):
         (folder / camera).mkdir()
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(footage / name), "-t", str(SECONDS), "-c", "copy", "-an",
                         str(folder / camera / f"{camera}-{SECONDS}s.mp4")], check=True)
@@ -171,6 +173,7 @@ def test_two_ray_workers_make_the_index_a_local_run_makes(ray_instance, clips, m
     keep = ("path", "status", "sha256", "sampled_sha256", "fingerprint", "start_time", "time_source", "t_base", "frames")
     with IndexStore(local) as a, IndexStore(on_ray) as b:
         assert sorted(tuple(r[k] for k in keep) for r in a.videos()) == sorted(tuple(r[k] for k in keep) for r in b.videos())
+        assert {Path(r["path"]).parent.name: r["time_source"] for r in b.videos()}["tanphu"] == "osd"  # the clock, read on a worker
         assert a.stats()["detections"] == b.stats()["detections"] > 100
     # a second run skips them all, as a local one does
     again = run_cli("index", str(clips), "--index", str(on_ray), "--models", str(models_dir), *OPTIONS, "--ray", "local")
@@ -194,7 +197,7 @@ def test_a_killed_worker_fails_its_recording_alone_and_the_next_run_indexes_it(r
     with IndexStore(index) as store:
         rows = {Path(r["path"]).name: r for r in store.videos(None)}
     assert rows[killed.name]["status"] == "failed" and "failed on a Ray worker" in rows[killed.name]["error"]
-    assert {name: r["status"] for name, r in rows.items() if name != killed.name} == {f"acview-{SECONDS}s.mp4": "done",
+    assert {name: r["status"] for name, r in rows.items() if name != killed.name} == {f"tanphu-{SECONDS}s.mp4": "done",
                                                                                     f"office-{SECONDS}s.mp4": "done"}
     monkeypatch.delenv(KILL_SEAM)
     rerun = run_cli(*args)
