@@ -312,7 +312,12 @@ class OnRay:
         started = time.perf_counter()
         describe = ray.remote(num_cpus=1, max_retries=0)(describe_on_worker)
         run = yield from start_run(paths, store, identity.models, settings, summary)
-        limit = self.cluster.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # in flight: two per worker where Ray's CPUs are the limit (a local instance has --ray-workers CPUs, a cluster
+        # its own); exactly --ray-workers on a cluster, where Ray would otherwise run as many as its CPUs allow
+        if self.cluster.workers is not None and self.cluster.address != "local":
+            window = self.cluster.workers
+        else:
+            window = IN_FLIGHT * (self.cluster.workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
         kill = os.environ.get(KILL_SEAM) or None
         level = logging.getLogger("forensic").getEffectiveLevel()
         inflight: dict = {}  # task -> the Recording as the index names it
@@ -325,7 +330,7 @@ class OnRay:
             if recording is None:
                 continue
             inflight[describe.remote(_for_worker(recording, self.cluster.path_map), self.worker_settings, kill, level)] = recording
-            while len(inflight) >= IN_FLIGHT * limit:
+            while len(inflight) >= window:
                 yield from _write_next(ray, inflight, store, settings, summary, identity)
         while inflight:
             yield from _write_next(ray, inflight, store, settings, summary, identity)
