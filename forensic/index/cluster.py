@@ -141,7 +141,7 @@ class LocalRay:
         if ray.is_initialized():
             raise ForensicError("a Ray instance is already running in this process")
         self._env = {k: os.environ.get(k) for k in self.ENV}
-        self.folder = tempfile.mkdtemp(prefix=f"forensic-ray-{os.getpid()}-")  # 0700: Ray makes its own folders world-writable
+        self.folder = _private_folder()  # 0700: Ray makes its own folders world-writable
         _remove_stale(Path(self.folder).parent)
         os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
         config = getattr(importlib.import_module("ray._raylet"), "Config", None)
@@ -188,6 +188,16 @@ class LocalRay:
                 os.environ[key] = value
         if self.folder:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _private_folder() -> str:
+    """A new folder (0700) for a local instance's session files, in the temporary folder, or in /tmp when that one's
+    path is too long: Ray's sockets live four levels down, and a Unix socket's path holds at most 107 bytes."""
+    base = tempfile.gettempdir()
+    if len(base) + len("/forensic-ray-1234567-abcdefgh/r/session_2026-12-02_17-22-13_123456_1234567/sockets/plasma_store") > 107 \
+            and os.path.isdir("/tmp"):
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix=f"forensic-ray-{os.getpid()}-", dir=base)
 
 
 def _remove_stale(folder: Path) -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,31 @@ def test_workers_find_the_files_through_the_path_map_and_refuse_another_file(ray
     with IndexStore(index) as store:
         rows = {r["path"]: r["status"] for r in store.videos(None)}
     assert rows == {str(here / "office" / "a.mp4"): "done", str(here / "office" / "b.mp4"): "failed"}  # the index machine's paths
+
+
+@pytest.mark.slow
+def test_a_local_instance_writes_nothing_into_the_home_folder_and_leaves_nothing_behind(tmp_path):
+    pytest.importorskip("ray")
+    home, temp = tmp_path / "home", Path(tempfile.mkdtemp(prefix="frt", dir="/tmp"))  # short: Ray's socket paths hold 107 bytes
+    home.mkdir()
+    code = ("from forensic.index.cluster import LocalRay\n"
+            "with LocalRay(1) as local:\n"
+            "    import ray; assert ray.get(ray.remote(lambda: 1).remote()) == 1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "FORENSIC_"))} | {"HOME": str(home), "TMPDIR": str(temp)}
+    try:
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[2], timeout=300)
+        assert not list(home.rglob("*"))  # no ~/.ray/auth_token (the token lives in the environment), nothing else
+        assert not list(temp.iterdir())  # its session folder is gone
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_long_temporary_folder_gives_way_to_tmp(monkeypatch, tmp_path):
+    from forensic.index.cluster import _private_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / ("x" * 60)))
+    folder = Path(_private_folder())
+    try:
+        assert folder.parent == Path("/tmp") and folder.stat().st_mode & 0o777 == 0o700
+    finally:
+        folder.rmdir()
