@@ -15,8 +15,15 @@ for a while (shared hosts do) hurts them alike, and the median is reported. Prin
 (seconds of video per second of wall time), time per stage, detections per second, peak memory,
 and the ratios index/floor and index/peer. Its inputs are made from the dev clips only.
 
+With `--ray-workers N [N ...]` (needs `pip install 'forensic[cluster]'`) it also measures indexing on Ray
+(docs/cluster.md): a folder of four recordings (two of 1080p and two of 720p, each half as long as an input,
+since Ray runs one task per recording) indexed by a local run, then by `--ray local` with each N workers; it
+reports each one's speed-up over the local run. Ray's start is left out of the time, the workers' model
+loading is not (each worker loads the models once, as in a nightly run).
+
     .venv/bin/python bench/index_speed.py                 # 5 minutes per input, 3 interleaved runs (~35 min on 2 cores)
     .venv/bin/python bench/index_speed.py --minutes 1 --repeat 1     # quick look
+    .venv/bin/python bench/index_speed.py --only ray --ray-workers 1 2 --repeat 1   # the multi-worker speed-up only
 """
 
 from __future__ import annotations
@@ -128,7 +135,30 @@ def child_peer(video: Path, options: dict) -> dict:
             "backend": options.get("peer", "torch"), "stride": stride}
 
 
-CHILDREN = {"index": child_index, "floor": child_floor, "peer": child_peer}
+def child_ray(folder: Path, options: dict) -> dict:
+    """Index a folder on a local Ray instance of `workers` workers (its start not timed)."""
+    from forensic.index.cluster import Cluster, LocalRay, index_on_ray
+    from forensic.index.pipeline import IndexSummary
+    from forensic.index.store import IndexStore
+    from forensic.settings import Settings
+
+    workers = options.pop("workers")
+    with tempfile.TemporaryDirectory() as tmp, LocalRay(workers):
+        settings = Settings.from_env({}, index=Path(tmp) / "idx", models=MODELS, settle=0.0, clip="off", **options)
+        summary = IndexSummary()
+        start = time.perf_counter()
+        with IndexStore(settings.index, writer=True) as store:
+            for _ in index_on_ray([folder], store, settings, Cluster("local", workers), summary):
+                pass
+        wall = time.perf_counter() - start
+    if summary.failed:
+        raise SystemExit(f"indexing on Ray failed: {summary.failed}")
+    return {"wall": wall, "video_seconds": summary.video_seconds, "detections": summary.detections, "stages": summary.stage_seconds,
+            "frames": summary.frames_sampled, "skipped": summary.frames_skipped, "workers": workers, "fps": settings.fps,
+            "imgsz": settings.imgsz}
+
+
+CHILDREN = {"index": child_index, "floor": child_floor, "peer": child_peer, "ray": child_ray}
 
 
 def run_child(kind: str, video: Path, options: dict) -> dict:
@@ -158,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the ultralytics baselines")
     parser.add_argument("--plates-off", action="store_true", help="also index with --no-plates: what reading plates costs")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; medians are reported")
+    parser.add_argument("--ray-workers", type=int, nargs="+", help="also index four recordings on a local Ray instance with each "
+                        "of these numbers of workers, next to a local run (--only ray: that alone)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -201,10 +233,39 @@ def main(argv: list[str] | None = None) -> int:
             runs = {kind: median_run(rs) for kind, rs in tries.items()}
             results["runs"][name] = {kind: rs for kind, rs in tries.items()}
             report(name, runs, args.repeat)
+        if args.ray_workers and (not args.only or "ray" in args.only):
+            results["runs"]["ray"] = several_recordings(Path(tmp), inputs, args)
         print(f"load:     {load_average()} (1, 5, 15 min) at the end")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
+
+
+def several_recordings(tmp: Path, inputs: dict[str, Path], args) -> dict:
+    """Four recordings (two of 1080p, two of 720p, half an input long each) indexed locally and on Ray."""
+    folder = tmp / "recordings"
+    folder.mkdir()
+    for name in ("1080p", "720p"):
+        for part in (0, 1):  # looped from the dev clip as the long inputs are (a cut of one would end mid-GOP)
+            ffmpeg("-stream_loop", "-1", "-i", str(FOOTAGE / SOURCES[name]), "-t", str(args.minutes * 30), "-c", "copy", "-an",
+                   str(folder / f"{name}_part{part}.mp4"))
+    plan = {"local": ("index", {"fps": args.fps})}
+    plan.update({f"ray {n} workers": ("ray", {"fps": args.fps, "workers": n}) for n in args.ray_workers})
+    tries: dict[str, list] = {kind: [] for kind in plan}
+    for _ in range(args.repeat):
+        for kind, (child, options) in plan.items():
+            tries[kind].append(run_child(child, folder, dict(options)))
+    runs = {kind: median_run(rs) for kind, rs in tries.items()}
+    local = runs["local"]
+    print(f"== several recordings on Ray: 4 recordings, {local['video_seconds']:.0f} s of video (1080p and 720p), "
+          f"sampled at {args.fps:g} fps")
+    print(f"   {'run':22} {'wall s':>8} {'x real time':>12} {'peak MB':>8}  speed-up over the local run")
+    for kind, r in runs.items():
+        spread = f" (runs: {', '.join(map(str, r['walls']))} s)" if args.repeat > 1 else ""
+        print(f"   {kind:22} {r['wall']:>8.1f} {rtf(r):>11.1f}x {r['peak_mb']:>8.0f}  {local['wall'] / r['wall']:.2f}x; "
+              f"{r['detections']} detections{spread}")
+    print("   (the index writer's peak memory; Ray's start is not timed, each worker's model loading is)\n")
+    return tries
 
 
 def report(name: str, runs: dict, repeat: int = 1) -> None:

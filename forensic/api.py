@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -348,27 +349,38 @@ def _mmss(t: float) -> str:
 
 # -- indexing and evidence, the same shape: settings in, a result out ------------------------------
 def index_paths(paths: Iterable[Path | str], settings: Settings | None = None, *, models: Models | None = None, wait: bool = False,
-                on_event: Callable[[IndexEvent], None] | None = None) -> IndexSummary:
+                on_event: Callable[[IndexEvent], None] | None = None, cluster=None) -> IndexSummary:
     """Index video files or folders (recursively) into `settings.index`. `on_event` sees each event
     (start, progress, done, skipped, pending, failed) as it happens. A file that fails is listed in
-    the summary's `failed`; the others are indexed. `wait`: wait for another index run to finish."""
+    the summary's `failed`; the others are indexed. `wait`: wait for another index run to finish.
+    `cluster` (forensic.index.cluster.Cluster): describe the recordings on Ray, where the workers load the
+    models (`models` is then not used); this process writes the index as a local run does."""
     settings = settings if settings is not None else Settings.from_env()
-    models = models or build_models(settings)
-    summary = IndexSummary()
-    indexed = None
-    try:
-        with IndexStore(settings.index, writer=True, wait=wait) as store:
-            try:
-                for event in index_videos([Path(p) for p in paths], store, models, settings, summary):
-                    if on_event is not None:
-                        on_event(event)
-            finally:
-                indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
-    finally:  # what changed in the index is audited, also when the run is cut short (once the index was opened)
-        if indexed is not None:
-            AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
-                                             "skipped": len(summary.skipped), "pending": len(summary.pending),
-                                             "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
+    with ExitStack() as stack:
+        on_ray = None
+        if cluster is not None:  # Ray connected (a local instance started) and its workers' models checked, before the index is opened
+            from forensic.index.cluster import OnRay
+
+            on_ray = stack.enter_context(OnRay(cluster, settings))
+        else:
+            models = models or build_models(settings)
+        summary = IndexSummary()
+        indexed = None
+        try:
+            with IndexStore(settings.index, writer=True, wait=wait) as store:
+                try:
+                    paths = [Path(p) for p in paths]
+                    run = index_videos(paths, store, models, settings, summary) if on_ray is None else on_ray.index(paths, store, summary)
+                    for event in run:
+                        if on_event is not None:
+                            on_event(event)
+                finally:
+                    indexed = [{"path": str(p), "sha256": recordings.indexed_hash(store.video_by_path(p))} for p in summary.indexed]
+        finally:  # what changed in the index is audited, also when the run is cut short (once the index was opened)
+            if indexed is not None:
+                AuditLog(settings.index).append({"command": "index", "paths": [os.path.abspath(p) for p in paths], "indexed": indexed,
+                                                 "skipped": len(summary.skipped), "pending": len(summary.pending),
+                                                 "failed": [{"path": str(p), "reason": r} for p, r in summary.failed]})
     return summary
 
 

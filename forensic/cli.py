@@ -12,7 +12,7 @@ import click
 
 from forensic import __version__, render
 from forensic.errors import AuditError, ForensicError, IntegrityError, Interrupted
-from forensic.options import (filter_options, force_given, html_option, index_options, model_options, shared_params,
+from forensic.options import (cluster_of, filter_options, force_given, html_option, index_options, model_options, shared_params,
                               with_shared_options)
 from forensic.printable import printable
 from forensic.settings import Settings
@@ -82,11 +82,12 @@ def index(ctx, paths, wait, **options):
     from forensic.index.store import refuse_read_only
     from forensic.models import build_models
 
+    cluster = cluster_of(options)  # --ray: the recordings are described on Ray, whose workers load the models
     settings = _settings(ctx, **options)
     refuse_read_only(settings.index)  # before the models load: one line, nothing changed
-    models = build_models(settings)  # missing weights are reported before any progress is shown
+    models = build_models(settings) if cluster is None else None  # missing weights are reported before any progress is shown
     with render.index_progress(quiet=ctx.meta["quiet"]) as on_event:
-        summary = index_paths(list(paths), settings, models=models, wait=wait, on_event=on_event)
+        summary = index_paths(list(paths), settings, models=models, wait=wait, on_event=on_event, cluster=cluster)
     render.print_index_summary(summary, settings.index)
     sys.exit(EXIT_FAILED_FILES if summary.failed else EXIT_OK)
 

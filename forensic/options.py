@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from forensic.errors import ForensicError
 from forensic.logsetup import check_log_file, index_root, setup_logging
 from forensic.native import quiet_native_logs
 
@@ -122,7 +123,8 @@ def html_option(f):
 
 
 def index_options(f):
-    """How `forensic index` samples, detects and settles (defaults in forensic.settings.Settings)."""
+    """How `forensic index` samples, detects and settles (defaults in forensic.settings.Settings), and where (cluster_options)."""
+    f = cluster_options(f)  # listed after the others
     for opt in reversed([
         click.option("--fps", type=float, help="Frames sampled per second of video. [2]"),
         click.option("--conf", type=float, help="Detector confidence threshold. [0.3]"),
@@ -141,3 +143,32 @@ def index_options(f):
     ]):
         f = opt(f)
     return f
+
+
+def cluster_options(f):
+    """--ray, --ray-workers, --path-map of `forensic index` (docs/cluster.md); `cluster_of` makes them a Cluster."""
+    for opt in reversed([
+        click.option("--ray", "ray", envvar="FORENSIC_RAY", help="Describe the recordings on Ray: 'local' (an instance of this run's own "
+                     "on this machine), 'auto' (the one 'ray start' runs here) or the cluster's HOST:PORT; this machine writes the index. "
+                     "Needs pip install 'forensic[cluster]'."),
+        click.option("--ray-workers", type=int, envvar="FORENSIC_RAY_WORKERS",
+                     help="With --ray: at most this many recordings at once. [local: the cores; a cluster: its CPUs]"),
+        click.option("--path-map", "path_map", multiple=True, envvar="FORENSIC_PATH_MAP",
+                     help="With --ray: WRITER=WORKER, where the workers find the files under a folder of this machine "
+                          "(e.g. /mnt/nas=/srv/cctv); repeatable."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def cluster_of(options: dict):
+    """Take --ray, --ray-workers and --path-map out of a command's options: a forensic.index.cluster.Cluster, or
+    None for a local run (the other two without --ray are refused)."""
+    address, workers, path_map = options.pop("ray", None), options.pop("ray_workers", None), options.pop("path_map", ())
+    if address is None:
+        if workers is not None or path_map:
+            raise ForensicError("--ray-workers and --path-map go with --ray ADDRESS (e.g. --ray local)")
+        return None
+    from forensic.index.cluster import Cluster, PathMap
+
+    return Cluster(address, workers, PathMap.parse(path_map))

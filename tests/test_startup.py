@@ -11,7 +11,7 @@ from pathlib import Path
 
 from realdata import one_red_car_index
 
-HEAVY = ("torch", "torchvision", "ultralytics", "open_clip")
+HEAVY = ("torch", "torchvision", "ultralytics", "open_clip", "ray")
 
 
 def imported(*args: str) -> set[str]:

@@ -83,13 +83,44 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
                  summary: IndexSummary | None = None) -> Iterator[IndexEvent]:
     summary = summary if summary is not None else IndexSummary()
     start = time.perf_counter()
+    run = yield from start_run(paths, store, models, settings, summary)
+    for path in run.videos:
+        if path in run.growing:
+            yield run.pending(path, summary)
+            continue
+        yield from _index_one(path, store, models, settings, summary, run.cameras, settle=run.settle(path, settings))
+        store.commit()
+    summary.wall_seconds = time.perf_counter() - start
+
+
+@dataclass
+class Run:
+    """What an indexing run found to do (start_run): the videos in order, the cameras file, and which files
+    were named on the command line and which are still growing."""
+    videos: list[Path]
+    named: set[Path]
+    growing: set[Path]
+    cameras: Cameras | None
+
+    def settle(self, path: Path, settings: Settings) -> float:
+        return 0.0 if path in self.named else settings.settle  # a file named on the command line is never held back
+
+    @staticmethod
+    def pending(path: Path, summary: IndexSummary) -> IndexEvent:
+        summary.pending.append(path)
+        return IndexEvent("pending", path, message=f"{path}: {STILL_WRITTEN} (its size or time changed a moment ago)")
+
+
+def start_run(paths: list[Path], store: IndexStore, models, settings: Settings, summary: IndexSummary):
+    """The start of an indexing run (local or on Ray): the files found (a failed event for each problem), the
+    embedders registered (`models`: their `appearance` and `clip` names and sizes), what a killed run left
+    folded in, the cameras file read and the files still being written found. Returns the Run."""
     videos, problems = find_videos(paths)
     for path, reason in problems:
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
     if not videos:
-        summary.wall_seconds = time.perf_counter() - start
-        return
+        return Run([], set(), set(), None)
     store.register_embedder("appearance", models.appearance.name, models.appearance.dim)
     if models.clip is not None:
         store.register_embedder("clip", models.clip.name, models.clip.dim)
@@ -100,14 +131,7 @@ def index_videos(paths: list[Path], store: IndexStore, models: Models, settings:
     cameras = load_cameras(settings.cameras, store.root)
     scanned = [p for p in videos if p not in named]  # a file named on the command line is never held back
     growing = _still_growing([p for p in scanned if _already_indexed_quick(store, p) is None], settings.settle)
-    for path in videos:
-        if path in growing:
-            summary.pending.append(path)
-            yield IndexEvent("pending", path, message=f"{path}: {STILL_WRITTEN} (its size or time changed a moment ago)")
-            continue
-        yield from _index_one(path, store, models, settings, summary, cameras, settle=0.0 if path in named else settings.settle)
-        store.commit()
-    summary.wall_seconds = time.perf_counter() - start
+    return Run(videos, named, growing, cameras)
 
 
 def _look(path: Path) -> tuple[int, int] | None:
@@ -167,14 +191,38 @@ def _already_indexed(store: IndexStore, path: Path, replace_changed: bool = Fals
                          "; the index keeps the recording it indexed (--replace-changed re-indexes it, replacing its hits)")
 
 
+@dataclass
+class Recording:
+    """A recording checked and ready to be described: what the index writer knows of it before its frames are
+    read (its probe, fingerprint, camera and the start its file gives). forensic.index.cluster ships it to a
+    Ray worker, with `path` (and `info.path`) as the worker sees the file."""
+    path: Path
+    info: object  # forensic.video.VideoInfo
+    digest: str  # forensic.files.fingerprint
+    camera: object  # forensic.cameras.Camera
+    recorded: object  # the start as the file gives it (forensic.timestamps.recorded_start)
+    source: str
+    start: object  # datetime: the wall-clock start from the file, before the on-screen clock is read
+
+
 def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings, summary: IndexSummary,
                cameras: Cameras, settle: float = 0.0) -> Iterator[IndexEvent]:
+    recording = yield from check_recording(path, store, settings, summary, cameras, settle)
+    if recording is not None:
+        yield IndexEvent("start", path, duration=recording.info.duration)
+        yield from describe_recording(recording, store, models, settings, summary)
+
+
+def check_recording(path: Path, store: IndexStore, settings: Settings, summary: IndexSummary, cameras: Cameras,
+                    settle: float = 0.0):
+    """The index writer's part before a recording's frames are read: already indexed (skipped), still being
+    written (pending), unreadable (failed): an event each, and None; else the Recording to describe."""
     try:
         why = _already_indexed(store, path, settings.replace_changed)
         if why:
             summary.skipped.append(path)
             yield IndexEvent("skipped", path, message=why)
-            return
+            return None
         try:
             info = probe(path)
         except VideoError:
@@ -184,24 +232,31 @@ def _index_one(path: Path, store: IndexStore, models: Models, settings: Settings
             if settle > 0 and age < settle:
                 summary.pending.append(path)
                 yield IndexEvent("pending", path, message=f"{path}: {STILL_WRITTEN} (incomplete, modified {max(age, 0):.0f} s ago)")
-                return
+                return None
             raise
         digest = fingerprint(path)
     except (VideoError, IntegrityError, OSError) as e:
         reason = f"{path}: {e.strerror or e}" if isinstance(e, OSError) else str(e)
         summary.failed.append((path, reason))
         yield IndexEvent("failed", path, message=reason)
-        return
-    yield IndexEvent("start", path, duration=info.duration)
+        return None
     camera = cameras.for_path(path)
     # The start as the recording gives it (kept: times are made from it when read, with the cameras file of then)
     recorded, source = recorded_start(path, info.duration, camera.timezone, camera.time_pattern)
     start = wall_clock(recorded, source, camera.timezone, camera.clock_offset).start
+    return Recording(path, info, digest, camera, recorded, source, start)
+
+
+def describe_recording(recording: Recording, store: IndexStore, models: Models, settings: Settings,
+                       summary: IndexSummary) -> Iterator[IndexEvent]:
+    """Read, detect, track and describe one checked recording into `store` (the index, or on a Ray worker a
+    forensic.index.writes.RecordedWrites that the index writer replays)."""
+    path, info, camera, recorded, source = recording.path, recording.info, recording.camera, recording.recorded, recording.source
     with summary.timed("clock"):  # a few frames sought and read, for a camera whose on-screen clock is configured
-        start, source, clock = recording_clock(path, info, camera, models.clock, start, source)
+        start, source, clock = recording_clock(path, info, camera, models.clock, recording.start, source)
     if source == "osd":  # the on-screen clock was chosen: its local time is the recorded start
         recorded = clock["recorded_start"]
-    video_id = store.begin_video(path, camera.id, info, settings.fps, digest, start.isoformat(), source, clock,
+    video_id = store.begin_video(path, camera.id, info, settings.fps, recording.digest, start.isoformat(), source, clock,
                                  recorded=(recorded, camera.timezone, camera.clock_offset))
     content = ContentHash(path)  # the full SHA-256, read in its own thread while the decoder reads the file
     # Plates and pose run beside the rest, in one worker thread (the models release Python's lock while
