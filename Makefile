@@ -12,7 +12,7 @@ export FORENSIC_INDEX  ?= $(abspath forensic-index)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,fast,plates]'
+	$(PY) -m pip install -q -e '.[test,fast,plates,cluster]'
 	touch $@
 
 setup: $(VENV)/.installed
