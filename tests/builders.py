@@ -256,3 +256,12 @@ def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T1
                                             "conf": row.plate_conf, "reads": 3, "jpeg": tiny_jpeg(100 + n)}])
             store.finish_video(vid)
     return RowIndex(root, ids, paths)
+
+
+def returned(generator):
+    """Run a generator to its end; its return value (its events are dropped)."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value

@@ -28,7 +28,7 @@ import numpy as np
 
 from forensic.errors import ModelUnavailable
 from forensic.images import shrink
-from forensic.models.base import LazyModel, configure_offline, pick_device
+from forensic.models.base import LazyModel, compile_openvino, configure_offline, pick_device
 from forensic.models.detector import letterbox, non_max_suppression
 from forensic.models.ocr import load_recogniser, ocr_installed, recognise
 from forensic.plates import (CONFUSIONS, PlatePattern, display_plate, normalise_plate, plate_distance,  # noqa: F401 (re-exported)
@@ -149,43 +149,8 @@ class PlateReader(LazyModel):
             raise ModelUnavailable(f"cannot load plate detector weights {path}: {e}") from None
         net = net.fuse(verbose=False) if hasattr(net, "fuse") else net
         net = net.to(self._device).eval()
-        self._openvino = self._to_openvino(net) if self._device == "cpu" else None
+        self._openvino = compile_openvino(net, DETECT_SIZE, "plate detector") if self._device == "cpu" else None
         return net
-
-    def _to_openvino(self, net):
-        """The same network compiled by OpenVINO (when installed): on a CPU about ten times faster than
-        PyTorch for these small batches. Converted in memory when the model loads (a few seconds, once
-        per run); nothing is written. None (PyTorch is used) when OpenVINO is missing or fails."""
-        import importlib.util
-
-        if importlib.util.find_spec("openvino") is None:
-            return None
-        torch = self._torch
-        try:
-            import warnings
-
-            import openvino as ov
-
-            class Head(torch.nn.Module):  # the detection tensor only (Ultralytics also returns the raw maps)
-                def __init__(self, inner):
-                    super().__init__()
-                    self.inner = inner
-
-                def forward(self, x):
-                    y = self.inner(x)
-                    return y[0] if isinstance(y, (tuple, list)) else y
-
-            example = torch.zeros(2, 3, DETECT_SIZE, DETECT_SIZE)
-            head = Head(net).eval()
-            with torch.inference_mode(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                head(example)  # anchors for this size, before tracing
-                traced = torch.jit.trace(head, example, check_trace=False)
-            model = ov.convert_model(traced, example_input=example, input=[(-1, 3, DETECT_SIZE, DETECT_SIZE)])
-            return ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
-        except Exception as e:  # noqa: BLE001 - any failure leaves PyTorch in charge
-            log.warning("plate detector: OpenVINO conversion failed (%s); using PyTorch", e)
-            return None
 
     @property
     def ocr(self):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from forensic.errors import ModelUnavailable
-from forensic.models.base import LazyModel, configure_offline, find_model_file, pick_device
+from forensic.models.base import LazyModel, compile_openvino, configure_offline, find_model_file, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -50,46 +50,10 @@ class PoseEstimator(LazyModel):
             model = YOLO(str(path or self.weights))
         except Exception as e:  # a broken or foreign file: one line
             raise ModelUnavailable(f"cannot load pose weights {path or self.weights}: {e}") from None
-        self._openvino = self._to_openvino(model.model) if self.device == "cpu" else None
+        if self.device == "cpu":  # Ultralytics' predict would fuse it too; fused before it is compiled
+            net = model.model.fuse(verbose=False) if hasattr(model.model, "fuse") else model.model
+            self._openvino = compile_openvino(net, self.imgsz, "pose")
         return model
-
-    def _to_openvino(self, net):
-        """The same network compiled by OpenVINO (when installed), converted in memory when the model loads
-        (a second or two, once per run; nothing is written): on a CPU several times faster than
-        Ultralytics' PyTorch `predict` for these small batches of crops. None (PyTorch is used) when
-        OpenVINO is missing or the conversion fails."""
-        import importlib.util
-
-        if importlib.util.find_spec("openvino") is None:
-            return None
-        try:
-            import warnings
-
-            import openvino as ov
-            import torch
-
-            class Head(torch.nn.Module):  # the prediction tensor only (Ultralytics also returns the raw maps)
-                def __init__(self, inner):
-                    super().__init__()
-                    self.inner = inner
-
-                def forward(self, x):
-                    y = self.inner(x)
-                    return y[0] if isinstance(y, (tuple, list)) else y
-
-            net = net.fuse(verbose=False) if hasattr(net, "fuse") else net
-            net = net.to("cpu").float().eval()
-            example = torch.zeros(2, 3, self.imgsz, self.imgsz)
-            head = Head(net).eval()
-            with torch.inference_mode(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                head(example)  # anchors for this size, before tracing
-                traced = torch.jit.trace(head, example, check_trace=False)
-            model = ov.convert_model(traced, example_input=example, input=[(-1, 3, self.imgsz, self.imgsz)])
-            return ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
-        except Exception as e:  # noqa: BLE001 - any failure leaves PyTorch in charge
-            log.warning("pose: OpenVINO conversion failed (%s); using PyTorch", e)
-            return None
 
     def keypoints(self, image: np.ndarray, boxes) -> list[np.ndarray | None]:
         """COCO keypoints (17, 3: x, y, confidence, in `image` pixels) of the person in each box; None where none is found."""

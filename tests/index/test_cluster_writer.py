@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from builders import SCENE, StubDetector, stub_models, stub_settings, write_video
+from builders import SCENE, StubDetector, returned, stub_models, stub_settings, write_video
 from forensic.index import cluster
 from forensic.index.pipeline import IndexSummary, check_recording, start_run
 from forensic.index.store import IndexStore
@@ -49,14 +49,6 @@ class FakeRay:
         if isinstance(task.outcome, Exception):
             raise task.outcome
         return pickle.loads(pickle.dumps(task.outcome))
-
-
-def returned(generator):
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 @pytest.fixture

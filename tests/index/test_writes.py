@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from builders import Row, build_index, build_stub_index, stub_settings
+from builders import Row, build_index, build_stub_index, returned, stub_settings
 from forensic.api import SearchRequest, run_search
 from forensic.detections import Detections
 from forensic.index.pipeline import IndexSummary, check_recording, describe_recording, start_run
@@ -20,15 +20,6 @@ from forensic.index.store import IndexStore
 from forensic.index.writes import RecordedWrites, replay
 from forensic.video import VideoInfo
 from realdata import tiny_jpeg
-
-
-def returned(generator):
-    """Run a generator to its end; its return value (its events are dropped)."""
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def index_by_replay(folder: Path, settings, models) -> IndexSummary:
