@@ -75,11 +75,12 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     if not classes:
         return np.ones(len(rows)), conf
     cls, cls2, conf2 = cols.cls[rows], cols.cls2[rows], cols.conf2[rows]
-    first = np.isin(cls, cols.class_codes(classes))
+    asked = _lut(cols.class_codes(classes))
+    first = asked[cls]
     group = np.full(256, -1)  # look-alike group of each class code; NO_CLASS and the rest: none
     for g, members in enumerate(LOOK_ALIKE):
         group[cols.class_codes(members)] = g
-    second = ~first & np.isin(cls2, cols.class_codes(classes)) & (conf2 >= MIN_SECOND)
+    second = ~first & asked[cls2] & (conf2 >= MIN_SECOND)
     second &= (group[cls] >= 0) & (group[cls] == group[cls2])
     if query.riding:
         person = np.isin(cls, cols.class_codes(["person"]))
@@ -88,13 +89,25 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     return np.where(first, 1.0, np.where(second, conf2, 0.0)), np.where(first, conf, np.where(second, conf2, 0.0))
 
 
+def _lut(codes) -> np.ndarray:
+    """A 256-entry table of class codes (uint8) -> whether the code is one of `codes`: one lookup per row."""
+    out = np.zeros(256, bool)
+    out[list(codes)] = True
+    return out
+
+
 def candidate_rows(store, query: Query, filters: Filters, cameras=None) -> np.ndarray:
     """Rows of the search columns a query ranks: those passing the filters whose class the query asks
     (first class, or second class scored at least MIN_SECOND; see `class_scores`)."""
     cols = store.columns()
     keep = filters.mask(store, cameras)
+    classes = asked_classes(query)
+    if classes:  # a cheap first cut over the one-byte class columns: first or second class asked (refined below)
+        asked = _lut(cols.class_codes(classes))
+        maybe = asked[cols.cls] | asked[cols.cls2]
+        keep = maybe if keep is None else keep & maybe
     rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
-    if asked_classes(query):
+    if classes:
         agreement, _ = class_scores(cols, rows, query)
         rows = rows[agreement > 0]
     return rows
