@@ -333,9 +333,9 @@ def _hits_by_track(store, cols, query: Query, filters: Filters, limit: int, per_
         rows, scores = rows[ok], scores[ok]
         if not per_frame and len(rows):
             group = np.where(cols.track[rows] > 0, cols.track[rows], -cols.id[rows])
-            order = np.lexsort((-scores, group))
-            first = np.r_[True, group[order][1:] != group[order][:-1]]
-            scores = scores[order][first]
+            order = np.argsort(group)
+            group = group[order]
+            scores = np.maximum.reduceat(scores[order], np.flatnonzero(np.r_[True, group[1:] != group[:-1]]))  # each group's best
         if len(scores) < limit:
             return None
         return float(np.partition(-scores, limit - 1)[limit - 1] * -1)
