@@ -23,9 +23,13 @@ Each step runs in its own process, so its memory is its own:
             photo        vector search on appearance + CLIP as a photo search does (kept to the
                          subject's class), the query a new view of an indexed object
             ... filtered each of them also with a camera and a 7-day window
-          and recall: the approximate (IVF) photo candidates against an exact search.
+          and recall: the photo search (IVF-PQ candidates, re-ranked) against an exact search (brute force).
+Vectors are those of each track's views (forensic.index.store.track_views), float16, as `forensic index`
+keeps them; --no-clip leaves CLIP out (forensic's default). Disk: the whole folder, per detection and per
+camera-hour at the dev footage's density.
 
-    .venv/bin/python bench/search_speed.py --index /tmp/speed1m            # 1M detections (~10 min, ~9 GB disk)
+    .venv/bin/python bench/search_speed.py --index /tmp/speed1m            # 1M detections (~6 min, ~1.4 GB disk)
+    .venv/bin/python bench/search_speed.py --index /tmp/speed10m --detections 10000000 --no-clip   # ~1 h, ~10 GB
     .venv/bin/python bench/search_speed.py --index /tmp/speed1m --reuse    # measure again on the same index
     .venv/bin/python bench/search_speed.py --detections 20000              # quick look, temporary folder
 """
