@@ -2,8 +2,8 @@
 
 SQLite is the source of truth, vectors included: an index of schema 2 keeps float16 vectors of each
 track's best few views (VIEWS_PER_TRACK, spread over the track's time), an index of schema 1 (older)
-a float32 vector per detection; both are read, searched and written in their own layout. The search files are caches of the fully indexed
-('done') videos: the search columns (forensic.index.columns: what ranking and filters read per
+a float32 vector per detection; both are read, searched and written in their own layout. The search
+files are caches of the fully indexed ('done') videos: the search columns (forensic.index.columns: what ranking and filters read per
 detection) and, per embedder, FAISS segment files (forensic.index.vectorstore). Each records which
 done videos it holds; opening compares that with SQLite and masks, reads or folds in the difference,
 so a crash between the database and the files can never leave them disagreeing. The writer folds
