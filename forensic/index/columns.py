@@ -101,6 +101,42 @@ class Columns:
         first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         return self.track_rows[first + np.arange(int(lengths.sum()))].astype(np.int64)
 
+    def video_bounds(self) -> np.ndarray | None:
+        """Where each video's rows start in the columns ((V + 1,), the last = N) when the rows are in video order
+        (ids grow video by video, as one writer writes them); None when they are not. Computed once (cached)."""
+        if "_video_bounds" not in self.__dict__:
+            v = self.video
+            ordered = len(v) < 2 or bool(np.all(v[1:] >= v[:-1]))
+            self.__dict__["_video_bounds"] = np.searchsorted(v, np.arange(len(self.video_id) + 1)) if ordered else None
+        return self.__dict__["_video_bounds"]
+
+    def video_times(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(smallest, largest) t of each video's rows (inf, -inf for a video without rows); None when the rows
+        are not in video order. Computed once (cached)."""
+        bounds = self.video_bounds()
+        if bounds is None:
+            return None
+        if "_video_times" not in self.__dict__:
+            lo = np.full(len(self.video_id), np.inf)
+            hi = np.full(len(self.video_id), -np.inf)
+            has = bounds[:-1] < bounds[1:]
+            if has.any():
+                lo[has] = np.minimum.reduceat(self.t, bounds[:-1][has])
+                hi[has] = np.maximum.reduceat(self.t, bounds[:-1][has])
+            self.__dict__["_video_times"] = (lo, hi)
+        return self.__dict__["_video_times"]
+
+    def rows_of_videos(self, videos: np.ndarray) -> np.ndarray | None:
+        """Rows (ascending) of the videos at these positions (ascending); None when the rows are not in video order."""
+        bounds = self.video_bounds()
+        if bounds is None:
+            return None
+        videos = np.asarray(videos, np.int64)
+        starts, lengths = bounds[videos], bounds[videos + 1] - bounds[videos]
+        if not len(lengths):
+            return np.zeros(0, np.int64)
+        return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+
     def trackless_rows(self) -> np.ndarray:
         """Rows of detections without a track."""
         return self.track_rows[int(self.track_start[-1]):].astype(np.int64)

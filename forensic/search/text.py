@@ -96,14 +96,21 @@ def _lut(codes) -> np.ndarray:
     return out
 
 
-def candidate_rows(store, query: Query, filters: Filters, cameras=None) -> np.ndarray:
+_MASK = object()  # candidate_rows / _hits_by_track: compute the filters' mask (else: the mask already computed)
+
+
+def candidate_rows(store, query: Query, filters: Filters, cameras=None, keep=_MASK) -> np.ndarray:
     """Rows of the search columns a query ranks: those passing the filters whose class the query asks
     (first class, or second class scored at least MIN_SECOND; see `class_scores`)."""
     cols = store.columns()
-    keep = filters.mask(store, cameras)
+    if keep is _MASK:
+        keep = filters.mask(store, cameras)
     classes = asked_classes(query)
     if not classes:
         return np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
+    if keep is not None and np.count_nonzero(keep) <= len(keep) // 8:  # few pass the filters: look at those alone
+        rows = np.flatnonzero(keep)
+        return rows[class_scores(cols, rows, query)[0] > 0]
     # over the one-byte class columns first: a detection whose first class is asked is a candidate (riders
     # aside), one whose second class is asked only as `class_scores` says (its score, its look-alike group)
     asked = _lut(cols.class_codes(classes))
@@ -284,7 +291,7 @@ TRACK_BATCH = 512  # tracks ranked exactly at first, those of the best bounds (s
 
 
 def _hits_by_track(store, cols, query: Query, filters: Filters, limit: int, per_frame: bool, min_score: float,
-                   cameras) -> list[Hit] | None:
+                   cameras, keep=_MASK) -> list[Hit] | None:
     """The hits of a query without CLIP or plates, ranked exactly from a few tracks' detections instead of every
     candidate (the same hits: tests/search/test_text_by_track.py).
 
@@ -298,7 +305,8 @@ def _hits_by_track(store, cols, query: Query, filters: Filters, limit: int, per_
     if limit <= 0:
         return None
     wanted = query.wanted()
-    keep = filters.mask(store, cameras)
+    if keep is _MASK:
+        keep = filters.mask(store, cameras)
     if keep is not None and np.count_nonzero(keep) <= len(keep) // 8:
         return None  # a narrow filter (a camera, a week): ranking what passes is cheaper
     classes = asked_classes(query)
@@ -380,11 +388,12 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
                             "name a class (person, motorbike, car, bus, truck, bicycle) and/or a colour")
     cols = store.columns()
+    keep = filters.mask(store, cameras)
     if not use_clip and not query.plates:
-        found = _hits_by_track(store, cols, query, filters, limit, per_frame, min_score, cameras)
+        found = _hits_by_track(store, cols, query, filters, limit, per_frame, min_score, cameras, keep)
         if found is not None:
             return found
-    rows = candidate_rows(store, query, filters, cameras)
+    rows = candidate_rows(store, query, filters, cameras, keep)
     ids = cols.id[rows]
     scores, complete = _base_scores(cols, rows, query)
     if use_clip:
