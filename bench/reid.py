@@ -226,8 +226,12 @@ def within_footage(indexes: list[Path], gap: float = 2.0) -> dict:
     loaded = []
     for root in indexes:
         db = sqlite3.connect(f"file:{root / 'index.sqlite'}?mode=ro", uri=True)
+        # schema 2 keeps the vectors of each track's views only (float16): the check then runs on those views
+        views = db.execute("SELECT 1 FROM sqlite_master WHERE name='views'").fetchone() is not None
+        table, dtype = ("views", np.float16) if views else ("vectors", np.float32)
         rows = db.execute("SELECT vi.path, d.t, d.cls, d.x1, d.y1, d.x2, d.y2, d.track, v.vec FROM detections d "
-                          "JOIN videos vi ON vi.id = d.video_id JOIN vectors v ON v.det_id = d.id AND v.key = 'appearance'").fetchall()
+                          f"JOIN videos vi ON vi.id = d.video_id JOIN {table} v ON v.det_id = d.id AND v.key = 'appearance'").fetchall()
+        rows = [(*r[:8], np.frombuffer(r[8], dtype).astype(np.float32).tobytes()) for r in rows]
         model = db.execute("SELECT model FROM embedders WHERE key='appearance'").fetchone()[0]
         db.close()
         rows.sort(key=lambda r: (Path(r[0]).name, r[1], r[2], round(r[3]), round(r[4]), round(r[5]), round(r[6])))

@@ -23,9 +23,13 @@ Each step runs in its own process, so its memory is its own:
             photo        vector search on appearance + CLIP as a photo search does (kept to the
                          subject's class), the query a new view of an indexed object
             ... filtered each of them also with a camera and a 7-day window
-          and recall: the approximate (IVF) photo candidates against an exact search.
+          and recall: the photo search (IVF-PQ candidates, re-ranked) against an exact search (brute force).
+Vectors are those of each track's views (forensic.index.store.track_views), float16, as `forensic index`
+keeps them; --no-clip leaves CLIP out (forensic's default). Disk: the whole folder, per detection and per
+camera-hour at the dev footage's density.
 
-    .venv/bin/python bench/search_speed.py --index /tmp/speed1m            # 1M detections (~10 min, ~9 GB disk)
+    .venv/bin/python bench/search_speed.py --index /tmp/speed1m            # 1M detections (~6 min, ~1.4 GB disk)
+    .venv/bin/python bench/search_speed.py --index /tmp/speed10m --detections 10000000 --no-clip   # ~1 h, ~10 GB
     .venv/bin/python bench/search_speed.py --index /tmp/speed1m --reuse    # measure again on the same index
     .venv/bin/python bench/search_speed.py --detections 20000              # quick look, temporary folder
 """
@@ -122,22 +126,28 @@ def jitter(shares: dict, rng) -> dict:
     return {k: round(s / total, 3) for k, s in v.items() if s / total >= 0.02}
 
 
-def build(root: Path, n: int, cameras: int, days: int, per_day: int, seed: int = 0) -> dict:
-    """Synthetic rows and vectors straight into SQLite (the store's schema), as finished videos."""
+def build(root: Path, n: int, cameras: int, days: int, per_day: int, seed: int = 0, clip: bool = True) -> dict:
+    """Synthetic rows and vectors straight into SQLite (the store's schema), as finished videos: the vectors
+    of each track's views (forensic.index.store.track_views), float16, as `forensic index` keeps them."""
     import sqlite3
 
-    from forensic.index.store import DB_NAME, IndexStore, vote_colors
+    from forensic.index.store import DB_NAME, IndexStore, track_views, vote_colors
 
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
     with IndexStore(root, writer=True) as store:  # the folder, schema and embedders, as `forensic index` makes them
         store.register_embedder("appearance", APPEARANCE_MODEL, APPEARANCE_DIM)
-        store.register_embedder("clip", CLIP_MODEL, CLIP_DIM)
+        if clip:
+            store.register_embedder("clip", CLIP_MODEL, CLIP_DIM)
+        table, dtype = store.source.table, store.source.dtype
     # the rows in bulk; the search files are written afterwards by the writer (the `sync` step)
     with sqlite3.connect(root / DB_NAME, isolation_level=None) as db:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        makers = {"appearance": VectorMaker(APPEARANCE_DIM, rng), "clip": VectorMaker(CLIP_DIM, rng, mean_norm=0.6)}
+        makers = {"appearance": VectorMaker(APPEARANCE_DIM, rng)}
+        if clip:
+            makers["clip"] = VectorMaker(CLIP_DIM, rng, mean_norm=0.6)
+        views = 0
         videos = [(cam, day, k) for day in range(days) for cam in range(cameras) for k in range(per_day)]
         per_video = rng.poisson(n / len(videos), len(videos)).astype(int)
         per_video[-1] = max(0, per_video[-1] + n - per_video.sum())
@@ -149,7 +159,7 @@ def build(root: Path, n: int, cameras: int, days: int, per_day: int, seed: int =
 
             def add(cls: str, t0: float, length: int, box: tuple) -> None:
                 """One track: `length` detections sampled at 4 frames/s, moving right 3 px a frame."""
-                nonlocal det_id, track_id
+                nonlocal det_id, track_id, views
                 whole, upper, lower = colours_for(cls, rng)
                 x, y, w, h = box
                 conf = rng.uniform(0.3, 0.95, length).astype(np.float32)
@@ -171,9 +181,11 @@ def build(root: Path, n: int, cameras: int, days: int, per_day: int, seed: int =
                 voted = vote_colors(colors, [max(1e-3, float(q) * float(c)) for q, c in zip(quality, conf)])
                 track_rows.append((track_id, vid, cls, t0, t0 + (length - 1) / SAMPLE_FPS, length, ids[int(np.argmax(quality))],
                                    json.dumps(voted, separators=(",", ":"))))
+                kept = track_views([(i, float(quality[j]), float(conf[j])) for j, i in enumerate(ids)])
+                views += len(kept)
                 for key, m in makers.items():
-                    v = m.views(np.repeat(m.centres(1), length, axis=0))
-                    vec_rows.extend((i, key, v[j].tobytes()) for j, i in enumerate(ids))
+                    v = m.views(np.repeat(m.centres(1), len(kept), axis=0)).astype(dtype)
+                    vec_rows.extend((i, key, v[j].tobytes()) for j, i in enumerate(kept))
 
             left = int(count)
             while left > 0:
@@ -200,11 +212,12 @@ def build(root: Path, n: int, cameras: int, days: int, per_day: int, seed: int =
             db.executemany("INSERT INTO detections(id, video_id, frame, t, x1, y1, x2, y2, cls, conf, quality, track, colors) "
                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", det_rows)
             db.executemany("INSERT INTO tracks(id, video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?,?)", track_rows)
-            db.executemany("INSERT INTO vectors VALUES (?,?,?)", vec_rows)
+            db.executemany(f"INSERT INTO {table} VALUES (?,?,?)", vec_rows)
             db.execute("COMMIT")
             if vid % 500 == 0:
                 print(f"  build: {det_id}/{n} detections, {vid}/{len(videos)} videos, {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    return {"detections": det_id, "videos": len(videos), "tracks": track_id, "seconds": round(time.perf_counter() - start, 1)}
+    return {"detections": det_id, "videos": len(videos), "tracks": track_id, "views": views, "clip": clip,
+            "seconds": round(time.perf_counter() - start, 1)}
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -226,7 +239,7 @@ def sync_step(root: Path) -> dict:
     start = time.perf_counter()
     with IndexStore(root, writer=True) as store:
         store.sync_search_files()
-        kinds = {key: store.vector_index(key).kinds for key in ("appearance", "clip")}
+        kinds = {key: store.vector_index(key).kinds for key in ("appearance", "clip") if store.embedder(key)}
     return {"seconds": round(time.perf_counter() - start, 1), "memory": memory(), "segments": kinds, "faiss_threads": faiss.omp_get_max_threads()}
 
 
@@ -261,7 +274,7 @@ def search_step(root: Path, queries: int, nprobe: int | None = None, seed: int =
     t1 = time.perf_counter()
     cols = store.columns()
     t2 = time.perf_counter()
-    sets = {key: store.vector_index(key) for key in ("appearance", "clip")}
+    sets = {key: store.vector_index(key) for key in ("appearance", "clip") if store.embedder(key)}
     t3 = time.perf_counter()
     opened = {"total": t3 - t0, "sqlite": t1 - t0, "columns": t2 - t1, "vectors": t3 - t2}
     after_open = memory()
@@ -277,11 +290,15 @@ def search_step(root: Path, queries: int, nprobe: int | None = None, seed: int =
         since = datetime.fromtimestamp(rng.uniform(first, max(first, last - 7 * 86400)), TZ)
         return (cam,), since, since + timedelta(days=7)
 
+    viewed = sets["appearance"].ids()  # detections with vectors: the tracks' views
+
     def photo_query():
         """A new view of an indexed object: one of its stored vectors, slightly changed."""
-        det = int(cols.id[rng.integers(len(cols))])
+        det = int(viewed[rng.integers(len(viewed))])
         out = {}
         for key, model in (("appearance", APPEARANCE_MODEL), ("clip", CLIP_MODEL)):
+            if key not in sets:
+                continue
             v = store.get_vectors(key, [det])[0] + rng.normal(0, 0.02, sets[key].dim).astype(np.float32)
             out[key] = (model, v / np.linalg.norm(v))
         return det, cols.classes[int(cols.cls[cols.rows_of([det])[0]])], out
@@ -308,6 +325,8 @@ def search_step(root: Path, queries: int, nprobe: int | None = None, seed: int =
     kinds = {"text": lambda: text(False, False), "text filtered": lambda: text(True, False),
              "text+clip": lambda: text(False, True), "text+clip filtered": lambda: text(True, True),
              "photo": lambda: photo(False), "photo filtered": lambda: photo(True)}
+    if "clip" not in sets:
+        del kinds["text+clip"], kinds["text+clip filtered"]
     latency, hits = {}, {}
     for name, make in kinds.items():
         start = time.perf_counter()
@@ -334,29 +353,45 @@ def search_step(root: Path, queries: int, nprobe: int | None = None, seed: int =
 
 
 def photo_recall(store, sets, photo_query, window, n: int = 20) -> dict:
-    """Approximate (IVF) against exact search (every list searched) of the same vectors, per embedder:
-    the share of the exact top 100 and top 20 found, with no filter, the class filter of a photo
-    search, and a camera and week."""
-    from dataclasses import replace as dc_replace
-
+    """The search (IVF-PQ candidates re-ranked exactly) against an exact search of every stored vector
+    (brute force over the float16 vectors in SQLite, one pass for all queries), per embedder: the share
+    of the exact top 100 and top 20 found, with no filter, the class filter of a photo search, and a
+    camera and week."""
+    from forensic.index.vectorstore import _member, sql_vectors
     from forensic.search.filters import Filters
 
-    out = {}
+    cases = []  # (filter name, key, vector, allowed)
     for name in ("no filter", "class", "camera+week"):
-        at100, at20 = [], []
         for _ in range(n):
             _, cls, vecs = photo_query()
             cams, since, until = window()
             allowed = {"no filter": None, "class": Filters(classes=(cls,)).allowed_ids(store),
                        "camera+week": Filters(cameras=cams, since=since, until=until).allowed_ids(store)}[name]
-            for key, (_, v) in vecs.items():
-                s = sets[key]
-                exact = type(s)(s.key, s.dim, s.segments, s.indexes, dc_replace(s.layout, nprobe=1 << 30), s.delta_ids, s.delta_vecs,
-                                s.live_ids).search(v, 100, allowed)[0]
-                if len(exact) == 0:
-                    continue
-                at100.append(len(set(s.search(v, 100, allowed)[0].tolist()) & set(exact.tolist())) / len(exact))
-                at20.append(len(set(s.search(v, 20, allowed)[0].tolist()) & set(exact[:20].tolist())) / min(20, len(exact)))
+            cases += [(name, key, v, allowed) for key, (_, v) in vecs.items()]
+    exact: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in cases]
+    videos = store.columns().video_id
+    for key, s in sets.items():
+        mine = [c for c, case in enumerate(cases) if case[1] == key]
+        q = np.stack([cases[c][2] for c in mine]).astype(np.float32)
+        for ids, vecs in sql_vectors(store.db, key, s.dim, videos, store.source):
+            sims = vecs @ q.T
+            for col, c in enumerate(mine):
+                allowed = cases[c][3]
+                ok = np.ones(len(ids), bool) if allowed is None else _member(ids, allowed)
+                have_ids, have_sims = exact[c]
+                all_ids = np.concatenate([have_ids, ids[ok]])
+                all_sims = np.concatenate([have_sims, sims[ok, col]])
+                top = np.argsort(-all_sims, kind="stable")[:100]
+                exact[c] = (all_ids[top], all_sims[top])
+    out = {}
+    for name in ("no filter", "class", "camera+week"):
+        at100, at20 = [], []
+        for (case_name, key, v, allowed), (want, _) in zip(cases, exact):
+            if case_name != name or len(want) == 0:
+                continue
+            s = sets[key]
+            at100.append(len(set(s.search(v, 100, allowed)[0].tolist()) & set(want.tolist())) / len(want))
+            at20.append(len(set(s.search(v, 20, allowed)[0].tolist()) & set(want[:20].tolist())) / min(20, len(want)))
         out[name] = {"top100": round(float(np.mean(at100)), 4), "top20": round(float(np.mean(at20)), 4)}
     return out
 
@@ -434,6 +469,7 @@ def main(argv=None) -> int:
     p.add_argument("--reuse", action="store_true", help="measure the index already in --index")
     p.add_argument("--json", type=Path, help="write all figures here")
     p.add_argument("--nprobe", type=int, help="IVF lists searched per segment (default: forensic's, Layout.nprobe)")
+    p.add_argument("--no-clip", action="store_true", help="build without CLIP vectors (forensic's default: CLIP is optional)")
     p.add_argument("--sweep", action="store_true", help="only compare exact and IVF search on in-memory vectors of a few sizes")
     p.add_argument("--step", choices=["sync", "search"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -462,7 +498,7 @@ def main(argv=None) -> int:
             if root.exists() and any(root.iterdir()):
                 raise SystemExit(f"{root} is not empty: pass --reuse to measure it, or another --index")
             print(f"building {args.detections} detections in {root} ...", file=sys.stderr)
-            report["build"] = build(root, args.detections, args.cameras, args.days, args.videos_per_day)
+            report["build"] = build(root, args.detections, args.cameras, args.days, args.videos_per_day, clip=not args.no_clip)
             report["load_after_build"] = load_average()
             print("writing the search files (the writer's sync) ...", file=sys.stderr)
             report["sync"] = step("sync", root, args)
@@ -471,6 +507,7 @@ def main(argv=None) -> int:
         report["search"] = step("search", root, args)
         report["load_end"] = load_average()
         report["disk_mb"] = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(root.iterdir()) if p.is_file() and p.stat().st_size > 2**20}
+        report["disk"] = disk(root, report["search"]["rows"])
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
@@ -478,6 +515,17 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
+
+
+DEV_DENSITY = 23_000  # detections per camera-hour of the dev footage (docs/benchmarks.md, "Search speed")
+
+
+def disk(root: Path, detections: int) -> dict:
+    """Bytes of the whole index folder but its thumbnails (and plate crops), per detection and per camera-hour
+    at the dev footage's density."""
+    total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not {"thumbs", "plates"} & set(p.relative_to(root).parts))
+    per = total / max(1, detections)
+    return {"bytes": total, "per_detection": round(per, 1), "per_camera_hour_mb": round(per * DEV_DENSITY / 1e6, 1)}
 
 
 def print_report(r: dict) -> None:
@@ -498,11 +546,15 @@ def print_report(r: dict) -> None:
         print(f"{name:<22}{lat['p50_ms']:>9}{lat['p99_ms']:>9}{lat['max_ms']:>9}{lat['cpu_p50_ms']:>9}{lat['first_ms']:>8}{s['mean_hits'][name]:>7}")
     print("(cpu: processor time of the query, all threads: steadier than wall time when other jobs share the machine;\n"
           " first: the first query of its kind in the process, not counted in p50/p99)")
-    print(f"\nIVF (nprobe {s['nprobe']}) against exact search, share of the exact results found (20 photo queries x 2 embedders):")
+    print(f"\nsearch (IVF-PQ nprobe {s['nprobe']}, re-ranked) against exact search, share of the exact results found (20 photo queries per embedder):")
     for name, rc in s["recall"].items():
         print(f"  {name:<12} top 100 {rc['top100']:.4f}   top 20 {rc['top20']:.4f}")
     if r.get("disk_mb"):
         print("disk (MB): " + ", ".join(f"{k} {v}" for k, v in r["disk_mb"].items()))
+    if r.get("disk"):
+        d = r["disk"]
+        print(f"disk in all (thumbnails aside): {d['bytes'] / 1e9:.2f} GB, {d['per_detection']} bytes per detection, "
+              f"{d['per_camera_hour_mb']} MB per camera-hour at {DEV_DENSITY} detections per camera-hour")
 
 
 if __name__ == "__main__":

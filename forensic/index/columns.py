@@ -29,7 +29,8 @@ from forensic.index.riding import RIDDEN, RIDING_VERSION, over_tracks, riding
 log = logging.getLogger(__name__)
 
 FILE_NAME = "search-columns.bin"
-MAGIC = b"FRNSCOL4"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours, 4 checksums
+MAGIC = b"FRNSCOL5"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours, 4 checksums,
+# 5 the rows of each track (track_rows, track_start) and their best confidence and quality
 NO_CLASS = 255  # cls2 of a detection without a known second class
 PARTS = ("whole", "upper", "lower", "head")
 SHARE_SCALE = 1000  # shares are kept in thousandths (colours are rounded to 3 decimals)
@@ -64,9 +65,15 @@ class Columns:
     rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
     ridden: tuple[str, ...] = ()
     riding_version: str = ""  # forensic.index.riding.RIDING_VERSION of the rules that computed `rides`
+    track_rows: np.ndarray | None = None  # (N,) int32 rows grouped by track (track_row order), rows without a track last
+    track_start: np.ndarray | None = None  # (T + 1,) int64 where each track's rows start in track_rows (and the trackless)
+    track_conf: np.ndarray | None = None  # (T,) float64 the largest conf or conf2 of the track's rows (a bound for ranking)
+    track_quality: np.ndarray | None = None  # (T,) float64 the largest quality of the track's rows
+    track_classes: np.ndarray | None = None  # (T,) uint64 bit k: a row's cls or cls2 is class code k (codes from 63: bit 63)
 
     _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "shares", "rides",
-               "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares")
+               "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares", "track_rows", "track_start",
+               "track_conf", "track_quality", "track_classes")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -84,6 +91,56 @@ class Columns:
         found = (self.id[rows] == ids) if len(self.id) else np.zeros(len(ids), bool)
         return np.where(found, rows, -1)
 
+    def rows_of_tracks(self, tracks: np.ndarray) -> np.ndarray:
+        """Rows of the tracks at these track rows, track by track (each track's rows ascending)."""
+        tracks = np.asarray(tracks, np.int64)
+        starts, ends = self.track_start[tracks], self.track_start[tracks + 1]
+        lengths = ends - starts
+        if not len(lengths):
+            return np.zeros(0, np.int64)
+        first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return self.track_rows[first + np.arange(int(lengths.sum()))].astype(np.int64)
+
+    def video_bounds(self) -> np.ndarray | None:
+        """Where each video's rows start in the columns ((V + 1,), the last = N) when the rows are in video order
+        (ids grow video by video, as one writer writes them); None when they are not. Computed once (cached)."""
+        if "_video_bounds" not in self.__dict__:
+            v = self.video
+            ordered = len(v) < 2 or bool(np.all(v[1:] >= v[:-1]))
+            self.__dict__["_video_bounds"] = np.searchsorted(v, np.arange(len(self.video_id) + 1)) if ordered else None
+        return self.__dict__["_video_bounds"]
+
+    def video_times(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(smallest, largest) t of each video's rows (inf, -inf for a video without rows); None when the rows
+        are not in video order. Computed once (cached)."""
+        bounds = self.video_bounds()
+        if bounds is None:
+            return None
+        if "_video_times" not in self.__dict__:
+            lo = np.full(len(self.video_id), np.inf)
+            hi = np.full(len(self.video_id), -np.inf)
+            has = bounds[:-1] < bounds[1:]
+            if has.any():
+                lo[has] = np.minimum.reduceat(self.t, bounds[:-1][has])
+                hi[has] = np.maximum.reduceat(self.t, bounds[:-1][has])
+            self.__dict__["_video_times"] = (lo, hi)
+        return self.__dict__["_video_times"]
+
+    def rows_of_videos(self, videos: np.ndarray) -> np.ndarray | None:
+        """Rows (ascending) of the videos at these positions (ascending); None when the rows are not in video order."""
+        bounds = self.video_bounds()
+        if bounds is None:
+            return None
+        videos = np.asarray(videos, np.int64)
+        starts, lengths = bounds[videos], bounds[videos + 1] - bounds[videos]
+        if not len(lengths):
+            return np.zeros(0, np.int64)
+        return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+
+    def trackless_rows(self) -> np.ndarray:
+        """Rows of detections without a track."""
+        return self.track_rows[int(self.track_start[-1]):].astype(np.int64)
+
     def class_codes(self, names) -> list[int]:
         return [k for k, c in enumerate(self.classes) if c in set(names)]
 
@@ -94,7 +151,9 @@ def empty(palette: tuple[str, ...] = PALETTE) -> Columns:
                    np.zeros((0, 4), np.float32), np.zeros(0, np.uint8), np.zeros(0),
                    np.zeros(0, np.uint8), np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((p, 0), np.uint16),
                    np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32),
-                   np.zeros((p, 0), np.uint16), rides=np.zeros(0, np.uint8))
+                   np.zeros((p, 0), np.uint16), rides=np.zeros(0, np.uint8), track_rows=np.zeros(0, np.int32),
+                   track_start=np.zeros(1, np.int64), track_conf=np.zeros(0), track_quality=np.zeros(0),
+                   track_classes=np.zeros(0, np.uint64))
 
 
 # -- file --------------------------------------------------------------------------------
@@ -180,6 +239,9 @@ def _check(c: Columns) -> None:
             raise ValueError(f"column {name} has {len(getattr(c, name))} rows, not {n}")
     if c.shares.shape != (p, n) or c.track_shares.shape != (p, t) or len(c.track_n) != t:
         raise ValueError("colour columns do not match")
+    if len(c.track_rows) != n or len(c.track_start) != t + 1 or len(c.track_conf) != t or len(c.track_quality) != t or len(c.track_classes) != t or c.track_start[0] != 0 or c.track_start[-1] > n or \
+            np.any(np.diff(c.track_start) < 0) or (n and (c.track_rows.min() < 0 or c.track_rows.max() >= n)):
+        raise ValueError("track rows do not match")
     if len(c.video_start) != v or len(c.video_camera) != v:
         raise ValueError("video columns do not match")
     if n and (np.any(np.diff(c.id) <= 0) or c.video.min() < 0 or c.video.max() >= v or c.track_row.max() >= t):
@@ -282,6 +344,10 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track_shares = np.concatenate([old.track_shares[:, kept_tracks], fresh["track_shares"]], axis=1)[:, t_order]
     track_row = _rows(track_id, track)
     track = np.where(track_row >= 0, track, 0)
+    track_rows, track_start = _by_track(track_row, len(track_id))
+    track_conf = _track_max(np.maximum(cols["conf"], cols["conf2"]), track_rows, track_start)
+    track_quality = _track_max(cols["quality"], track_rows, track_start)
+    track_classes = _track_or(class_bits(cols["cls"]) | class_bits(cols["cls2"]), track_rows, track_start)
     version = riding_version()
     if old.riding_version == version and old.rides is not None:  # only the new videos' riders are to be found
         rides = np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])[order] if order is not None else \
@@ -293,8 +359,49 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
         rides[new] = _rides(row_video[new], cols["t"][new], cols["cls"][new], fresh["classes"], cols["box"][new], track[new])
     out = Columns(tuple(palette), fresh["classes"], cameras, id=ids, video=_rows(video_id, row_video), track=track,
                   track_row=track_row, video_id=video_id, video_start=video_start, video_camera=video_camera, track_id=track_id,
-                  track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version)
+                  track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version,
+                  track_rows=track_rows, track_start=track_start, track_conf=track_conf, track_quality=track_quality,
+                  track_classes=track_classes)
     return out, int(len(old) - keep.sum()) + len(fresh["id"])
+
+
+def _by_track(track_row: np.ndarray, tracks: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows grouped by track, each track's start): a track's rows without a pass over every row."""
+    key = np.where(track_row >= 0, track_row, tracks).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    start = np.searchsorted(key[order], np.arange(tracks + 1)).astype(np.int64)
+    return order.astype(np.int32), start
+
+
+def class_bits(codes) -> np.ndarray:
+    """uint64 with bit k set for class code k (codes from 63 on share bit 63; NO_CLASS: no bit)."""
+    codes = np.asarray(codes)
+    bits = np.left_shift(np.uint64(1), np.minimum(codes, 63).astype(np.uint64))
+    return np.where(codes == NO_CLASS, np.uint64(0), bits).astype(np.uint64)
+
+
+def _track_or(values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray) -> np.ndarray:
+    """The bitwise or of each track's rows (0 for a track without rows)."""
+    tracks = len(track_start) - 1
+    out = np.zeros(tracks, np.uint64)
+    if not tracks or track_start[-1] == 0:
+        return out
+    starts = track_start[:-1]
+    has = starts < track_start[1:]
+    out[has] = np.bitwise_or.reduceat(values[track_rows[:track_start[-1]]], starts[has])
+    return out
+
+
+def _track_max(values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray) -> np.ndarray:
+    """The largest value of each track's rows (0 for a track without rows)."""
+    tracks = len(track_start) - 1
+    out = np.zeros(tracks)
+    if not tracks or track_start[-1] == 0:
+        return out
+    starts = track_start[:-1]
+    has = starts < track_start[1:]
+    out[has] = np.maximum.reduceat(values[track_rows[:track_start[-1]]], starts[has])
+    return out
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

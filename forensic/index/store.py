@@ -1,7 +1,9 @@
 """The index folder: SQLite (videos, detections, vectors), JPEG thumbnails, and the search files.
 
-SQLite is the source of truth, vectors included. The search files are caches of the fully indexed
-('done') videos: the search columns (forensic.index.columns: what ranking and filters read per
+SQLite is the source of truth, vectors included: an index of schema 2 keeps float16 vectors of each
+track's best few views (VIEWS_PER_TRACK, spread over the track's time), an index of schema 1 (older)
+a float32 vector per detection; both are read, searched and written in their own layout. The search
+files are caches of the fully indexed ('done') videos: the search columns (forensic.index.columns: what ranking and filters read per
 detection) and, per embedder, FAISS segment files (forensic.index.vectorstore). Each records which
 done videos it holds; opening compares that with SQLite and masks, reads or folds in the difference,
 so a crash between the database and the files can never leave them disagreeing. The writer folds
@@ -34,7 +36,9 @@ from forensic.index.vectorstore import Layout
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # what a new index gets: 2 = vectors of a track's views (float16, table views)
+READ_VERSIONS = (1, 2)  # 1 = a float32 vector per detection (table vectors): read and written as it is
+VIEWS_PER_TRACK = 3  # vectors kept per track (schema 2): the best view of each third of the track
 DB_NAME = "index.sqlite"
 
 SCHEMA = """
@@ -86,13 +90,23 @@ CREATE TABLE IF NOT EXISTS tracks(               -- one appearance of one object
 );
 CREATE INDEX IF NOT EXISTS track_video ON tracks(video_id);
 CREATE TABLE IF NOT EXISTS embedders(key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS vectors(
+"""
+VECTORS_SCHEMA = {
+    1: """CREATE TABLE IF NOT EXISTS vectors(
     det_id INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
     key TEXT NOT NULL,
     vec BLOB NOT NULL,                     -- float32, unit length
     PRIMARY KEY(det_id, key)
-) WITHOUT ROWID;
-"""
+) WITHOUT ROWID;""",
+    # a rowid table: a WITHOUT ROWID row this long spills into an overflow page of its own (4 kB for ~1 kB)
+    2: """CREATE TABLE IF NOT EXISTS views(
+    det_id INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    vec BLOB NOT NULL,                     -- float16, unit length (as float32); every detection while its video is
+                                           -- being indexed, its track's views once it is done
+    PRIMARY KEY(det_id, key)
+);""",
+}
 
 # Licence plates, one row per track that had a plate read (forensic.models.plates): its own table, so
 # an index made before plates existed just gains it (created by the writer whenever it opens one).
@@ -189,9 +203,12 @@ def damaged(root: Path, error: Exception) -> IntegrityError:
     try:
         db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=5)
         try:
-            for table in ("videos", "detections", "tracks", "vectors"):
+            for table in ("videos", "detections", "tracks", "views", "vectors"):
                 try:
                     readable.append(f"{db.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]} {table}")
+                except sqlite3.OperationalError as e:
+                    if "no such table" not in str(e):  # views (schema 2) or vectors (schema 1): one of them
+                        readable.append(f"no {table}")
                 except sqlite3.Error:
                     readable.append(f"no {table}")
         finally:
@@ -202,6 +219,18 @@ def damaged(root: Path, error: Exception) -> IntegrityError:
         f"the index database {path} is damaged ({error}); still readable: {', '.join(readable) or 'nothing'}. The recordings, "
         f"thumbnails, audit log and exports are separate files and not affected. To salvage it: keep a copy, then "
         f"'sqlite3 {DB_NAME} .recover | sqlite3 recovered.sqlite', or index the footage again into a new --index folder")
+
+
+def track_views(rows: list[tuple[int, float, float]], k: int = VIEWS_PER_TRACK) -> list[int]:
+    """The detections of a track (rows: (id, quality, confidence) in time order) whose vectors are kept: the
+    best (quality, then confidence) of each of `k` equal runs of the track, so its best view is one of them
+    and the others come from other moments (another angle, another distance)."""
+    out = []
+    n = len(rows)
+    for j in range(min(k, n)):
+        part = rows[j * n // min(k, n):(j + 1) * n // min(k, n)]
+        out.append(max(part, key=lambda r: (r[1], r[2]))[0])
+    return out
 
 
 def vote_colors(colors: list[dict], weights: list[float]) -> dict:
@@ -227,9 +256,13 @@ class IndexStore:
 
     SYNC_EVERY = 20_000  # detections: how often the writer folds finished videos into the search files
 
-    def __init__(self, root: Path, writer: bool = False, wait: bool = False, layout: Layout | None = None):
-        """`layout`: how FAISS files are split and when they turn from exact to IVF (tests pass small sizes)."""
+    def __init__(self, root: Path, writer: bool = False, wait: bool = False, layout: Layout | None = None,
+                 schema: int = SCHEMA_VERSION):
+        """`layout`: how FAISS files are split and when they turn from exact to IVF (tests pass small sizes).
+        `schema`: the schema a new index is created with (tests make schema-1 indexes with it)."""
         self.root = Path(root)
+        self.schema = schema
+        self.source = vectorstore.SOURCES[schema]
         self.wait = wait
         self.writer = writer
         self.layout = layout or Layout()
@@ -268,6 +301,8 @@ class IndexStore:
                 log.info("index %s is read-only: searching it in read-only mode", self.root)
             else:
                 self.db = sqlite3.connect(db_path, timeout=30, isolation_level=None)
+                if new:  # 8 kB pages: a float16 vector row (1.5 kB) wastes a third of a 4 kB page, a twentieth of an 8 kB one
+                    self.db.execute("PRAGMA page_size=8192")
             self.db.row_factory = sqlite3.Row
             if not self.read_only:
                 self.db.execute("PRAGMA journal_mode=WAL")
@@ -306,15 +341,23 @@ class IndexStore:
 
     def _check_schema(self, new: bool) -> None:
         if new:
+            if self.schema not in READ_VERSIONS:
+                raise ForensicError(f"no index schema {self.schema}")
             self.db.executescript(SCHEMA)
+            self.db.executescript(VECTORS_SCHEMA[self.schema])
             self.db.executescript(PLATES_SCHEMA)
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(self.schema),))
             self._add_columns()
             return
         row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        version = int(row[0]) if row else None
-        if version != SCHEMA_VERSION:
-            raise ForensicError(f"index {self.root} has schema version {version}, this forensic reads version {SCHEMA_VERSION}")
+        try:
+            version = int(row[0]) if row else None
+        except ValueError:
+            version = row[0]
+        if version not in READ_VERSIONS:
+            raise ForensicError(f"index {self.root} has schema version {version}, this forensic reads versions "
+                                f"{', '.join(map(str, READ_VERSIONS))}")
+        self.schema, self.source = version, vectorstore.SOURCES[version]
         if self.writer:
             self.db.executescript(PLATES_SCHEMA)  # an index from before plates gains the table
         self._add_columns()
@@ -456,7 +499,8 @@ class IndexStore:
             write_private(self.root / rel, thumbs[k])
             self.db.execute("UPDATE detections SET thumb=? WHERE id=?", (rel, det_id))
             for key, vecs in vectors.items():
-                self.db.execute("INSERT INTO vectors VALUES (?,?,?)", (det_id, key, np.asarray(vecs[k], np.float32).tobytes()))
+                self.db.execute(f"INSERT INTO {self.source.table} VALUES (?,?,?)",
+                                (det_id, key, np.asarray(vecs[k], np.float32).astype(self.source.dtype).tobytes()))
             ids.append(det_id)
         return ids
 
@@ -494,16 +538,24 @@ class IndexStore:
         of some tracks' best views (by tracker id: forensic.index.bestviews), half of their track's vote."""
         self.commit()
         self.db.execute("BEGIN")
-        self._build_tracks(video_id, track_colors or {})
+        views = self._build_tracks(video_id, track_colors or {})
+        if self.source is vectorstore.VIEWS:  # vectors of the tracks' views only: the others go, in the same commit
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS kept_views(det_id INTEGER PRIMARY KEY)")
+            self.db.execute("DELETE FROM kept_views")
+            self.db.executemany("INSERT INTO kept_views VALUES (?)", [(int(i),) for i in views])
+            self.db.execute("DELETE FROM views WHERE det_id IN (SELECT id FROM detections WHERE video_id=?) "
+                            "AND det_id NOT IN (SELECT det_id FROM kept_views)", (video_id,))
         self.db.execute("UPDATE plates SET track=(SELECT d.track FROM detections d WHERE d.id=plates.det_id) WHERE video_id=?", (video_id,))
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
         self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
 
-    def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> None:
-        """Turn the tracker's ids into track rows; untracked detections become one-detection tracks."""
+    def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> list[int]:
+        """Turn the tracker's ids into track rows; untracked detections become one-detection tracks.
+        Returns the tracks' views (`track_views`): the detections whose vectors are kept (schema 2)."""
         groups: dict = {}
+        views: list[int] = []
         for row in self.db.execute("SELECT id, track, cls, conf, quality, colors, t FROM detections WHERE video_id=? ORDER BY t", (video_id,)):
             key = row["track"] if row["track"] is not None and row["track"] < 0 else ("single", row["id"])
             groups.setdefault(key, []).append(row)
@@ -524,6 +576,8 @@ class IndexStore:
                 "INSERT INTO tracks(video_id, cls, first_t, last_t, n, best_det, colors) VALUES (?,?,?,?,?,?,?)",
                 (video_id, max(votes, key=votes.get), rows[0]["t"], rows[-1]["t"], len(rows), best["id"], json.dumps(colors, separators=(",", ":"))))
             self.db.executemany("UPDATE detections SET track=? WHERE id=?", [(cur.lastrowid, r["id"]) for r in rows])
+            views += track_views([(r["id"], r["quality"], r["conf"]) for r in rows])
+        return views
 
     def fail_video(self, video_id: int, error: str) -> None:
         """Drop a video's partial rows and keep a 'failed' record with the reason."""
@@ -550,20 +604,13 @@ class IndexStore:
     # -- vectors -------------------------------------------------------------------------
     def _sql_ids(self, key: str) -> np.ndarray:
         rows = self.db.execute(
-            "SELECT v.det_id FROM vectors v JOIN detections d ON d.id=v.det_id JOIN videos vi ON vi.id=d.video_id "
+            f"SELECT v.det_id FROM {self.source.table} v JOIN detections d ON d.id=v.det_id JOIN videos vi ON vi.id=d.video_id "
             "WHERE v.key=? AND vi.status='done'", (key,)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def _vectors_for(self, key: str, ids: np.ndarray) -> np.ndarray:
-        dim = self.embedder(key)[1]
-        out = np.zeros((len(ids), dim), np.float32)
-        pos = {int(i): n for n, i in enumerate(ids)}
-        for chunk in range(0, len(ids), 900):
-            part = [int(i) for i in ids[chunk:chunk + 900]]
-            for det_id, blob in self.db.execute(
-                    f"SELECT det_id, vec FROM vectors WHERE key=? AND det_id IN ({','.join('?' * len(part))})", (key, *part)):
-                out[pos[det_id]] = np.frombuffer(blob, np.float32)
-        return out
+        """float32 vectors of these detections; zeros for one without a vector (schema 2: not one of its track's views)."""
+        return vectorstore.fetch_vectors(self.db, key, self.embedder(key)[1], ids, self.source)[1]
 
     # -- search files ----------------------------------------------------------------------
     def _changed(self, detections: int) -> None:
@@ -594,9 +641,9 @@ class IndexStore:
         if spec is None:
             return None
         cols = self.columns()
-        if not vectorstore.is_current(self.root, key, spec[1], cols) and self._sync_if_free():
+        if not vectorstore.is_current(self.root, key, spec[1], cols, self.source) and self._sync_if_free():
             cols = self.columns()
-        self._sets[key], _ = vectorstore.open_set(self.root, key, spec[1], cols, self.db, self.layout)
+        self._sets[key], _ = vectorstore.open_set(self.root, key, spec[1], cols, self.db, self.layout, self.source)
         return self._sets[key]
 
     def sync_search_files(self) -> None:
@@ -610,7 +657,7 @@ class IndexStore:
             log.info("search columns: %d rows changed, %d in all", changed, len(cols))
         self._columns = cols
         for row in self.db.execute("SELECT key, dim FROM embedders").fetchall():
-            if vectorstore.sync(self.root, row["key"], row["dim"], cols, self.db, self.layout):
+            if vectorstore.sync(self.root, row["key"], row["dim"], cols, self.db, self.layout, self.source):
                 self._sets.pop(row["key"], None)
         self._pending = 0
 
@@ -720,17 +767,26 @@ class IndexStore:
                     p.unlink(missing_ok=True)
             problems.append((f"{len(orphans)} thumbnail files belong to no detection", repair))
         problems += self._verify_columns(repair)
+        table = self.source.table
         for key, model, dim in self.db.execute("SELECT key, model, dim FROM embedders").fetchall():
-            bad = self.db.execute("SELECT COUNT(*) FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim)).fetchone()[0]
+            size = self.source.blob(dim)
+            bad = self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE key=? AND length(vec)<>?", (key, size)).fetchone()[0]
             if bad:
                 if repair:
-                    self.db.execute("DELETE FROM vectors WHERE key=? AND length(vec)<>?", (key, 4 * dim))
+                    self.db.execute(f"DELETE FROM {table} WHERE key=? AND length(vec)<>?", (key, size))
                 problems.append((f"{bad} {key} vectors have the wrong size", repair))
-            lacking = self.db.execute(
-                "SELECT COUNT(*) FROM detections d WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.det_id=d.id AND v.key=?)",
-                (key,)).fetchone()[0]
-            if lacking and key == "appearance":
-                problems.append((f"{lacking} detections have no {key} vector (re-index their videos)", False))
+            if key == "appearance" and table == "vectors":
+                lacking = self.db.execute(
+                    "SELECT COUNT(*) FROM detections d WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.det_id=d.id AND v.key=?)",
+                    (key,)).fetchone()[0]
+                if lacking:
+                    problems.append((f"{lacking} detections have no {key} vector (re-index their videos)", False))
+            elif key == "appearance" and not running:  # schema 2: every track of a done video keeps a view
+                lacking = self.db.execute(
+                    "SELECT COUNT(*) FROM tracks t JOIN videos vi ON vi.id=t.video_id WHERE vi.status='done' AND t.id NOT IN "
+                    "(SELECT d.track FROM views v JOIN detections d ON d.id=v.det_id WHERE v.key=?)", (key,)).fetchone()[0]
+                if lacking:
+                    problems.append((f"{lacking} tracks have no {key} vector (re-index their videos)", False))
             problems += self._verify_faiss(key, repair, lag_ok=running)
         return problems
 
@@ -773,7 +829,7 @@ class IndexStore:
         if lag_ok:
             return []
         want = self._sql_ids(key)
-        stored = vectorstore.stored_ids(self.root, key, dim)
+        stored = vectorstore.stored_ids(self.root, key, dim, self.source.fmt)
         if stored is None:
             missing = vectorstore.manifest_path(self.root, key).exists() or len(want)
             state = f"the {key} vector files are missing or damaged ({len(want)} vectors in the database)" if missing else None
@@ -837,7 +893,7 @@ class IndexStore:
                  "MAX(COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))) FROM videos WHERE status='done'")[0]
         return {
             "index": str(self.root.resolve()),
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema,
             "videos": {r[0]: r[1] for r in q("SELECT status, COUNT(*) FROM videos GROUP BY status")},
             "video_seconds": round(q("SELECT COALESCE(SUM(duration), 0) FROM videos WHERE status='done'")[0][0], 1),
             "detections": q("SELECT COUNT(*) FROM detections")[0][0],

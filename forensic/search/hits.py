@@ -155,9 +155,10 @@ def clock_of(row, cameras=None):
     return wall, clock
 
 
-def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -> np.ndarray:
+def best_rows(scores: np.ndarray, limit: int, group=None) -> np.ndarray:
     """Positions of the `limit` best scores, best first, earlier positions first among equal scores;
-    with `group`, only the best of each group key. Looks at a few top candidates, not a full sort."""
+    with `group` (an array, or a function of positions giving their keys), only the best of each group
+    key. Looks at a few top candidates, not a full sort."""
     n = len(scores)
     k = min(n, max(4 * limit, 64))
     while n:
@@ -168,7 +169,7 @@ def best_rows(scores: np.ndarray, limit: int, group: np.ndarray | None = None) -
         cand = cand[np.lexsort((cand, -scores[cand]))]
         if group is None:
             return cand[:limit]
-        _, first = np.unique(group[cand], return_index=True)
+        _, first = np.unique(group(cand) if callable(group) else group[cand], return_index=True)
         first.sort()
         if len(first) >= limit or len(cand) == n:
             return cand[first[:limit]]
@@ -190,9 +191,11 @@ def top_hits(store, ids: np.ndarray, scores: np.ndarray, limit: int, per_frame: 
     group = None
     if not per_frame and len(ids):
         cols = store.columns()
-        rows = cols.rows_of(ids)
-        track = np.where(rows >= 0, cols.track[np.maximum(rows, 0)], 0) if len(cols) else np.zeros(len(ids), np.int64)
-        group = np.where(track > 0, track, -ids)  # a detection without a track is its own group
+
+        def group(at: np.ndarray) -> np.ndarray:  # the track of the candidates best_rows looks at (not of all ids)
+            rows = cols.rows_of(ids[at])
+            track = np.where(rows >= 0, cols.track[np.maximum(rows, 0)], 0) if len(cols) else np.zeros(len(at), np.int64)
+            return np.where(track > 0, track, -ids[at])  # a detection without a track is its own group
     best = best_rows(scores, limit, group)
     picked = list(zip(ids[best].tolist(), scores[best].tolist()))
     rows = store.rows([i for i, _ in picked])

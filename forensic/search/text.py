@@ -19,7 +19,7 @@ import numpy as np
 from forensic.colors import MIN_REPORTED
 from forensic.detections import LOOK_ALIKE
 from forensic.errors import ForensicError
-from forensic.index.columns import SHARE_SCALE
+from forensic.index.columns import SHARE_SCALE, class_bits
 from forensic.plates import normalise_plate
 from forensic.query import Query
 from forensic.search.filters import MIN_SHARE, Filters
@@ -75,11 +75,12 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     if not classes:
         return np.ones(len(rows)), conf
     cls, cls2, conf2 = cols.cls[rows], cols.cls2[rows], cols.conf2[rows]
-    first = np.isin(cls, cols.class_codes(classes))
+    asked = _lut(cols.class_codes(classes))
+    first = asked[cls]
     group = np.full(256, -1)  # look-alike group of each class code; NO_CLASS and the rest: none
     for g, members in enumerate(LOOK_ALIKE):
         group[cols.class_codes(members)] = g
-    second = ~first & np.isin(cls2, cols.class_codes(classes)) & (conf2 >= MIN_SECOND)
+    second = ~first & asked[cls2] & (conf2 >= MIN_SECOND)
     second &= (group[cls] >= 0) & (group[cls] == group[cls2])
     if query.riding:
         person = np.isin(cls, cols.class_codes(["person"]))
@@ -88,16 +89,42 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     return np.where(first, 1.0, np.where(second, conf2, 0.0)), np.where(first, conf, np.where(second, conf2, 0.0))
 
 
-def candidate_rows(store, query: Query, filters: Filters, cameras=None) -> np.ndarray:
+def _lut(codes) -> np.ndarray:
+    """A 256-entry table of class codes (uint8) -> whether the code is one of `codes`: one lookup per row."""
+    out = np.zeros(256, bool)
+    out[list(codes)] = True
+    return out
+
+
+_MASK = object()  # candidate_rows / _hits_by_track: compute the filters' mask (else: the mask already computed)
+
+
+def candidate_rows(store, query: Query, filters: Filters, cameras=None, keep=_MASK) -> np.ndarray:
     """Rows of the search columns a query ranks: those passing the filters whose class the query asks
     (first class, or second class scored at least MIN_SECOND; see `class_scores`)."""
     cols = store.columns()
-    keep = filters.mask(store, cameras)
-    rows = np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
-    if asked_classes(query):
-        agreement, _ = class_scores(cols, rows, query)
-        rows = rows[agreement > 0]
-    return rows
+    if keep is _MASK:
+        keep = filters.mask(store, cameras)
+    classes = asked_classes(query)
+    if not classes:
+        return np.arange(len(cols)) if keep is None else np.flatnonzero(keep)
+    if keep is not None and np.count_nonzero(keep) <= len(keep) // 8:  # few pass the filters: look at those alone
+        rows = np.flatnonzero(keep)
+        return rows[class_scores(cols, rows, query)[0] > 0]
+    # over the one-byte class columns first: a detection whose first class is asked is a candidate (riders
+    # aside), one whose second class is asked only as `class_scores` says (its score, its look-alike group)
+    asked = _lut(cols.class_codes(classes))
+    first = asked[cols.cls]
+    second = ~first & asked[cols.cls2]
+    if keep is not None:
+        first &= keep
+        second &= keep
+    if query.riding:  # people only when riding one of the asked vehicles: class_scores says which
+        rows = np.flatnonzero(first | second)
+        return rows[class_scores(cols, rows, query)[0] > 0]
+    maybe = np.flatnonzero(second)
+    first[maybe[class_scores(cols, maybe, query)[0] > 0]] = True
+    return np.flatnonzero(first)
 
 
 def attribute_scores(store, query: Query, filters: Filters, cameras=None, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +264,109 @@ def with_plates(store, query: Query, ids: np.ndarray, scores: np.ndarray) -> tup
     return ids, scores.astype(np.float32)
 
 
+def track_bounds(cols, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    """(track rows, float32 bounds): the tracks of more than one detection that may hold a hit (a detection of an
+    asked class, first or second; with colours asked, voted colours having them all: the upper tier) and the most any of their detections can
+    score (tiered, as search_text scores): agreement 1, the track's largest confidence and quality, and with
+    colours asked, every colour of the detection's own box full (agreement 1) beside the track's voted ones."""
+    wanted = query.wanted()
+    steady = cols.track_n > 1
+    classes = asked_classes(query)
+    if classes:  # tracks with a row of an asked class, first or second
+        steady &= (cols.track_classes & np.bitwise_or.reduce(class_bits(cols.class_codes(classes)))) != 0
+    if wanted:
+        every = np.arange(len(cols.track_id))
+        agree_p, as_person = _match(cols, every, wanted, np.ones(len(every), bool), tracks=True, floor=SHOWN_SHARE)
+        agree_o, as_other = _match(cols, every, wanted, np.zeros(len(every), bool), tracks=True, floor=SHOWN_SHARE)
+        tracks = np.flatnonzero(steady & (as_person | as_other))
+        voted = np.maximum(agree_p, agree_o)[tracks]
+        bound = 0.5 + 0.5 * (0.65 * (0.5 * 1.0 + 0.5 * voted) + 0.2 * cols.track_conf[tracks] + 0.15 * cols.track_quality[tracks])
+    else:
+        tracks = np.flatnonzero(steady)
+        bound = 0.6 * cols.track_conf[tracks] + 0.4 * cols.track_quality[tracks]
+    return tracks, bound.astype(np.float32)
+
+
+TRACK_BATCH = 512  # tracks ranked exactly at first, those of the best bounds (see _hits_by_track)
+
+
+def _hits_by_track(store, cols, query: Query, filters: Filters, limit: int, per_frame: bool, min_score: float,
+                   cameras, keep=_MASK) -> list[Hit] | None:
+    """The hits of a query without CLIP or plates, ranked exactly from a few tracks' detections instead of every
+    candidate (the same hits: tests/search/test_text_by_track.py).
+
+    A track's detections score at most its bound: the score of a detection of the asked class (agreement 1)
+    with the track's largest confidence and quality and, with colours asked, every colour of its own box full
+    (agreement 1) beside the track's voted colours. Detections of tracks of one detection and without a track
+    are ranked as they are. The tracks of the best bounds are ranked first; then every track whose bound reaches
+    the `limit`-th best hit found (float32, as scores are compared) is ranked too: no other detection can reach
+    the hits. With colours asked, only the upper tier (`tiered`: every asked colour, so above 0.5) is looked
+    at: None when it has fewer than `limit` hits above 0.5 (then every candidate is ranked)."""
+    if limit <= 0:
+        return None
+    wanted = query.wanted()
+    if keep is _MASK:
+        keep = filters.mask(store, cameras)
+    if keep is not None and np.count_nonzero(keep) <= len(keep) // 8:
+        return None  # a narrow filter (a camera, a week): ranking what passes is cheaper
+    classes = asked_classes(query)
+    steady = cols.track_n > 1
+
+    def candidates(rows: np.ndarray) -> np.ndarray:  # candidate_rows, among these rows
+        if keep is not None:
+            rows = rows[keep[rows]]
+        if classes and len(rows):
+            rows = rows[class_scores(cols, rows, query)[0] > 0]
+        return rows
+
+    loose = np.concatenate([cols.rows_of_tracks(np.flatnonzero(~steady)), cols.trackless_rows()])
+    tracks, bound = track_bounds(cols, query)
+    done = np.zeros(len(tracks), bool)
+    parts_rows, parts_scores = [], []
+
+    def rank(rows: np.ndarray) -> None:
+        rows = candidates(rows)
+        scores, complete = _base_scores(cols, rows, query)
+        scores = tiered(scores, complete).astype(np.float32)
+        if wanted:  # the upper tier only
+            keep_upper = complete & (scores > np.float32(0.5))
+            rows, scores = rows[keep_upper], scores[keep_upper]
+        parts_rows.append(rows)
+        parts_scores.append(scores)
+
+    def kth() -> float | None:
+        """The `limit`-th best hit's score so far (None: fewer hits)."""
+        rows, scores = np.concatenate(parts_rows), np.concatenate(parts_scores)
+        ok = scores >= min_score
+        rows, scores = rows[ok], scores[ok]
+        if not per_frame and len(rows):
+            group = np.where(cols.track[rows] > 0, cols.track[rows], -cols.id[rows])
+            order = np.argsort(group)
+            group = group[order]
+            scores = np.maximum.reduceat(scores[order], np.flatnonzero(np.r_[True, group[1:] != group[:-1]]))  # each group's best
+        if len(scores) < limit:
+            return None
+        return float(np.partition(-scores, limit - 1)[limit - 1] * -1)
+
+    rank(loose)
+    top = np.argpartition(-bound, min(TRACK_BATCH, len(bound)) - 1)[:TRACK_BATCH] if len(bound) > TRACK_BATCH else np.arange(len(bound))
+    rank(cols.rows_of_tracks(tracks[top]))
+    done[top] = True
+    line = kth()
+    if line is None:  # too few so far: rank every track
+        rank(cols.rows_of_tracks(tracks[~done]))
+        done[:] = True
+        line = kth()
+        if line is None and wanted:
+            return None
+    if line is not None:
+        more = ~done & (bound >= np.float32(line))
+        rank(cols.rows_of_tracks(tracks[more]))
+    rows, scores = np.concatenate(parts_rows), np.concatenate(parts_scores)
+    order = np.argsort(rows, kind="stable")  # ranked in row order, as ranking every candidate does (ties: the earlier row)
+    return top_hits(store, cols.id[rows[order]], scores[order], limit, per_frame, min_score, cameras)
+
+
 def filters_for(query: Query, explicit: Filters | None = None) -> Filters:
     """What filters a text search: the place and time the text names, and the explicit filters
     (flags: classes, colours, cameras, time window). The classes and colours of the text only rank."""
@@ -258,7 +388,12 @@ def search_text(store, query: Query, clip=None, limit: int = 20, per_frame: bool
         raise ForensicError(f"nothing in {query.text!r} was understood (ignored: {', '.join(query.ignored)}); "
                             "name a class (person, motorbike, car, bus, truck, bicycle) and/or a colour")
     cols = store.columns()
-    rows = candidate_rows(store, query, filters, cameras)
+    keep = filters.mask(store, cameras)
+    if not use_clip and not query.plates:
+        found = _hits_by_track(store, cols, query, filters, limit, per_frame, min_score, cameras, keep)
+        if found is not None:
+            return found
+    rows = candidate_rows(store, query, filters, cameras, keep)
     ids = cols.id[rows]
     scores, complete = _base_scores(cols, rows, query)
     if use_clip:

@@ -104,9 +104,18 @@ def test_export_manifest_agrees_with_itself(vfr, tmp_path):
     assert on_disk["items"][0]["hit_time"] == item["hit_time"]
 
 
+def late_view(settings) -> int:
+    """late_hit among the detections that keep a vector (their track's views): those `similar` finds per frame."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{settings.index / 'index.sqlite'}?mode=ro", uri=True) as db:
+        views = {r[0] for r in db.execute("SELECT det_id FROM views")}
+    return next(r["id"] for r in rows(settings) if 3.4 < r["t"] < 4.7 and r["id"] in views)
+
+
 def test_a_corrected_cameras_file_corrects_the_times_and_says_so(vfr, tmp_path):
     settings, _ = vfr
-    hit_id = late_hit(settings)
+    hit_id = late_view(settings)
     fixed = replace(settings, cameras=write_cameras(tmp_path / "fixed.toml", "UTC", -90))
     before, hit = (next(h for h in run_search(SearchRequest(similar_to=hit_id, limit=50, per_frame=True), s).hits if h.id == hit_id)
                    for s in (settings, fixed))

@@ -43,5 +43,5 @@ def test_stats_then_prune_reclaims_everything(tmp_path):
     assert after["bytes"]["database"] < info["bytes"]["database"]
     with IndexStore(idx) as s:
         assert s.vector_index("appearance").ntotal == 0
-        assert s.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0
+        assert s.db.execute("SELECT COUNT(*) FROM views").fetchone()[0] == 0
     assert run(idx, "verify").exit_code == 0

@@ -106,12 +106,13 @@ def test_write_finish_and_read_back(tmp_path):
         for det_id, jpg in thumbs.items():
             assert (root / rows[det_id]["thumb"]).read_bytes() == jpg
         ids = list(vectors)
-        np.testing.assert_array_equal(store.get_vectors("appearance", ids), np.stack([vectors[i] for i in ids]))
+        # kept as float16 (schema 2): what was given, rounded to float16
+        np.testing.assert_array_equal(store.get_vectors("appearance", ids), np.stack([vectors[i] for i in ids]).astype(np.float16).astype(np.float32))
         index = store.vector_index("appearance")
         assert faiss_ids(index) == set(vectors)
         for det_id, vec in vectors.items():  # FAISS ids are detection ids
             found, sims = index.search(vec, 1)
-            assert found[0] == det_id and sims[0] == pytest.approx(1.0, abs=1e-5)
+            assert found[0] == det_id and sims[0] == pytest.approx(1.0, abs=1e-3)  # float16 vectors
 
 
 def test_unfinished_video_is_not_searchable(tmp_path):
@@ -133,7 +134,7 @@ def test_failed_video_keeps_a_record_and_nothing_else(tmp_path):
         (row,) = store.videos("failed")
         assert row["error"] == "decoder gave up"
         assert store.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0] == 0
-        assert store.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 0
+        assert store.db.execute("SELECT COUNT(*) FROM views").fetchone()[0] == 0
         assert not (root / "thumbs" / str(vid)).exists()
 
 
@@ -180,7 +181,7 @@ def test_crash_mid_video_is_cleaned_up_by_the_next_writer(tmp_path):
         assert faiss_ids(reader.vector_index("appearance")) == set(kept)
     with IndexStore(root, writer=True) as store:
         assert [r["path"] for r in store.videos(None)] == [str(tmp_path / "footage/cam1/kept.mp4")]
-        assert store.db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 12
+        assert store.db.execute("SELECT COUNT(*) FROM views").fetchone()[0] == 12
         assert faiss_ids(store.vector_index("appearance")) == set(kept)
     on_disk = {str(p.relative_to(root)) for p in (root / "thumbs").glob("*/*.jpg")}
     with IndexStore(root) as store:

@@ -36,19 +36,19 @@ def test_index_type_follows_size(tmp_path):
     with writer(root) as store:
         for k in range(8):  # 8 videos of 12 vectors
             add_video(store, video_file(tmp_path, f"cam/a{k}.mp4"), rng)
-    assert kinds(root) == [("flat", 96)]  # below ivf_min: exact
+    assert kinds(root) == [("flat16", 96)]  # below ivf_min: exact
     with writer(root) as store:
         for k in range(4):
             add_video(store, video_file(tmp_path, f"cam/b{k}.mp4"), rng)
-    assert kinds(root) == [("ivf", 144)]  # reached ivf_min: IVF
+    assert kinds(root) == [("ivfpq", 144)]  # reached ivf_min: IVF
     with writer(root) as store:
         for k in range(20):
             add_video(store, video_file(tmp_path, f"cam/c{k}.mp4"), rng)
-    assert kinds(root) == [("ivf", 300), ("flat", 84)]  # a full segment, and a new one, small: exact again
+    assert kinds(root) == [("ivfpq", 300), ("flat16", 84)]  # a full segment, and a new one, small: exact again
     assert stored(root) == sql_ids(root)
     with IndexStore(root, layout=SMALL) as reader:
         index = reader.vector_index("appearance")
-        assert index.kinds == ["ivf", "flat"] and index.ntotal == 384
+        assert index.kinds == ["ivfpq", "flat16"] and index.ntotal == 384
         vec = reader.get_vectors("appearance", [17])[0]
         assert index.search(vec, 1)[0][0] == 17  # a stored vector finds itself
 
@@ -62,7 +62,7 @@ def ivf_index(tmp_path_factory):
     with writer(root) as store:
         for k in range(100):
             add_video(store, video_file(tmp_path, f"cam{k % 5}/v{k}.mp4"), rng)
-    assert [k for k, _ in kinds(root)] == ["ivf"] * 4
+    assert [k for k, _ in kinds(root)] == ["ivfpq"] * 4
     return root
 
 
@@ -114,7 +114,7 @@ def test_removed_videos_leave_the_files(tmp_path):
     with writer(root) as store:
         for k in range(30):  # every video of the first segment, and 60 vectors of the second
             store.delete_video(store.video_by_path(tmp_path / f"footage/cam/v{k:02d}.mp4")["id"])
-    assert kinds(root) == [("ivf", 120)]  # the emptied segment is gone, the other lost 60
+    assert kinds(root) == [("ivfpq", 120)]  # the emptied segment is gone, the other lost 60
     assert stored(root) == sql_ids(root) and len(sql_ids(root)) == 120
     assert sorted(p.name for p in root.glob("vectors-appearance-*.faiss")) == [vectorstore.read_manifest(root, "appearance", DIM).segments[0].file]
 

@@ -119,3 +119,39 @@ def test_allowed_ids_are_exactly_the_filtered_rows(search_index):
     assert len(rows) == len(allowed) > 0
     assert {r["camera"] for r in rows.values()} == {"tanphu"} and {r["cls"] for r in rows.values()} == {"car"}
     assert Filters().allowed_ids(store, cams) is None
+
+
+def test_camera_and_time_filters_found_video_by_video_pass_the_same_rows(tmp_path, monkeypatch):
+    """A camera or time filter looks at the rows of the videos it can let through (issue 14: filtered text at
+    10^7 detections): the same rows as looking at every row, for windows cutting videos and their edges."""
+    import sys
+    from datetime import timedelta
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
+    from test_columns import START, build
+
+    root = build(tmp_path, videos=6, seed=4)
+    start = datetime.fromisoformat(START)
+    windows = [(None, None), (start, None), (None, start + timedelta(seconds=1)), (start + timedelta(seconds=0.5), start + timedelta(seconds=1.5)),
+               (start - timedelta(days=1), start + timedelta(days=1)), (start + timedelta(hours=1), None)]
+    with IndexStore(root) as store:
+        cols = store.columns()
+        assert cols.video_bounds() is not None  # rows in video order: the by-video path is taken
+        t = np.sort(np.unique(cols.t))
+        windows += [(start + timedelta(seconds=float(t[1])), start + timedelta(seconds=float(t[-2])))]  # edges on rows' times
+        checked = 0
+        for since, until in windows:
+            for kw in ({}, {"cameras": ("cam1",)}, {"cameras": ("cam0",), "classes": ("car",)}, {"colors": ("red",), "cameras": ("cam1",)}):
+                f = Filters(since=since, until=until, **kw)
+                if not f.active:
+                    continue
+                fast = f.mask(store)
+                with monkeypatch.context() as m:
+                    m.setattr(Filters, "_by_video", lambda *a, **k: None)  # every row looked at, as before
+                    slow = f.mask(store)
+                assert fast.tolist() == slow.tolist(), (since, until, kw)
+                checked += int(slow.sum())
+        assert checked > 0

@@ -25,7 +25,7 @@ def test_filtered_photo_search_returns_exactly_the_allowed_top_n(tmp_path):
         for k in range(60):
             add_video(store, video_file(tmp_path, f"cam{k % 6}/v{k}.mp4"), rng, frames=2)
     with IndexStore(root, layout=layout) as store:
-        assert "ivf" in store.vector_index("appearance").kinds
+        assert "ivfpq" in store.vector_index("appearance").kinds  # compressed: candidates re-ranked with their exact vectors
         for cls, cam in [("car", "cam2"), ("person", "cam0"), ("motorcycle", "cam5")]:
             filters = Filters(classes=(cls,), cameras=(cam,))
             allowed = filters.allowed_ids(store)
