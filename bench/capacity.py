@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--search-size", type=float, required=True, help="detections of the index the latencies were measured on")
     ap.add_argument("--text-p50", type=float, required=True, help="text query p50 (ms) at --search-size")
     ap.add_argument("--photo-p50", type=float, required=True, help="photo query p50 (ms) at --search-size")
+    ap.add_argument("--small", nargs=3, type=float, metavar=("SIZE", "TEXT", "PHOTO"),
+                    help="a second measured point (detections, text p50, photo p50): latencies beyond --search-size grow "
+                    "with the power of the index size these two points give, instead of linearly")
     ap.add_argument("--window-hours", type=float, default=24.0, help="hours a day the index machines may work")
     args = ap.parse_args(argv)
     data = json.loads(args.index_speed.read_text())
@@ -97,17 +100,24 @@ def main(argv: list[str] | None = None) -> int:
     per_det = args.bytes_per_detection + args.thumb_bytes
     print(f"\nDisk at the default setting ({default:,.0f} detections a camera-day; "
           f"{human_bytes(args.bytes_per_detection)} index + {human_bytes(args.thumb_bytes)} thumbnail per detection):\n")
+    text_power = photo_power = 1.0  # linear in the detections searched: an upper bound (see docs/capacity.md)
+    if args.small:
+        size, text, photo = args.small
+        text_power = math.log(args.text_p50 / text) / math.log(args.search_size / size)
+        photo_power = math.log(args.photo_p50 / photo) / math.log(args.search_size / size)
+        print(f"(latency beyond {args.search_size:.0e} detections extrapolated as size^{text_power:.2f} for text and "
+              f"size^{photo_power:.2f} for photo, the growth measured from {size:.0e} to {args.search_size:.0e})\n")
     print("| cameras | detections a day | index a day | thumbnails a day | 30 days, all | detections in 30 days | "
           "text / photo p50 at 30 days (ms) |")
     print("|---|---|---|---|---|---|---|")
     for n in CAMERAS:
         day_dets = n * default
         month = 30 * day_dets
-        scale = month / args.search_size  # linear in the detections searched: an upper bound (see docs/capacity.md)
+        scale = max(month / args.search_size, 1.0)
         print(f"| {n} | {day_dets:,.0f} | {human_bytes(day_dets * args.bytes_per_detection)} | "
               f"{human_bytes(day_dets * args.thumb_bytes)} | {human_bytes(month * per_det)} | {month:.2g} | "
-              f"{args.text_p50 * max(scale, 1):.0f} / {args.photo_p50 * max(scale, 1):.0f}"
-              f"{'' if scale <= 1 else ' (extrapolated x' + format(scale, '.1f') + ')'} |")
+              f"{args.text_p50 * scale ** text_power:.0f} / {args.photo_p50 * scale ** photo_power:.0f}"
+              f"{'' if scale <= 1 else ' (extrapolated)'} |")
     return 0
 
 
