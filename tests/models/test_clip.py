@@ -13,7 +13,7 @@ import pytest
 
 from forensic.errors import ForensicError, ModelUnavailable
 from forensic.index.pipeline import IndexSummary, index_videos
-from forensic.index.store import IndexStore
+from forensic.index.store import VIEWS_PER_TRACK, IndexStore
 from forensic.models import build_models
 from forensic.models.clip import ClipEmbedder
 from forensic.query import parse_query
@@ -117,15 +117,23 @@ def clip_index(tmp_path_factory, tiny, footage):
 
 
 @pytest.mark.slow
-def test_clip_vectors_are_stored_for_every_detection(clip_index):
+def test_clip_vectors_are_stored_for_every_view(clip_index):
+    """Both embedders keep the vectors of each track's views (at most VIEWS_PER_TRACK, schema 2), in SQLite
+    and in the FAISS files alike."""
     settings, models, _, summary = clip_index
     with IndexStore(settings.index) as store:
         assert store.embedder("clip") == (models.clip.name, 32)
         n = store.db.execute("SELECT COUNT(*) FROM detections").fetchone()[0]
         assert n == summary.detections
-        assert store.vector_index("clip").ntotal == n == store.vector_index("appearance").ntotal
-        ids = [r[0] for r in store.db.execute("SELECT id FROM detections")]
-        np.testing.assert_allclose(np.linalg.norm(store.get_vectors("clip", ids), axis=1), 1.0, atol=1e-4)
+        kept = {key: sorted(r[0] for r in store.db.execute("SELECT det_id FROM views WHERE key = ?", (key,)))
+                for key in ("clip", "appearance")}
+        assert kept["clip"] == kept["appearance"] and 0 < len(kept["clip"]) <= n
+        assert store.vector_index("clip").ntotal == len(kept["clip"]) == store.vector_index("appearance").ntotal
+        per_track = dict(store.db.execute("SELECT d.track, COUNT(*) FROM views v JOIN detections d ON d.id = v.det_id "
+                                          "WHERE v.key = 'clip' GROUP BY d.track").fetchall())
+        tracks = {r[0] for r in store.db.execute("SELECT id FROM tracks")}
+        assert set(per_track) == tracks and all(1 <= c <= VIEWS_PER_TRACK for c in per_track.values())
+        np.testing.assert_allclose(np.linalg.norm(store.get_vectors("clip", kept["clip"]), axis=1), 1.0, atol=2e-3)
         assert store.verify() == []
 
 
