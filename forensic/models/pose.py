@@ -144,7 +144,7 @@ def _centred(crop: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
 
     h, w = crop.shape[:2]
     r = min(size / h, size / w)
-    nw, nh = round(w * r), round(h * r)
+    nw, nh = max(1, round(w * r)), max(1, round(h * r))  # a crop a pixel thin stays a pixel thin
     dw, dh = (size - nw) / 2, (size - nh) / 2
     resized = cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else crop
     top, bottom = round(dh - 0.1), round(dh + 0.1)

@@ -40,3 +40,8 @@ def test_openvino_pose_matches_ultralytics_on_real_people(footage, models_dir, r
     assert sum(k is not None for k in compiled) >= len(items) - 2
     diffs = [np.abs(a[:, :2] - b[:, :2]).mean() for a, b in zip(compiled, reference) if a is not None]
     assert np.median(diffs) < 0.5 and max(diffs) < 3.0  # pixels
+
+
+def test_a_crop_a_pixel_thin_is_letterboxed_too():
+    boxed, r, left, top = _centred(np.zeros((400, 1, 3), np.uint8), 160)
+    assert boxed.shape == (160, 160, 3) and r == pytest.approx(0.4) and top == 0 and left in (79, 80)
