@@ -345,9 +345,10 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track_row = _rows(track_id, track)
     track = np.where(track_row >= 0, track, 0)
     track_rows, track_start = _by_track(track_row, len(track_id))
-    track_conf = _track_max(np.maximum(cols["conf"], cols["conf2"]), track_rows, track_start)
-    track_quality = _track_max(cols["quality"], track_rows, track_start)
-    track_classes = _track_or(class_bits(cols["cls"]) | class_bits(cols["cls2"]), track_rows, track_start)
+    track_conf = _per_track(np.maximum, np.maximum(cols["conf"], cols["conf2"]), track_rows, track_start)
+    track_quality = _per_track(np.maximum, cols["quality"], track_rows, track_start)
+    track_classes = _per_track(np.bitwise_or, class_bits(cols["cls"]) | class_bits(cols["cls2"]), track_rows, track_start,
+                               np.uint64)
     version = riding_version()
     if old.riding_version == version and old.rides is not None:  # only the new videos' riders are to be found
         rides = np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])[order] if order is not None else \
@@ -380,27 +381,16 @@ def class_bits(codes) -> np.ndarray:
     return np.where(codes == NO_CLASS, np.uint64(0), bits).astype(np.uint64)
 
 
-def _track_or(values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray) -> np.ndarray:
-    """The bitwise or of each track's rows (0 for a track without rows)."""
+def _per_track(reduce: np.ufunc, values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray,
+               dtype=np.float64) -> np.ndarray:
+    """`reduce` (np.maximum, np.bitwise_or) over each track's rows (0 for a track without rows)."""
     tracks = len(track_start) - 1
-    out = np.zeros(tracks, np.uint64)
+    out = np.zeros(tracks, dtype)
     if not tracks or track_start[-1] == 0:
         return out
     starts = track_start[:-1]
     has = starts < track_start[1:]
-    out[has] = np.bitwise_or.reduceat(values[track_rows[:track_start[-1]]], starts[has])
-    return out
-
-
-def _track_max(values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray) -> np.ndarray:
-    """The largest value of each track's rows (0 for a track without rows)."""
-    tracks = len(track_start) - 1
-    out = np.zeros(tracks)
-    if not tracks or track_start[-1] == 0:
-        return out
-    starts = track_start[:-1]
-    has = starts < track_start[1:]
-    out[has] = np.maximum.reduceat(values[track_rows[:track_start[-1]]], starts[has])
+    out[has] = reduce.reduceat(values[track_rows[:track_start[-1]]], starts[has])
     return out
 
 
