@@ -506,7 +506,7 @@ def main(argv=None) -> int:
         print("searching ...", file=sys.stderr)
         report["search"] = step("search", root, args)
         report["load_end"] = load_average()
-        report["disk_mb"] = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(root.iterdir()) if p.is_file() and p.stat().st_size > 2**20}
+        report["disk_mb"] = {p.name: round(on_disk(p) / 2**20, 1) for p in sorted(root.iterdir()) if p.is_file() and on_disk(p) > 2**20}
         report["disk"] = disk(root, report["search"]["rows"])
     finally:
         if temp is not None:
@@ -517,13 +517,20 @@ def main(argv=None) -> int:
     return 0
 
 
+def on_disk(path: Path) -> int:
+    """Bytes a file takes on disk: the search columns keep room to append as a hole (a sparse file), which
+    counts in its length but takes no disk until written."""
+    st = path.stat()
+    return min(st.st_size, st.st_blocks * 512)
+
+
 DEV_DENSITY = 23_000  # detections per camera-hour of the dev footage (docs/benchmarks.md, "Search speed")
 
 
 def disk(root: Path, detections: int) -> dict:
     """Bytes of the whole index folder but its thumbnails (and plate crops), per detection and per camera-hour
     at the dev footage's density."""
-    total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not {"thumbs", "plates"} & set(p.relative_to(root).parts))
+    total = sum(on_disk(p) for p in root.rglob("*") if p.is_file() and not {"thumbs", "plates"} & set(p.relative_to(root).parts))
     per = total / max(1, detections)
     return {"bytes": total, "per_detection": round(per, 1), "per_camera_hour_mb": round(per * DEV_DENSITY / 1e6, 1)}
 

@@ -5,9 +5,12 @@ million rows instead of a SQL scan that parses JSON per row.
 
 SQLite stays the source of truth. The file records which finished videos it holds; opening it
 compares that list with the database's finished videos (a video's rows never change while it is
-'done', and video ids are never reused), drops the rows of removed videos and reads those of new
-videos from SQLite, theirs only. A missing, unreadable or outdated file (another palette, another
-layout: MAGIC names the layout) is rebuilt. Colour shares are stored in thousandths, as
+'done', and video ids are never reused). A reader, while a writer runs, drops the rows of removed
+videos and reads those of new videos from SQLite, theirs only, in memory (`refresh`); the writer
+appends the new videos' rows to the file in place, a few hundred thousand at a time (`sync`: memory
+and disk writes follow what is new, not the size of the index), and rebuilds it the same way when
+a video was removed. A missing, unreadable or outdated file (another palette, other riding rules,
+another layout: MAGIC names the layout) is rebuilt. Colour shares are stored in thousandths, as
 `forensic.colors` rounds them, so ranking from the columns gives exactly the scores it gave from
 the database.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +33,9 @@ from forensic.index.riding import RIDDEN, RIDING_VERSION, over_tracks, riding
 log = logging.getLogger(__name__)
 
 FILE_NAME = "search-columns.bin"
-MAGIC = b"FRNSCOL5"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours, 4 checksums,
-# 5 the rows of each track (track_rows, track_start) and their best confidence and quality
+MAGIC = b"FRNSCOL6"  # the layout: 2 added cls2 / conf2 (the detector's second class), 3 the head colours, 4 checksums,
+# 5 the rows of each track (track_rows, track_start) and their best confidence and quality, 6 room to append (two header
+# slots), the rows without a track apart (trackless), the videos in the order of their rows
 NO_CLASS = 255  # cls2 of a detection without a known second class
 PARTS = ("whole", "upper", "lower", "head")
 SHARE_SCALE = 1000  # shares are kept in thousandths (colours are rounded to 3 decimals)
@@ -56,7 +61,7 @@ class Columns:
     track: np.ndarray  # (N,) int64 tracks.id, 0 when none
     track_row: np.ndarray  # (N,) int32 row in the track_* arrays, -1 when none
     shares: np.ndarray  # (len(PARTS) * P, N) uint16 thousandths; row = part * P + palette index
-    video_id: np.ndarray  # (V,) int64 finished videos, ascending
+    video_id: np.ndarray  # (V,) int64 finished videos, in the order of their rows (the order they were finished in)
     video_start: np.ndarray  # (V,) float64 Unix seconds of the recording start, NaN when unknown
     video_camera: np.ndarray  # (V,) int32
     track_id: np.ndarray  # (T,) int64, ascending
@@ -65,15 +70,16 @@ class Columns:
     rides: np.ndarray | None = None  # (N,) uint8 the vehicle a person rides: 0 none, k + 1 = ridden[k]
     ridden: tuple[str, ...] = ()
     riding_version: str = ""  # forensic.index.riding.RIDING_VERSION of the rules that computed `rides`
-    track_rows: np.ndarray | None = None  # (N,) int32 rows grouped by track (track_row order), rows without a track last
-    track_start: np.ndarray | None = None  # (T + 1,) int64 where each track's rows start in track_rows (and the trackless)
+    track_rows: np.ndarray | None = None  # (K,) int32 the rows with a track, grouped by track (track_row order)
+    track_start: np.ndarray | None = None  # (T + 1,) int64 where each track's rows start in track_rows (the last: K)
     track_conf: np.ndarray | None = None  # (T,) float64 the largest conf or conf2 of the track's rows (a bound for ranking)
     track_quality: np.ndarray | None = None  # (T,) float64 the largest quality of the track's rows
     track_classes: np.ndarray | None = None  # (T,) uint64 bit k: a row's cls or cls2 is class code k (codes from 63: bit 63)
+    trackless: np.ndarray | None = None  # (N - K,) int32 the rows without a track, ascending
 
     _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "shares", "rides",
                "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares", "track_rows", "track_start",
-               "track_conf", "track_quality", "track_classes")
+               "track_conf", "track_quality", "track_classes", "trackless")
 
     def __len__(self) -> int:
         return len(self.id)
@@ -139,7 +145,13 @@ class Columns:
 
     def trackless_rows(self) -> np.ndarray:
         """Rows of detections without a track."""
-        return self.track_rows[int(self.track_start[-1]):].astype(np.int64)
+        return self.trackless.astype(np.int64)
+
+    def done_videos(self) -> np.ndarray:
+        """The ids of the videos held, ascending (computed once)."""
+        if "_done_videos" not in self.__dict__:
+            self.__dict__["_done_videos"] = np.sort(self.video_id)
+        return self.__dict__["_done_videos"]
 
     def class_codes(self, names) -> list[int]:
         return [k for k, c in enumerate(self.classes) if c in set(names)]
@@ -153,42 +165,225 @@ def empty(palette: tuple[str, ...] = PALETTE) -> Columns:
                    np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int64), np.zeros(0, np.int32),
                    np.zeros((p, 0), np.uint16), rides=np.zeros(0, np.uint8), track_rows=np.zeros(0, np.int32),
                    track_start=np.zeros(1, np.int64), track_conf=np.zeros(0), track_quality=np.zeros(0),
-                   track_classes=np.zeros(0, np.uint64))
+                   track_classes=np.zeros(0, np.uint64), trackless=np.zeros(0, np.int32))
 
 
-# -- file --------------------------------------------------------------------------------
+# -- file ---------------------------------------------------------------------------------
+# One file, every array with room to grow (the room is a hole of a sparse file: it takes no disk until
+# written), so the writer appends the rows of newly finished videos where they belong instead of rewriting
+# the file: a sync costs the new rows, not the index. Two header slots, the newer valid one counts: an
+# append writes its rows into the room past what the header says (readers never look there), syncs, then
+# writes the other slot. A writer killed half way leaves the older slot, and rows nobody reads.
+#
+# [0:8] MAGIC, [8:16] slot size, slot A at 64, slot B after it, the arrays from _DATA on. A slot:
+# sequence (8 bytes), length (8), CRC-32 of the JSON (4), 4 spare, the JSON header: palette, classes,
+# cameras, riding rules, the room of each group ("caps"), how much of it is used ("counts"), where each
+# array starts, the file's size and the CRC-32 of the used part of each array (each plane of the shares).
+
+# name: (dtype, group, width, planes); groups: n rows, k rows with a track (grouped by track), l rows without
+# one, t tracks, s track starts (t + 1), v videos; planes: the colour shares, one plane per part and colour
+_SPEC = {
+    "id": ("<i8", "n", 1, 1), "video": ("<i4", "n", 1, 1), "t": ("<f8", "n", 1, 1), "frame": ("<i8", "n", 1, 1),
+    "box": ("<f4", "n", 4, 1), "cls": ("|u1", "n", 1, 1), "conf": ("<f8", "n", 1, 1), "cls2": ("|u1", "n", 1, 1),
+    "conf2": ("<f8", "n", 1, 1), "quality": ("<f8", "n", 1, 1), "track": ("<i8", "n", 1, 1), "track_row": ("<i4", "n", 1, 1),
+    "rides": ("|u1", "n", 1, 1), "shares": ("<u2", "n", 1, 0), "track_rows": ("<i4", "k", 1, 1),
+    "trackless": ("<i4", "l", 1, 1), "track_id": ("<i8", "t", 1, 1), "track_n": ("<i4", "t", 1, 1),
+    "track_conf": ("<f8", "t", 1, 1), "track_quality": ("<f8", "t", 1, 1), "track_classes": ("<u8", "t", 1, 1),
+    "track_shares": ("<u2", "t", 1, 0), "track_start": ("<i8", "s", 1, 1), "video_id": ("<i8", "v", 1, 1),
+    "video_start": ("<f8", "v", 1, 1), "video_camera": ("<i4", "v", 1, 1),
+}
+_SLOT = 1 << 18  # bytes of one header slot
+_DATA = -(-(64 + 2 * _SLOT) // 4096) * 4096
+_GROW = 1.5  # a full file is copied into one this much roomier (amortised: each row is copied a few times at most)
+_COPY = 1 << 25  # bytes copied at a time when growing
+
+
+def _planes(name: str, palette) -> int:
+    return _SPEC[name][3] or len(PARTS) * len(palette)
+
+
+def _cap(caps: dict, group: str) -> int:
+    return caps[{"k": "n", "l": "n", "s": "t"}.get(group, group)] + (group == "s")
+
+
+def _count(counts: dict, group: str) -> int:
+    return {"n": counts["n"], "k": counts["k"], "l": counts["n"] - counts["k"], "t": counts["t"], "s": counts["t"] + 1,
+            "v": counts["v"]}[group]
+
+
+def _layout(caps: dict, palette) -> tuple[dict, int]:
+    offsets, at = {}, _DATA
+    for name, (dtype, group, width, _) in _SPEC.items():
+        offsets[name] = at
+        at += -(-(_planes(name, palette) * _cap(caps, group) * width * np.dtype(dtype).itemsize) // _ALIGN) * _ALIGN
+    return offsets, at
+
+
+def _pwrite(fd: int, data, at: int) -> None:
+    data = np.ascontiguousarray(data)
+    if not data.size:
+        return
+    view = memoryview(data.reshape(-1)).cast("B")
+    while len(view):
+        done = os.pwrite(fd, view, at)
+        view, at = view[done:], at + done
+
+
+class _File:
+    """A columns file open for writing: appends rows, grows, writes the header."""
+
+    def __init__(self, path: Path, fd: int, header: dict):
+        self.path, self.fd, self.header = path, fd, header
+
+    @classmethod
+    def create(cls, path: Path, caps: dict, palette, classes: list, cameras: list, ridden, riding: str) -> "_File":
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        offsets, size = _layout(caps, palette)
+        os.ftruncate(fd, size)  # sparse: the room takes no disk
+        _pwrite(fd, np.frombuffer(MAGIC + _SLOT.to_bytes(8, "little"), np.uint8), 0)
+        header = {"palette": list(palette), "classes": list(classes), "cameras": list(cameras), "ridden": list(ridden),
+                  "riding_version": riding, "caps": dict(caps), "counts": {"n": 0, "k": 0, "t": 0, "v": 0},
+                  "offsets": offsets, "size": size, "seq": 0, "file": uuid.uuid4().hex, "last_id": -1, "last_track": -1,
+                  "crc32": {name: [0] * _planes(name, palette) for name in _SPEC}}
+        header["crc32"]["track_start"] = [zlib.crc32(np.zeros(1, np.int64))]  # the start of track 0 (a hole reads 0)
+        return cls(path, fd, header)
+
+    @classmethod
+    def open(cls, path: Path) -> "_File":
+        fd = os.open(path, os.O_RDWR)
+        try:
+            buf = np.memmap(path, np.uint8, mode="r")
+            if bytes(buf[:len(MAGIC)]) != MAGIC:
+                raise ValueError("not a columns file of this layout")
+            header = _header(buf)
+            del buf
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, header)
+
+    def room(self, more: dict) -> bool:
+        c, caps = self.header["counts"], self.header["caps"]
+        return all(c[g] + more.get(g, 0) <= caps[g] for g in ("n", "t", "v"))
+
+    def grown(self, more: dict) -> "_File":
+        """A copy (a temporary file beside this one) with room for `more` and then some; this one is closed."""
+        h, c = self.header, self.header["counts"]
+        caps = {g: max(c[g] + more.get(g, 0), int(h["caps"][g] * _GROW) + 1024) for g in ("n", "t", "v")}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        new = _File.create(tmp, caps, h["palette"], h["classes"], h["cameras"], h["ridden"], h["riding_version"])
+        try:
+            src = np.memmap(self.path, np.uint8, mode="r")
+            for name, (dtype, group, width, _) in _SPEC.items():
+                row = width * np.dtype(dtype).itemsize
+                used = _count(c, group) * row
+                for p in range(_planes(name, h["palette"])):
+                    a = h["offsets"][name] + p * _cap(h["caps"], group) * row
+                    b = new.header["offsets"][name] + p * _cap(caps, group) * row
+                    for x in range(0, used, _COPY):
+                        _pwrite(new.fd, src[a + x:a + min(used, x + _COPY)], b + x)
+            del src
+            new.header.update(counts=dict(c), crc32={k: list(v) for k, v in h["crc32"].items()}, seq=h["seq"],
+                              last_id=h["last_id"], last_track=h["last_track"])
+        except BaseException:
+            new.discard()
+            raise
+        self.close()
+        return new
+
+    def append(self, parts: dict, more: dict, classes: list, cameras: list) -> None:
+        """Write the new rows (`parts`: array name -> the new items; shares as (planes, items)) past the used
+        part of each array; `more`: how many rows (n), tracked rows (k), tracks (t) and videos (v) they add."""
+        h = self.header
+        for name, a in parts.items():
+            dtype, group, width, planes = _SPEC[name]
+            dt = np.dtype(dtype)
+            row, cap, used = width * dt.itemsize, _cap(h["caps"], group), _count(h["counts"], group)
+            a = np.asarray(a, dt)
+            for p, plane in enumerate(a if not planes else [a]):
+                plane = np.ascontiguousarray(plane)
+                _pwrite(self.fd, plane, h["offsets"][name] + (p * cap + used) * row)
+                h["crc32"][name][p] = zlib.crc32(plane, h["crc32"][name][p])
+        for g, k in more.items():
+            h["counts"][g] += k
+        for key, name in (("last_id", "id"), ("last_track", "track_id")):
+            if len(parts.get(name, ())):
+                h[key] = int(parts[name][-1])
+        h["classes"], h["cameras"] = list(classes), list(cameras)
+
+    def commit(self) -> None:
+        """Make what was appended count: data to disk, then the other header slot."""
+        os.fsync(self.fd)
+        h = self.header
+        h["seq"] += 1
+        body = json.dumps(h).encode()
+        if len(body) + 24 > _SLOT:
+            raise ValueError("the columns header outgrew its slot")
+        record = h["seq"].to_bytes(8, "little") + len(body).to_bytes(8, "little") + zlib.crc32(body).to_bytes(4, "little") + b"\0" * 4
+        _pwrite(self.fd, np.frombuffer(record + body, np.uint8), 64 + (h["seq"] % 2) * _SLOT)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _header(buf: np.ndarray) -> dict:
+    """The newer sound header slot of a mapped columns file."""
+    slot = int.from_bytes(bytes(buf[8:16]), "little")
+    best = None
+    for k in range(2):
+        at = 64 + k * slot
+        if len(buf) < at + 24:
+            continue
+        seq, size, crc = (int.from_bytes(bytes(buf[at + a:at + b]), "little") for a, b in ((0, 8), (8, 16), (16, 20)))
+        if size == 0 or size > slot - 24 or len(buf) < at + 24 + size:
+            continue
+        body = bytes(buf[at + 24:at + 24 + size])
+        if zlib.crc32(body) != crc:
+            continue
+        if best is None or seq > best["seq"]:
+            best = json.loads(body)
+            best["seq"] = seq
+    if best is None:
+        raise ValueError("no sound header")
+    return best
+
+
+def _parts(c: Columns) -> tuple[dict, dict]:
+    """Every array of in-memory columns as the parts of an append to an empty file, and the counts."""
+    parts = {name: getattr(c, name) for name in _SPEC if name != "track_start"}
+    parts["track_start"] = np.asarray(c.track_start)[1:]
+    return parts, {"n": len(c.id), "k": int(c.track_start[-1]), "t": len(c.track_id), "v": len(c.video_id)}
+
+
 def save(columns: Columns, path: Path) -> None:
     """Write atomically (temp file + rename), owner-only; readers keep their old mapping."""
-    arrays = {name: np.ascontiguousarray(getattr(columns, name)) for name in Columns._ARRAYS}
-    layout, offset = {}, 0
-    for name, a in arrays.items():
-        layout[name] = [a.dtype.str, list(a.shape), offset]
-        offset += -(-a.nbytes // _ALIGN) * _ALIGN
-    header = json.dumps({"palette": list(columns.palette), "classes": columns.classes, "cameras": columns.cameras,
-                         "ridden": list(columns.ridden), "riding_version": columns.riding_version,
-                         "arrays": layout, "size": offset, "crc32": {name: zlib.crc32(a) for name, a in arrays.items()}}).encode()
-    start = -(-(len(MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    parts, counts = _parts(columns)
+    f = _File.create(path.with_name(path.name + ".tmp"), {g: counts[g] for g in ("n", "t", "v")}, columns.palette,
+                     columns.classes, columns.cameras, columns.ridden, columns.riding_version)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + len(header).to_bytes(8, "little") + header)
-            f.write(b"\0" * (start - f.tell()))
-            for name, a in arrays.items():
-                f.write(a.tobytes())
-                f.write(b"\0" * (-a.nbytes % _ALIGN))
+        f.append(parts, counts, columns.classes, columns.cameras)
+        f.commit()
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        f.discard()
         raise
-    os.replace(tmp, path)
+    f.close()
+    os.replace(f.path, path)
 
 
-def load(path: Path) -> Columns | None:
+def load(path: Path, verify: bool = True) -> Columns | None:
     """The columns in `path`, memory-mapped read-only; None when missing or not a sound columns file (the
-    checksum of every array, recorded when it was written, is checked: about 0.1 s per million detections)."""
+    checksum of every array, recorded when it was written, is checked: about 0.1 s per million detections;
+    `verify=False` only for the writer's own file just written)."""
     try:
-        return _read(path)
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        return _read(path, verify)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, json.JSONDecodeError) as e:
         log.warning("%s is unreadable (%s); rebuilding it from the database", path, e)
         return None
 
@@ -199,11 +394,11 @@ def damage(path: Path) -> str | None:
     try:
         _read(path)
         return None
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, IndexError, json.JSONDecodeError) as e:
         return str(e) or type(e).__name__
 
 
-def _read(path: Path) -> Columns | None:
+def _read(path: Path, verify: bool = True) -> Columns | None:
     if not path.exists():
         return None
     buf = np.memmap(path, np.uint8, mode="r")
@@ -213,22 +408,30 @@ def _read(path: Path) -> Columns | None:
         return None
     if magic != MAGIC:
         raise ValueError("not a columns file")
-    size = int.from_bytes(bytes(buf[8:16]), "little")
-    header = json.loads(bytes(buf[16:16 + size]))
-    start = -(-(16 + size) // _ALIGN) * _ALIGN
-    if len(buf) != start + header["size"]:
-        raise ValueError(f"size {len(buf)} is not {start + header['size']}")
+    header = _header(buf)
+    if len(buf) != header["size"]:
+        raise ValueError(f"size {len(buf)} is not {header['size']}")
+    palette, caps, counts = tuple(header["palette"]), header["caps"], header["counts"]
+    if _layout(caps, palette) != (header["offsets"], header["size"]):
+        raise ValueError("the header's layout does not add up")
     out = {}
-    for name in Columns._ARRAYS:
-        dtype, shape, offset = header["arrays"][name]
-        count = int(np.prod(shape)) if shape else 1
-        dt = np.dtype(dtype)
-        out[name] = buf[start + offset:start + offset + count * dt.itemsize].view(dt).reshape(shape)
-        if zlib.crc32(out[name]) != header["crc32"][name]:
-            raise ValueError(f"column {name} is damaged (its checksum differs from the one written)")
-    cols = Columns(tuple(header["palette"]), list(header["classes"]), list(header["cameras"]), **out,
-                   ridden=tuple(header["ridden"]), riding_version=header["riding_version"])
-    _check(cols)
+    for name, (dtype, group, width, planes) in _SPEC.items():
+        dt, cap, used, p = np.dtype(dtype), _cap(caps, group), _count(counts, group), _planes(name, palette)
+        if not 0 <= used <= cap:
+            raise ValueError(f"column {name} holds {used} of room for {cap}")
+        at = header["offsets"][name]
+        whole = buf[at:at + p * cap * width * dt.itemsize].view(dt).reshape((p, cap, width))[:, :used]
+        a = whole[:, :, 0] if width == 1 else whole
+        a = a if not planes else a[0]
+        if verify:
+            for k in range(p):
+                if zlib.crc32(np.ascontiguousarray(whole[k])) != header["crc32"][name][k]:
+                    raise ValueError(f"column {name} is damaged (its checksum differs from the one written)")
+        out[name] = a
+    cols = Columns(palette, list(header["classes"]), list(header["cameras"]), **out, ridden=tuple(header["ridden"]),
+                   riding_version=header["riding_version"])
+    if verify:
+        _check(cols)
     return cols
 
 
@@ -239,15 +442,18 @@ def _check(c: Columns) -> None:
             raise ValueError(f"column {name} has {len(getattr(c, name))} rows, not {n}")
     if c.shares.shape != (p, n) or c.track_shares.shape != (p, t) or len(c.track_n) != t:
         raise ValueError("colour columns do not match")
-    if len(c.track_rows) != n or len(c.track_start) != t + 1 or len(c.track_conf) != t or len(c.track_quality) != t or len(c.track_classes) != t or c.track_start[0] != 0 or c.track_start[-1] > n or \
-            np.any(np.diff(c.track_start) < 0) or (n and (c.track_rows.min() < 0 or c.track_rows.max() >= n)):
+    k = int(c.track_start[-1]) if len(c.track_start) else -1
+    if len(c.track_start) != t + 1 or len(c.track_rows) != k or len(c.trackless) != n - k or len(c.track_conf) != t or \
+            len(c.track_quality) != t or len(c.track_classes) != t or c.track_start[0] != 0 or np.any(np.diff(c.track_start) < 0) or \
+            (len(c.track_rows) and (c.track_rows.min() < 0 or c.track_rows.max() >= n)) or \
+            (len(c.trackless) and (c.trackless.min() < 0 or c.trackless.max() >= n)):
         raise ValueError("track rows do not match")
     if len(c.video_start) != v or len(c.video_camera) != v:
         raise ValueError("video columns do not match")
     if n and (np.any(np.diff(c.id) <= 0) or c.video.min() < 0 or c.video.max() >= v or c.track_row.max() >= t):
         raise ValueError("rows are out of order or point outside the video/track columns")
-    if v and np.any(np.diff(c.video_id) <= 0):
-        raise ValueError("videos are out of order")
+    if v and len(np.unique(c.video_id)) != v:
+        raise ValueError("a video is held twice")
 
 
 # -- keeping in line with SQLite ---------------------------------------------------------
@@ -259,7 +465,7 @@ def done_videos(db) -> np.ndarray:
 def is_current(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> bool:
     """Whether `columns` hold exactly the database's finished videos (cheap: video ids only)."""
     return (columns is not None and tuple(columns.palette) == tuple(palette) and columns.riding_version == riding_version()
-            and np.array_equal(columns.video_id, done_videos(db)))
+            and np.array_equal(columns.done_videos(), done_videos(db)))
 
 
 def riding_version() -> str:
@@ -314,7 +520,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
         old = columns if columns is not None else empty(palette)
         old_videos = old.video_id[old.video] if len(old) else np.zeros(0, np.int64)
         keep = _member(old_videos, video_id)
-        fresh = _read_rows(db, video_id[~_member(video_id, old.video_id)], palette, list(old.classes))
+        fresh = _read_rows(db, video_id[~_member(video_id, old.done_videos())], palette, list(old.classes))
     finally:
         if own:
             db.execute("COMMIT")
@@ -344,7 +550,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track_shares = np.concatenate([old.track_shares[:, kept_tracks], fresh["track_shares"]], axis=1)[:, t_order]
     track_row = _rows(track_id, track)
     track = np.where(track_row >= 0, track, 0)
-    track_rows, track_start = _by_track(track_row, len(track_id))
+    track_rows, track_start, trackless = _by_track(track_row, len(track_id))
     track_conf = _per_track(np.maximum, np.maximum(cols["conf"], cols["conf2"]), track_rows, track_start)
     track_quality = _per_track(np.maximum, cols["quality"], track_rows, track_start)
     track_classes = _per_track(np.bitwise_or, class_bits(cols["cls"]) | class_bits(cols["cls2"]), track_rows, track_start,
@@ -353,7 +559,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     if old.riding_version == version and old.rides is not None:  # only the new videos' riders are to be found
         rides = np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])[order] if order is not None else \
             np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])
-        new = ~_member(row_video, old.video_id)
+        new = ~_member(row_video, old.done_videos())
     else:
         rides, new = np.zeros(len(ids), np.uint8), np.ones(len(ids), bool)
     if new.any():
@@ -362,16 +568,17 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
                   track_row=track_row, video_id=video_id, video_start=video_start, video_camera=video_camera, track_id=track_id,
                   track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version,
                   track_rows=track_rows, track_start=track_start, track_conf=track_conf, track_quality=track_quality,
-                  track_classes=track_classes)
+                  track_classes=track_classes, trackless=trackless)
     return out, int(len(old) - keep.sum()) + len(fresh["id"])
 
 
-def _by_track(track_row: np.ndarray, tracks: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows grouped by track, each track's start): a track's rows without a pass over every row."""
+def _by_track(track_row: np.ndarray, tracks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows with a track grouped by track, each track's start, rows without a track): a track's rows without a
+    pass over every row."""
     key = np.where(track_row >= 0, track_row, tracks).astype(np.int64)
     order = np.argsort(key, kind="stable")
     start = np.searchsorted(key[order], np.arange(tracks + 1)).astype(np.int64)
-    return order.astype(np.int32), start
+    return order[:start[-1]].astype(np.int32), start, order[start[-1]:].astype(np.int32)
 
 
 def class_bits(codes) -> np.ndarray:
@@ -486,3 +693,181 @@ def _shares(texts, index: dict, p: int) -> np.ndarray:
     if where:
         out[where, rows] = np.clip(np.rint(np.array(values) * SHARE_SCALE), 0, 65535)
     return out
+
+
+# -- the writer: appending ---------------------------------------------------------------------
+_BATCH_ROWS = 250_000  # rows read from SQLite and appended at a time: what the writer holds in memory
+
+
+class _NotInOrder(Exception):
+    """New rows or tracks whose ids do not come after those in the file (SQLite hands ids out in order, so only
+    an index written in an unusual way has them): the file is rebuilt instead."""
+
+
+def sync(path: Path, db, columns: Columns | None = None, palette: tuple[str, ...] = PALETTE) -> tuple[Columns, int]:
+    """Bring the columns file in line with the database's finished videos (the writer only): the rows of new
+    videos are appended, a few hundred thousand at a time, so memory and disk writes follow what is new, not the
+    index's size; a removed video, another palette or other riding rules rebuild the file (the same way, from
+    SQLite). `columns`: what the caller mapped from this file before (used when the file has not changed since).
+    Returns (the file's columns, rows written)."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")  # one snapshot: videos and their rows
+    try:
+        return _sync(path, db, columns, tuple(palette))
+    finally:
+        if own:
+            db.execute("COMMIT")
+
+
+def _sync(path: Path, db, columns: Columns | None, palette: tuple[str, ...]) -> tuple[Columns, int]:
+    meta = {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, start_epoch, camera FROM videos WHERE status='done'")}
+    done = np.array(sorted(meta), np.int64)
+    f = None
+    try:
+        f = _File.open(path)
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        pass
+    if f is not None and (columns is None or columns.__dict__.get("_stamp") != _stamp(f.header)):
+        columns = load(path)  # not what the caller mapped: read (and check) the file itself
+        if columns is not None:
+            columns.__dict__["_stamp"] = _stamp(f.header)
+    sound = f is not None and columns is not None and tuple(columns.palette) == palette and \
+        columns.riding_version == riding_version() and _member(columns.done_videos(), done).all()
+    if sound and len(columns.done_videos()) == len(done):
+        f.close()
+        return columns, 0
+    if sound:
+        try:
+            added = _append_videos(f, path, db, done[~_member(done, columns.done_videos())], meta, palette)
+            return _loaded(path), added
+        except _NotInOrder as e:
+            log.warning("search columns: %s; rebuilding them", e)
+    elif f is not None:
+        f.close()
+    written = _rebuild(path, db, done, meta, palette)
+    return _loaded(path), written
+
+
+def _stamp(header: dict) -> tuple:
+    return header.get("file"), header["seq"]
+
+
+def _loaded(path: Path) -> Columns:
+    """The file just written by this writer, mapped without reading it through (its rows were checked as they
+    were written), stamped so the next sync knows it."""
+    cols = _read(path, verify=False)
+    cols.__dict__["_stamp"] = _stamp(_header(np.memmap(path, np.uint8, mode="r")))
+    return cols
+
+
+def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, palette) -> int:
+    order, need = _video_order(db, videos)
+    moved = not f.room(need)
+    if moved:
+        f = f.grown(need)  # a roomier copy beside it, renamed over it once the rows are in
+    try:
+        for batch in _batches(order):
+            f.append(*_batch(f.header, db, batch, meta, palette))
+        f.commit()
+    except BaseException:
+        f.discard() if moved else f.close()  # in place: the header still says what was there, the rows past it are unread
+        raise
+    f.close()
+    if moved:
+        os.replace(f.path, path)
+    return need["n"]
+
+
+def _rebuild(path: Path, db, done: np.ndarray, meta: dict, palette) -> int:
+    order, need = _video_order(db, done)
+    room = {g: int(need[g] * _GROW) + 1024 for g in ("n", "t", "v")}  # to append to without a copy
+    f = _File.create(path.with_name(path.name + ".tmp"), room, palette, [], [], RIDDEN, riding_version())
+    try:
+        for batch in _batches(order):
+            f.append(*_batch(f.header, db, batch, meta, palette))
+        f.commit()
+    except _NotInOrder as e:
+        f.discard()
+        log.warning("search columns: %s; building them in memory", e)
+        cols, _ = refresh(None, db, palette)
+        save(cols, path)
+        return len(cols)
+    except BaseException:
+        f.discard()
+        raise
+    f.close()
+    os.replace(f.path, path)
+    return need["n"]
+
+
+def _video_order(db, videos: np.ndarray) -> tuple[list, dict]:
+    """[(video id, rows)] in the order of their rows (by first detection id; videos without rows last) and what
+    they add: rows (n), tracks (t), videos (v)."""
+    first, rows, tracks = {}, {}, 0
+    for start in range(0, len(videos), _CHUNK_VIDEOS):
+        part = [int(v) for v in videos[start:start + _CHUNK_VIDEOS]]
+        marks = ",".join("?" * len(part))
+        for vid, lo, n in db.execute(f"SELECT video_id, MIN(id), COUNT(*) FROM detections WHERE video_id IN ({marks}) "
+                                     "GROUP BY video_id", part):
+            first[vid], rows[vid] = lo, n
+        tracks += db.execute(f"SELECT COUNT(*) FROM tracks WHERE video_id IN ({marks})", part).fetchone()[0]
+    order = sorted((int(v) for v in videos), key=lambda v: (v not in first, first.get(v, 0), v))
+    return [(v, rows.get(v, 0)) for v in order], {"n": sum(rows.values()), "t": tracks, "v": len(order)}
+
+
+def _batches(order: list):
+    batch, rows = [], 0
+    for vid, n in order:
+        if batch and (rows + n > _BATCH_ROWS or len(batch) >= _CHUNK_VIDEOS):
+            yield batch
+            batch, rows = [], 0
+        batch.append(vid)
+        rows += n
+    if batch:
+        yield batch
+
+
+def _batch(header: dict, db, videos: list, meta: dict, palette) -> tuple[dict, dict, list, list]:
+    """The arrays of these videos' rows, tracks and videos as an append after what the file holds."""
+    c = header["counts"]
+    classes, cameras = list(header["classes"]), list(header["cameras"])
+    fresh = _read_rows(db, np.array(videos, np.int64), palette, classes)
+    ids = fresh["id"]
+    if len(ids) and np.any(np.diff(ids) <= 0):
+        order = np.argsort(ids, kind="stable")
+        fresh = {k: (v[:, order] if k == "shares" else v[order]) if not k.startswith("track_") and k != "classes" else v
+                 for k, v in fresh.items()}
+        ids = fresh["id"]
+    if len(ids) and ids[0] <= header["last_id"]:
+        raise _NotInOrder(f"detection {ids[0]} comes before the last one held ({header['last_id']})")
+    t_order = np.argsort(fresh["track_id"], kind="stable")
+    track_id = fresh["track_id"][t_order]
+    if len(track_id) and track_id[0] <= header["last_track"]:
+        raise _NotInOrder(f"track {track_id[0]} comes before the last one held ({header['last_track']})")
+    local = _rows(track_id, fresh["track"])
+    track = np.where(local >= 0, fresh["track"], 0)
+    track_rows, start, trackless = _by_track(local, len(track_id))
+    conf, quality, cls, cls2 = fresh["conf"], fresh["quality"], fresh["cls"], fresh["cls2"]
+    row_video = fresh["video"]
+    seen, at = np.unique(row_video, return_index=True)
+    have = set(seen.tolist())
+    in_order = [int(v) for v in seen[np.argsort(at)]] + [v for v in videos if v not in have]
+    by_id = np.argsort(np.array(in_order, np.int64))
+    video = c["v"] + by_id[_rows(np.array(in_order, np.int64)[by_id], row_video)]
+    parts = {
+        "id": ids, "video": video, "t": fresh["t"], "frame": fresh["frame"], "box": fresh["box"], "cls": cls, "conf": conf,
+        "cls2": cls2, "conf2": fresh["conf2"], "quality": quality, "track": track,
+        "track_row": np.where(local >= 0, local + c["t"], -1), "shares": fresh["shares"],
+        "rides": _rides(row_video, fresh["t"], cls, classes, fresh["box"], track),
+        "track_rows": track_rows.astype(np.int64) + c["n"], "trackless": trackless.astype(np.int64) + c["n"],
+        "track_id": track_id, "track_n": fresh["track_n"][t_order], "track_shares": fresh["track_shares"][:, t_order],
+        "track_conf": _per_track(np.maximum, np.maximum(conf, fresh["conf2"]), track_rows, start),
+        "track_quality": _per_track(np.maximum, quality, track_rows, start),
+        "track_classes": _per_track(np.bitwise_or, class_bits(cls) | class_bits(cls2), track_rows, start, np.uint64),
+        "track_start": start[1:] + c["k"],
+        "video_id": np.array(in_order, np.int64),
+        "video_start": np.array([np.nan if meta[v][0] is None else meta[v][0] for v in in_order], np.float64),
+        "video_camera": np.array([_code(cameras, meta[v][1]) for v in in_order], np.int32),
+    }
+    return parts, {"n": len(ids), "k": int(start[-1]), "t": len(track_id), "v": len(in_order)}, classes, cameras

@@ -267,6 +267,8 @@ class IndexStore:
         self.writer = writer
         self.layout = layout or Layout()
         self._columns = None  # search columns, once loaded
+        self._synced = None  # the search columns file as this store last wrote it (the next sync appends to it unread)
+        self._removed = False  # a removed video waits to be folded into the search files
         self.verified_while_writing = False  # verify() found an index run writing (and did not count its work)
         self._sets: dict[str, vectorstore.VectorSet] = {}
         self._pending = 0  # detections finished or deleted since the search files were last written
@@ -549,7 +551,7 @@ class IndexStore:
         self.db.execute("UPDATE videos SET status='done', error=?, indexed_at=? WHERE id=?",
                         (error, time.strftime("%Y-%m-%dT%H:%M:%S%z"), video_id))
         self.db.execute("COMMIT")
-        self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0])
+        self._changed(self.db.execute("SELECT COUNT(*) FROM detections WHERE video_id=?", (video_id,)).fetchone()[0], finished=True)
 
     def _build_tracks(self, video_id: int, best_view_colors: dict[int, dict]) -> list[int]:
         """Turn the tracker's ids into track rows; untracked detections become one-detection tracks.
@@ -613,13 +615,20 @@ class IndexStore:
         return vectorstore.fetch_vectors(self.db, key, self.embedder(key)[1], ids, self.source)[1]
 
     # -- search files ----------------------------------------------------------------------
-    def _changed(self, detections: int) -> None:
-        """Finished or deleted videos: the search files lag behind; fold them in now and then."""
+    def _changed(self, detections: int, finished: bool = False) -> None:
+        """Finished or deleted videos: the search files lag behind; fold them in now and then. A finished
+        video's rows are appended to the search columns at once (it costs those rows only), unless a removal
+        waits to be folded in (that rebuilds them): a search meanwhile finds the columns current instead of
+        building them in memory. The FAISS files follow every SYNC_EVERY detections (a search reads the
+        vectors of the videos they lack from SQLite: what it reads is bounded by that)."""
         self._columns = None
         self._sets.clear()
         self._pending += detections
+        self._removed |= not finished
         if self._pending >= self.SYNC_EVERY:
             self.sync_search_files()
+        elif finished and not self._removed:
+            self._sync_columns()
 
     def columns(self) -> search_columns.Columns:
         """The search columns of the done videos, in line with SQLite."""
@@ -648,18 +657,20 @@ class IndexStore:
 
     def sync_search_files(self) -> None:
         """Fold SQLite's changes into the search columns and FAISS files (needs the write lock)."""
-        path = self.root / search_columns.FILE_NAME
-        cols = self._columns if self._columns is not None else search_columns.load(path)
-        cols, changed = search_columns.refresh(cols, self.db)
-        if changed or not path.exists():
-            search_columns.save(cols, path)
-            cols = search_columns.load(path) or cols  # mapped from the file: the rows leave the heap
-            log.info("search columns: %d rows changed, %d in all", changed, len(cols))
-        self._columns = cols
+        cols = self._sync_columns()
         for row in self.db.execute("SELECT key, dim FROM embedders").fetchall():
             if vectorstore.sync(self.root, row["key"], row["dim"], cols, self.db, self.layout, self.source):
                 self._sets.pop(row["key"], None)
         self._pending = 0
+        self._removed = False
+
+    def _sync_columns(self) -> search_columns.Columns:
+        """Fold SQLite's finished and removed videos into the search columns file (needs the write lock)."""
+        cols, changed = search_columns.sync(self.root / search_columns.FILE_NAME, self.db, self._synced)
+        if changed:
+            log.info("search columns: %d rows written, %d in all", changed, len(cols))
+        self._columns = self._synced = cols
+        return cols
 
     def _sync_if_free(self) -> bool:
         """Write the search files in line with SQLite if this store may: it is the writer, or no writer is

@@ -377,7 +377,7 @@ def open_set(root: Path, key: str, dim: int, columns, db, layout: Layout, source
             break
     if m is None or indexes is None:
         m, indexes = Manifest(dim, [], np.zeros(0, np.int64), 0), []
-    live = columns.video_id
+    live = columns.done_videos()
     new = live[~_member(live, m.videos)]
     gone = len(m.videos) and not _member(m.videos, live).all()
     blocks = list(sql_vectors(db, key, dim, new, source))
@@ -392,7 +392,7 @@ def open_set(root: Path, key: str, dim: int, columns, db, layout: Layout, source
 def is_current(root: Path, key: str, dim: int, columns, source: Source = VIEWS) -> bool:
     """Whether the files hold exactly the vectors of the finished videos (cheap: no vector is read)."""
     m = read_manifest(root, key, dim, source.fmt)
-    return m is not None and np.array_equal(m.videos, columns.video_id) and _open_all(root, m) is not None
+    return m is not None and np.array_equal(m.videos, columns.done_videos()) and _open_all(root, m) is not None
 
 
 def _new_flat(dim: int, source: Source):
@@ -415,10 +415,10 @@ def sync(root: Path, key: str, dim: int, columns, db, layout: Layout, source: So
         m = Manifest(dim, [], np.zeros(0, np.int64), serial)
         stale = True
     else:
-        stale = not np.array_equal(m.videos, columns.video_id)
+        stale = not np.array_equal(m.videos, columns.done_videos())
     if not stale:
         return False
-    live = columns.video_id
+    live = columns.done_videos()
     new = live[~_member(live, m.videos)]
     segments: list[Segment] = []
     removed = 0

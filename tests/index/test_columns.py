@@ -43,6 +43,13 @@ def random_colours(rng, is_person: bool) -> dict:
 def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_frame: int = 5, start: str | None = START) -> int:
     """A finished video whose detection slots keep their tracker id from frame to frame (tracks of `frames` detections)."""
     vid = store.begin_video(path, path.parent.name, info(path), 2.0, "fp-" + path.name, start_time=start, time_source="filename" if start else None)
+    fill_video(store, vid, rng, frames, per_frame)
+    store.finish_video(vid)
+    return vid
+
+
+def fill_video(store: IndexStore, vid: int, rng, frames: int = 4, per_frame: int = 5) -> None:
+    """`frames` frames of `per_frame` tracked detections (slot 0 a person riding slot 1) into an unfinished video."""
     for f in range(frames):
         d = detections(rng, per_frame)
         d.class_name[:2] = ["person", "motorcycle"]  # slot 0 rides slot 1
@@ -62,8 +69,6 @@ def add_tracked_video(store: IndexStore, path: Path, rng, frames: int = 4, per_f
         store.add_detections(vid, f * 12, f * 0.5, d, colors, quality, [tiny_jpeg(f * 10 + k) for k in range(per_frame)],
                              {"appearance": unit(rng, per_frame)})
         store.commit()
-    store.finish_video(vid)
-    return vid
 
 
 def build(tmp_path: Path, videos: int = 3, seed: int = 0) -> Path:
@@ -195,7 +200,7 @@ def test_stale_columns_follow_the_database(tmp_path):
         assert path.stat().st_mtime_ns == before
     with IndexStore(root) as reader:  # the writer folded the change in when it closed
         cols = columns.load(path)
-        assert np.array_equal(cols.video_id, columns.done_videos(reader.db))
+        assert np.array_equal(cols.done_videos(), columns.done_videos(reader.db))
         assert_matches_sqlite(reader, cols)
 
 
@@ -227,3 +232,146 @@ def test_damaged_columns_are_rebuilt(tmp_path, damage):
         assert store.columns().rides.sum() > 0
     fixed = columns.load(path)  # no writer was running: the search rewrote the file
     assert fixed is not None and fixed.palette == PALETTE and len(fixed) == 60
+
+
+# -- the writer appends -------------------------------------------------------------------------
+def rows_by_id(cols: columns.Columns) -> dict:
+    """Everything the columns say about each detection, its track and its video, keyed by detection id
+    (positions aside: two equal columns may hold their videos in another order)."""
+    out = {}
+    for k, det in enumerate(cols.id.tolist()):
+        tr, v = int(cols.track_row[k]), int(cols.video[k])
+        out[det] = (cols.t[k], cols.frame[k], tuple(cols.box[k]), cols.classes[cols.cls[k]], cols.conf[k],
+                    cols.classes[cols.cls2[k]] if cols.cls2[k] != columns.NO_CLASS else None, cols.conf2[k], cols.quality[k],
+                    int(cols.track[k]), int(cols.rides[k]), tuple(cols.shares[:, k]), int(cols.video_id[v]),
+                    cols.cameras[cols.video_camera[v]], None if np.isnan(cols.video_start[v]) else cols.video_start[v],
+                    None if tr < 0 else (int(cols.track_id[tr]), int(cols.track_n[tr]), tuple(cols.track_shares[:, tr]),
+                                         cols.track_conf[tr], cols.track_quality[tr],
+                                         {c for k, c in enumerate(cols.classes) if int(cols.track_classes[tr]) >> min(k, 63) & 1},
+                                         sorted(cols.id[cols.rows_of_tracks([tr])].tolist())))
+    assert sorted(cols.id[cols.trackless_rows()].tolist()) == [d for d, r in out.items() if r[-1] is None]
+    return out
+
+
+def assert_same(a: columns.Columns, b: columns.Columns) -> None:
+    assert rows_by_id(a) == rows_by_id(b)
+    assert np.array_equal(a.done_videos(), b.done_videos())
+
+
+def header(path: Path) -> dict:
+    return columns._header(np.memmap(path, np.uint8, mode="r"))
+
+
+def test_the_writer_appends_new_videos_in_place(tmp_path, monkeypatch):
+    """Each sync writes the new videos' rows past those already there (the same file, a new header), not the
+    whole file; the result equals columns built from nothing."""
+    rng = np.random.default_rng(3)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        store.sync_search_files()
+        for k in range(4):
+            before = (path.stat().st_ino, header(path))
+            # the writer appends to the file it wrote last, without reading it through again
+            monkeypatch.setattr(columns, "load", lambda *a, **kw: pytest.fail("the file was read through"))
+            add_tracked_video(store, video_file(tmp_path, f"cam{k % 3}/more{k}.mp4"), rng, frames=3 + k)
+            monkeypatch.undo()
+            after = (path.stat().st_ino, header(path))
+            assert after[1]["counts"]["n"] > before[1]["counts"]["n"] and after[1]["counts"]["v"] == 4 + k
+            assert after[0] == before[0] and after[1]["caps"] == before[1]["caps"] and after[1]["seq"] == before[1]["seq"] + 1
+            assert_same(store.columns(), columns.refresh(None, store.db)[0])
+            assert_matches_sqlite(store, store.columns())
+        room = header(path)["caps"]["n"] - header(path)["counts"]["n"]
+        before = (path.stat().st_ino, header(path))
+        add_tracked_video(store, video_file(tmp_path, "cam0/long.mp4"), rng, frames=room // 5 + 1)
+        after = (path.stat().st_ino, header(path))  # more rows than room: copied into a roomier file, renamed over it
+        assert after[0] != before[0] and after[1]["caps"]["n"] >= 1.5 * before[1]["caps"]["n"]
+        assert_same(store.columns(), columns.refresh(None, store.db)[0])
+        assert not path.with_name(path.name + ".tmp").exists()
+    assert columns.damage(path) is None
+    with IndexStore(root) as reader:
+        assert_matches_sqlite(reader, columns.load(path))
+
+
+def test_a_rebuild_in_small_batches_equals_one_in_memory(tmp_path, monkeypatch):
+    root = build(tmp_path, videos=5)
+    path = root / columns.FILE_NAME
+    monkeypatch.setattr(columns, "_BATCH_ROWS", 7)  # every video a batch of its own (20 rows each)
+    path.unlink()
+    with IndexStore(root, writer=True) as store:
+        store.sync_search_files()
+        assert header(path)["seq"] == 1  # written once, after all the batches
+        assert_same(columns.load(path), columns.refresh(None, store.db)[0])
+        assert columns.load(path).video_bounds() is not None  # the rows are in video order
+
+
+def test_videos_finished_out_of_order_are_appended_in_the_order_of_their_rows(tmp_path):
+    """A recording registered first but finished last (several workers) comes after the others in the file."""
+    rng = np.random.default_rng(4)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        first, second = (store.begin_video(p, "cam9", info(p), 2.0, "fp-" + p.name, start_time=START, time_source="filename")
+                         for p in (video_file(tmp_path, "cam9/a.mp4"), video_file(tmp_path, "cam9/b.mp4")))
+        for vid in (second, first):
+            fill_video(store, vid, rng)
+            store.finish_video(vid)
+            store.sync_search_files()
+        cols = store.columns()
+        assert cols.video_id[-2:].tolist() == [second, first] and cols.done_videos()[-2:].tolist() == [first, second]
+        assert_same(cols, columns.refresh(None, store.db)[0])
+        assert cols.video_bounds() is not None
+        assert columns.is_current(cols, store.db)
+    with IndexStore(root) as reader:
+        assert columns.is_current(reader.columns(), reader.db)
+        assert_matches_sqlite(reader, reader.columns())
+
+
+def test_an_append_cut_short_leaves_the_columns_as_they_were(tmp_path, monkeypatch):
+    """Killed between writing the rows and the header: the older header counts, the rows past it are never
+    read, and the next sync writes them again; a header slot torn half way: the other one counts."""
+    rng = np.random.default_rng(5)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        add_tracked_video(store, video_file(tmp_path, "cam0/more.mp4"), rng)
+        store.sync_search_files()
+        good = rows_by_id(columns.load(path))
+        monkeypatch.setattr(store, "_sync_columns", lambda: None)  # finished in SQLite, not yet appended
+        vid = add_tracked_video(store, video_file(tmp_path, "cam1/cut.mp4"), rng)
+        monkeypatch.undo()
+        f = columns._File.open(path)
+        f.append(*columns._batch(f.header, store.db, [vid], {vid: (None, "cam1")}, PALETTE))
+        f.close()  # no commit: as if killed here
+        assert rows_by_id(columns.load(path)) == good and columns.damage(path) is None
+        store.sync_search_files()
+        assert_matches_sqlite(store, store.columns())
+        assert len(store.columns()) == len(good) + 20
+        seq = header(path)["seq"]
+        with open(path, "r+b") as raw:
+            raw.seek(64 + seq % 2 * columns._SLOT + 30)
+            raw.write(b"garbage")
+        assert header(path)["seq"] == seq - 1 and rows_by_id(columns.load(path)) == good and columns.damage(path) is None
+        store._columns = None
+        store.sync_search_files()  # the newer slot is written again
+        assert header(path)["seq"] == seq and columns.damage(path) is None
+        assert_matches_sqlite(store, columns.load(path))
+
+
+def test_a_finished_video_is_in_the_columns_file_at_once(tmp_path):
+    """Appending costs the new rows only, so the writer appends each finished video: a search meanwhile finds
+    the file current (no rows rebuilt in its memory). A removal waits for the next sync, which rebuilds."""
+    rng = np.random.default_rng(6)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        add_tracked_video(store, video_file(tmp_path, "cam1/now.mp4"), rng)
+        with IndexStore(root) as reader:
+            assert columns.is_current(columns.load(path), reader.db) and len(reader.columns()) == 80
+        store.delete_video(store.video_by_path(tmp_path / "footage/cam0/v0.mp4")["id"])
+        add_tracked_video(store, video_file(tmp_path, "cam1/later.mp4"), rng)
+        with IndexStore(root) as reader:
+            assert not columns.is_current(columns.load(path), reader.db)
+            assert_matches_sqlite(reader, reader.columns())
+    with IndexStore(root) as reader:
+        assert columns.is_current(columns.load(path), reader.db)
