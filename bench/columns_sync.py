@@ -12,6 +12,11 @@ own: `heap peak` is tracemalloc's (numpy's arrays included), `VmHWM` the process
 
     .venv/bin/python bench/columns_sync.py --index /tmp/cols1m --detections 1000000
     .venv/bin/python bench/columns_sync.py --index /tmp/cols1m --reuse          # the steps again
+    .venv/bin/python bench/columns_sync.py --index /tmp/cols1m --reuse --remove-only   # only taking videos out
+
+The remove steps take the oldest thirtieth of the videos out (a day of a 30-day window, as `forensic
+prune` does each night) and fold that in: the appending writer copies the file without their rows, the
+way before rebuilt everything in memory.
 """
 
 from __future__ import annotations
@@ -55,13 +60,13 @@ def run_step(name: str, root: Path) -> dict:
     path, old = root / columns.FILE_NAME, root / OLD_NAME
     db = sqlite3.connect(root / DB_NAME, isolation_level=None)
     cols = None
-    if name == "append":  # what the writer holds: the file it mapped at its last sync, not read through
+    if name in ("append", "remove"):  # what the writer holds: the file it mapped at its last sync, not read through
         cols = columns._loaded(path)
-    elif name == "append-before":
+    elif name in ("append-before", "remove-before"):
         cols = columns.load(old)
     tracemalloc.start()
     written, start = io_written(), time.perf_counter()
-    if name in ("build", "append"):
+    if name in ("build", "append", "remove"):
         cols, rows = columns.sync(path, db, cols)
     else:
         cols, rows = columns.refresh(cols, db)
@@ -96,12 +101,27 @@ def hold(root: Path, fresh: int, status: str) -> list[int]:
     return videos
 
 
+def remove(root: Path, share: float, status: str, videos: list[int] | None = None) -> list[int]:
+    """Take the oldest `share` of the videos out of the finished ones (or put `videos` back)."""
+    from forensic.index.store import DB_NAME
+
+    db = sqlite3.connect(root / DB_NAME, isolation_level=None)
+    if videos is None:
+        ids = [r[0] for r in db.execute("SELECT id FROM videos WHERE status='done' ORDER BY id")]
+        videos = ids[:max(1, int(len(ids) * share))]
+    db.execute(f"UPDATE videos SET status=? WHERE id IN ({','.join('?' * len(videos))})", (status, *videos))
+    db.close()
+    return videos
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--index", type=Path, required=True)
     p.add_argument("--detections", type=int, default=1_000_000)
     p.add_argument("--fresh", type=int, default=FRESH, help="rows folded in by the append steps")
     p.add_argument("--reuse", action="store_true", help="measure the index already in --index")
+    p.add_argument("--remove", type=float, default=1 / 30, help="share of the videos (the oldest) the remove steps take out")
+    p.add_argument("--remove-only", action="store_true", help="with --reuse: only the remove steps, on the files there")
     p.add_argument("--json", type=Path)
     p.add_argument("--step", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -120,16 +140,21 @@ def main(argv=None) -> int:
             raise SystemExit(f"{args.index} is not empty: pass --reuse, or another --index")
         print(f"building {args.detections} detections in {args.index} ...", file=sys.stderr)
         report["build_rows"] = build(args.index, args.detections, 50, 90, 2, clip=False)
-    for name in (columns.FILE_NAME, OLD_NAME):
-        (args.index / name).unlink(missing_ok=True)
-    held = hold(args.index, args.fresh, "indexing")
-    steps = [step("build", args.index), step("build-before", args.index)]
-    hold(args.index, args.fresh, "done")
-    steps += [step("append", args.index), step("append-before", args.index)]
-    report.update(held_videos=len(held), steps=steps, load_end=load_average(),
+    steps, held = [], []
+    if not args.remove_only:
+        for name in (columns.FILE_NAME, OLD_NAME):
+            (args.index / name).unlink(missing_ok=True)
+        held = hold(args.index, args.fresh, "indexing")
+        steps = [step("build", args.index), step("build-before", args.index)]
+        hold(args.index, args.fresh, "done")
+        steps += [step("append", args.index), step("append-before", args.index)]
+    gone = remove(args.index, args.remove, "removed")  # as `forensic prune` would: the oldest videos go
+    steps += [step("remove", args.index), step("remove-before", args.index)]
+    remove(args.index, args.remove, "done", gone)
+    report.update(held_videos=len(held), removed_videos=len(gone), steps=steps, load_end=load_average(),
                   file_mb=round((args.index / columns.FILE_NAME).stat().st_size / 2**20, 1),
                   file_on_disk_mb=round((args.index / columns.FILE_NAME).stat().st_blocks * 512 / 2**20, 1))
-    print(f"\nsearch columns sync: {steps[0]['rows']} + {steps[2]['rows_written']} rows; {report['date']}, code {report['code']}, "
+    print(f"\nsearch columns sync: {steps[0]['rows']} rows; {report['date']}, code {report['code']}, "
           f"{report['nproc']} CPUs, load {report['load_start']} -> {report['load_end']}")
     print(f"{'step':<14} {'rows written':>12} {'seconds':>8} {'written MB':>11} {'heap peak MB':>13} {'VmHWM MB':>9}")
     for s in steps:

@@ -8,8 +8,8 @@ compares that list with the database's finished videos (a video's rows never cha
 'done', and video ids are never reused). A reader, while a writer runs, drops the rows of removed
 videos and reads those of new videos from SQLite, theirs only, in memory (`refresh`); the writer
 appends the new videos' rows to the file in place, a few hundred thousand at a time (`sync`: memory
-and disk writes follow what is new, not the size of the index), and rebuilds it the same way when
-a video was removed. A missing, unreadable or outdated file (another palette, other riding rules,
+and disk writes follow what is new, not the size of the index); removed videos' rows are left out of a
+copy written as it is read, a million rows at a time. A missing, unreadable or outdated file (another palette, other riding rules,
 another layout: MAGIC names the layout) is rebuilt. Colour shares are stored in thousandths, as
 `forensic.colors` rounds them, so ranking from the columns gives exactly the scores it gave from
 the database.
@@ -291,25 +291,39 @@ class _File:
         self.close()
         return new
 
+    def write(self, name: str, a) -> None:
+        """Write items (shares: (planes, items)) past what array `name` holds; they count once `counted`."""
+        h = self.header
+        dtype, group, width, planes = _SPEC[name]
+        dt = np.dtype(dtype)
+        row, cap = width * dt.itemsize, _cap(h["caps"], group)
+        used = self.__dict__.setdefault("used", {}).setdefault(name, _count(h["counts"], group))
+        a = np.asarray(a, dt)
+        for p, plane in enumerate(a if not planes else [a]):
+            plane = np.ascontiguousarray(plane)
+            _pwrite(self.fd, plane, h["offsets"][name] + (p * cap + used) * row)
+            h["crc32"][name][p] = zlib.crc32(plane, h["crc32"][name][p])
+        self.used[name] = used + (a.shape[-1] if not planes else len(a))
+        for key, of in (("last_id", "id"), ("last_track", "track_id")):
+            if name == of and len(a):
+                h[key] = int(a[-1])
+
+    def counted(self, more: dict, classes: list, cameras: list) -> None:
+        """What was written counts: `more` rows (n), rows with a track (k), tracks (t) and videos (v)."""
+        h = self.header
+        for g, k in more.items():
+            h["counts"][g] += k
+        for name, used in self.__dict__.get("used", {}).items():
+            if used != _count(h["counts"], _SPEC[name][1]):
+                raise ValueError(f"column {name}: {used} written, {_count(h['counts'], _SPEC[name][1])} counted")
+        h["classes"], h["cameras"] = list(classes), list(cameras)
+
     def append(self, parts: dict, more: dict, classes: list, cameras: list) -> None:
         """Write the new rows (`parts`: array name -> the new items; shares as (planes, items)) past the used
         part of each array; `more`: how many rows (n), tracked rows (k), tracks (t) and videos (v) they add."""
-        h = self.header
         for name, a in parts.items():
-            dtype, group, width, planes = _SPEC[name]
-            dt = np.dtype(dtype)
-            row, cap, used = width * dt.itemsize, _cap(h["caps"], group), _count(h["counts"], group)
-            a = np.asarray(a, dt)
-            for p, plane in enumerate(a if not planes else [a]):
-                plane = np.ascontiguousarray(plane)
-                _pwrite(self.fd, plane, h["offsets"][name] + (p * cap + used) * row)
-                h["crc32"][name][p] = zlib.crc32(plane, h["crc32"][name][p])
-        for g, k in more.items():
-            h["counts"][g] += k
-        for key, name in (("last_id", "id"), ("last_track", "track_id")):
-            if len(parts.get(name, ())):
-                h[key] = int(parts[name][-1])
-        h["classes"], h["cameras"] = list(classes), list(cameras)
+            self.write(name, a)
+        self.counted(more, classes, cameras)
 
     def commit(self) -> None:
         """Make what was appended count: data to disk, then the other header slot."""
@@ -707,8 +721,8 @@ class _NotInOrder(Exception):
 def sync(path: Path, db, columns: Columns | None = None, palette: tuple[str, ...] = PALETTE) -> tuple[Columns, int]:
     """Bring the columns file in line with the database's finished videos (the writer only): the rows of new
     videos are appended, a few hundred thousand at a time, so memory and disk writes follow what is new, not the
-    index's size; a removed video, another palette or other riding rules rebuild the file (the same way, from
-    SQLite). `columns`: what the caller mapped from this file before (used when the file has not changed since).
+    index's size; removed videos' rows are left out of a copy written a million rows at a time; another
+    palette, other riding rules or a damaged file rebuild it from SQLite (the same way, in batches). `columns`: what the caller mapped from this file before (used when the file has not changed since).
     Returns (the file's columns, rows written)."""
     own = not db.in_transaction
     if own:
@@ -733,14 +747,18 @@ def _sync(path: Path, db, columns: Columns | None, palette: tuple[str, ...]) -> 
         if columns is not None:
             columns.__dict__["_stamp"] = _stamp(f.header)
     sound = f is not None and columns is not None and tuple(columns.palette) == palette and \
-        columns.riding_version == riding_version() and _member(columns.done_videos(), done).all()
-    if sound and len(columns.done_videos()) == len(done):
+        columns.riding_version == riding_version()
+    if sound and np.array_equal(columns.done_videos(), done):
         f.close()
         return columns, 0
     if sound:
         try:
-            added = _append_videos(f, path, db, done[~_member(done, columns.done_videos())], meta, palette)
-            return _loaded(path), added
+            gone = ~_member(columns.video_id, done)
+            dropped, moved = 0, False
+            if gone.any():  # removed videos: a copy without their rows, written as it is read
+                f, dropped, moved = _compacted(f, columns, ~gone), int(np.isin(columns.video, np.flatnonzero(gone)).sum()), True
+            added = _append_videos(f, path, db, done[~_member(done, columns.done_videos())], meta, palette, moved)
+            return _loaded(path), added + dropped
         except _NotInOrder as e:
             log.warning("search columns: %s; rebuilding them", e)
     elif f is not None:
@@ -761,11 +779,11 @@ def _loaded(path: Path) -> Columns:
     return cols
 
 
-def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, palette) -> int:
+def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, palette, moved: bool = False) -> int:
+    """Append these videos' rows to `f` (the file itself, or a copy beside it when `moved`); returns the rows."""
     order, need = _video_order(db, videos)
-    moved = not f.room(need)
-    if moved:
-        f = f.grown(need)  # a roomier copy beside it, renamed over it once the rows are in
+    if not f.room(need):
+        f, moved = f.grown(need), True  # a roomier copy beside it, renamed over it once the rows are in
     try:
         for batch in _batches(order):
             f.append(*_batch(f.header, db, batch, meta, palette))
@@ -777,6 +795,62 @@ def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, pal
     if moved:
         os.replace(f.path, path)
     return need["n"]
+
+
+_CHUNK_ROWS = 1 << 20  # rows copied at a time when removed videos' rows are left out
+
+
+def _compacted(f: _File, cols: Columns, keep_video: np.ndarray) -> _File:
+    """A copy of the file (a temporary file beside it, with room to append) without the rows, tracks and
+    videos of the videos not kept, written a million rows at a time; `f` is closed."""
+    h = f.header
+    n, t = len(cols), len(cols.track_id)
+    row_kept = lambda rows: keep_video[cols.video[rows]]  # noqa: E731
+    removed = np.flatnonzero(~keep_video[cols.video])  # the rows left out (few: the videos removed)
+    new_row = lambda rows: rows - np.searchsorted(removed, rows)  # noqa: E731
+    video_code = np.cumsum(keep_video) - 1
+    track_video = np.full(t, -1, np.int64)
+    has = cols.track_start[:-1] < cols.track_start[1:]
+    track_video[has] = cols.video[cols.track_rows[cols.track_start[:-1][has]]]
+    keep_track = (track_video >= 0) & keep_video[np.maximum(track_video, 0)]
+    track_code = np.cumsum(keep_track) - 1
+    counts = {"n": n - len(removed), "t": int(keep_track.sum()), "v": int(keep_video.sum())}
+    caps = {g: int(counts[g] * _GROW) + 1024 for g in ("n", "t", "v")}
+    new = _File.create(f.path.with_name(f.path.name + ".tmp"), caps, cols.palette, cols.classes, cols.cameras, cols.ridden,
+                       cols.riding_version)
+    f.close()
+    try:
+        for a in range(0, n, _CHUNK_ROWS):
+            rows = np.arange(a, min(n, a + _CHUNK_ROWS))
+            rows = rows[row_kept(rows)]
+            for name in ("id", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "rides"):
+                new.write(name, getattr(cols, name)[rows])
+            new.write("video", video_code[cols.video[rows]])
+            tr = cols.track_row[rows]
+            new.write("track_row", np.where(tr >= 0, track_code[np.maximum(tr, 0)], -1))
+            new.write("shares", cols.shares[:, rows])
+        for a in range(0, len(cols.trackless), _CHUNK_ROWS):
+            rows = cols.trackless[a:a + _CHUNK_ROWS].astype(np.int64)
+            new.write("trackless", new_row(rows[row_kept(rows)]))
+        tracked = 0
+        for a in range(0, t, _CHUNK_ROWS // 8):
+            tracks = np.arange(a, min(t, a + _CHUNK_ROWS // 8))
+            tracks = tracks[keep_track[tracks]]
+            rows = cols.rows_of_tracks(tracks)
+            new.write("track_rows", new_row(rows))
+            new.write("track_start", tracked + np.cumsum(cols.track_start[tracks + 1] - cols.track_start[tracks]))
+            tracked += len(rows)
+            for name in ("track_id", "track_n", "track_conf", "track_quality", "track_classes"):
+                new.write(name, getattr(cols, name)[tracks])
+            new.write("track_shares", cols.track_shares[:, tracks])
+        for name in ("video_id", "video_start", "video_camera"):
+            new.write(name, getattr(cols, name)[keep_video])
+        new.header["last_id"], new.header["last_track"] = h["last_id"], h["last_track"]  # ids are never handed out again
+        new.counted(dict(counts, k=tracked), cols.classes, cols.cameras)
+    except BaseException:
+        new.discard()
+        raise
+    return new
 
 
 def _rebuild(path: Path, db, done: np.ndarray, meta: dict, palette) -> int:

@@ -618,7 +618,7 @@ class IndexStore:
     def _changed(self, detections: int, finished: bool = False) -> None:
         """Finished or deleted videos: the search files lag behind; fold them in now and then. A finished
         video's rows are appended to the search columns at once (it costs those rows only), unless a removal
-        waits to be folded in (that rebuilds them): a search meanwhile finds the columns current instead of
+        waits to be folded in (that copies the columns without the removed rows: once, at the next sync): a search meanwhile finds the columns current instead of
         building them in memory. The FAISS files follow every SYNC_EVERY detections (a search reads the
         vectors of the videos they lack from SQLite: what it reads is bounded by that)."""
         self._columns = None

@@ -375,3 +375,35 @@ def test_a_finished_video_is_in_the_columns_file_at_once(tmp_path):
             assert_matches_sqlite(reader, reader.columns())
     with IndexStore(root) as reader:
         assert columns.is_current(columns.load(path), reader.db)
+
+
+def test_removed_videos_are_left_out_of_a_copy_in_small_chunks(tmp_path, monkeypatch):
+    """Removing videos (prune) copies the file without their rows, a chunk at a time, instead of reading every
+    row again from SQLite; what remains equals columns built from nothing, and appends go on after it."""
+    rng = np.random.default_rng(7)
+    root = build(tmp_path, videos=6)
+    path = root / columns.FILE_NAME
+    monkeypatch.setattr(columns, "_CHUNK_ROWS", 16)  # several chunks of rows and of tracks
+    monkeypatch.setattr(columns, "_read_rows", _counting(columns._read_rows, calls := []))
+    with IndexStore(root, writer=True) as store:
+        store.sync_search_files()
+        for name in ("v1", "v4"):
+            store.delete_video(store.video_by_path(tmp_path / f"footage/cam{int(name[1]) % 2}/{name}.mp4")["id"])
+        add_tracked_video(store, video_file(tmp_path, "cam1/after.mp4"), rng)
+        calls.clear()
+        store.sync_search_files()
+        assert sum(calls) == 20  # only the new video's rows were read from SQLite
+        assert_same(store.columns(), columns.refresh(None, store.db)[0])
+        assert_matches_sqlite(store, store.columns())
+        assert store.columns().video_bounds() is not None
+        add_tracked_video(store, video_file(tmp_path, "cam0/later.mp4"), rng)  # appended in place after the copy
+        assert_same(store.columns(), columns.refresh(None, store.db)[0])
+    assert columns.damage(path) is None and len(columns.load(path)) == 120
+
+
+def _counting(read_rows, calls: list):
+    def counted(db, videos, palette, classes):
+        out = read_rows(db, videos, palette, classes)
+        calls.append(len(out["id"]))
+        return out
+    return counted
