@@ -51,6 +51,7 @@ INSTALL = "pip install 'forensic[cluster]'"
 # Test seam: a worker SIGKILLs itself (a real death) when it starts the recording of this file name. The index
 # writer reads the variable and hands it to the task, so a test can run the same Ray instance with and without it.
 KILL_SEAM = "FORENSIC_TEST_KILL_WORKER_ON"
+SESSION_ENV = "FORENSIC_RAY_SESSION"  # names a local instance's session folder in the environment of its processes
 IN_FLIGHT = 2  # recordings handed to Ray per worker: one running, one waiting, so no worker idles while results are written
 
 
@@ -129,7 +130,7 @@ class LocalRay:
     private folder (0700) removed when it stops, no dashboard or web server (Ray's starts one even without the
     dashboard, whose usage module asks the cloud metadata addresses what machine it runs on)."""
 
-    ENV = ("RAY_USAGE_STATS_ENABLED", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
+    ENV = ("RAY_USAGE_STATS_ENABLED", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", SESSION_ENV)
 
     def __init__(self, workers: int | None = None):
         self.workers = workers
@@ -144,6 +145,7 @@ class LocalRay:
         self.folder = _private_folder()  # 0700: Ray makes its own folders world-writable
         _remove_stale(Path(self.folder).parent)
         os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+        os.environ[SESSION_ENV] = self.folder  # inherited by every Ray process: how leftovers are found (_remove_stale)
         config = getattr(importlib.import_module("ray._raylet"), "Config", None)
         if config is not None:  # Ray read the mode when it was imported: read again (as Ray does when it turns tokens on)
             config.initialize("")
@@ -201,7 +203,8 @@ def _private_folder() -> str:
 
 
 def _remove_stale(folder: Path) -> None:
-    """Remove the session folders of local instances whose index writer is gone (killed: nothing could clean up)."""
+    """Remove the session folders of local instances whose index writer is gone (killed: nothing could clean up),
+    and stop what is left of their processes (Ray's agents outlive a killed driver and its raylet)."""
     for path in folder.glob("forensic-ray-*-*"):
         try:
             pid = int(path.name.split("-")[2])
@@ -209,9 +212,39 @@ def _remove_stale(folder: Path) -> None:
                 continue
             os.kill(pid, 0)
         except ProcessLookupError:
+            _stop_leftovers(str(path))
             shutil.rmtree(path, ignore_errors=True)
         except (ValueError, OSError):
             continue
+
+
+def _stop_leftovers(session: str) -> list[int]:
+    """SIGKILL this user's processes of a killed local instance: those holding a file of its session folder
+    open (Ray's agents keep their logs there) or whose environment names it (SESSION_ENV)."""
+    marker = b"\0" + f"{SESSION_ENV}={session}".encode() + b"\0"
+    stopped = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if proc.stat().st_uid != os.getuid() or int(proc.name) == os.getpid():
+                continue
+            if marker in b"\0" + (proc / "environ").read_bytes() or _holds_open(proc, session):
+                os.kill(int(proc.name), signal.SIGKILL)
+                stopped.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    if stopped:
+        log.info("stopped %d processes left by a killed local Ray instance", len(stopped))
+    return stopped
+
+
+def _holds_open(proc: Path, folder: str) -> bool:
+    for fd in (proc / "fd").iterdir():
+        try:
+            if os.readlink(fd).startswith(folder + "/"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _no_api_server(*args, **kwargs):

@@ -232,8 +232,25 @@ def test_session_folders_of_killed_runs_are_removed(tmp_path):
                            tmp_path / "forensic-ray-notapid-x3")
     for folder in (stale, alive, other):
         (folder / "r").mkdir(parents=True)
-    _remove_stale(tmp_path)
-    assert not stale.exists() and alive.exists() and other.exists()
+    from forensic.index.cluster import SESSION_ENV
+
+    def leftover(session: Path, log: Path | None = None) -> subprocess.Popen:  # as Ray's agents outlive a killed driver
+        return subprocess.Popen([sys.executable, "-c", f"import time; f = open({str(log)!r}, 'w') if {str(log)!r} != 'None' else 0; "
+                                 "print('ready', flush=True); time.sleep(60)"],
+                                env=dict(os.environ, **{SESSION_ENV: str(session)}), stdout=subprocess.PIPE, text=True)
+
+    orphans = [leftover(stale), leftover(tmp_path, stale / "r" / "agent.log")]  # names the folder; holds a log in it open
+    others = [leftover(alive), leftover(tmp_path, alive / "r" / "agent.log")]  # a running instance's
+    try:
+        assert all(p.stdout.readline().strip() == "ready" for p in orphans + others)
+        _remove_stale(tmp_path)
+        assert not stale.exists() and alive.exists() and other.exists()
+        assert [p.wait(timeout=10) for p in orphans] == [-9, -9]  # the killed run's processes are stopped, no other
+        assert all(p.poll() is None for p in others)
+    finally:
+        for p in orphans + others:
+            p.kill()
+            p.wait()
 
 
 @pytest.mark.slow
