@@ -634,7 +634,7 @@ class IndexStore:
         """The search columns of the done videos, in line with SQLite."""
         if self._columns is None:
             path = self.root / search_columns.FILE_NAME
-            cols = search_columns.load(path)
+            cols = self._synced if self.writer and self._synced is not None else search_columns.load(path)
             if not search_columns.is_current(cols, self.db) and self._sync_if_free():
                 return self._columns
             self._columns, changed = search_columns.refresh(cols, self.db)
