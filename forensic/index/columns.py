@@ -287,6 +287,7 @@ class _File:
                               last_id=h["last_id"], last_track=h["last_track"])
         except BaseException:
             new.discard()
+            self.close()
             raise
         self.close()
         return new
@@ -299,6 +300,8 @@ class _File:
         row, cap = width * dt.itemsize, _cap(h["caps"], group)
         used = self.__dict__.setdefault("used", {}).setdefault(name, _count(h["counts"], group))
         a = np.asarray(a, dt)
+        if used + (a.shape[-1] if not planes else len(a)) > cap:
+            raise ValueError(f"column {name}: no room for {a.shape[-1] if not planes else len(a)} more")
         for p, plane in enumerate(a if not planes else [a]):
             plane = np.ascontiguousarray(plane)
             _pwrite(self.fd, plane, h["offsets"][name] + (p * cap + used) * row)
@@ -332,7 +335,7 @@ class _File:
         h["seq"] += 1
         body = json.dumps(h).encode()
         if len(body) + 24 > _SLOT:
-            raise ValueError("the columns header outgrew its slot")
+            raise _Rebuild("the columns header outgrew its slot")
         record = h["seq"].to_bytes(8, "little") + len(body).to_bytes(8, "little") + zlib.crc32(body).to_bytes(4, "little") + b"\0" * 4
         _pwrite(self.fd, np.frombuffer(record + body, np.uint8), 64 + (h["seq"] % 2) * _SLOT)
         os.fsync(self.fd)
@@ -713,7 +716,11 @@ def _shares(texts, index: dict, p: int) -> np.ndarray:
 _BATCH_ROWS = 250_000  # rows read from SQLite and appended at a time: what the writer holds in memory
 
 
-class _NotInOrder(Exception):
+class _Rebuild(Exception):
+    """The file cannot take this append: it is rebuilt instead (its camera and class tables from what is held)."""
+
+
+class _NotInOrder(_Rebuild):
     """New rows or tracks whose ids do not come after those in the file (SQLite hands ids out in order, so only
     an index written in an unusual way has them): the file is rebuilt instead."""
 
@@ -754,12 +761,14 @@ def _sync(path: Path, db, columns: Columns | None, palette: tuple[str, ...]) -> 
     if sound:
         try:
             gone = ~_member(columns.video_id, done)
+            new = done[~_member(done, columns.done_videos())]
             dropped, moved = 0, False
-            if gone.any():  # removed videos: a copy without their rows, written as it is read
-                f, dropped, moved = _compacted(f, columns, ~gone), int(np.isin(columns.video, np.flatnonzero(gone)).sum()), True
-            added = _append_videos(f, path, db, done[~_member(done, columns.done_videos())], meta, palette, moved)
+            if gone.any():  # removed videos: a copy without their rows (with room for the new ones), written as it is read
+                dropped, moved = int(np.isin(columns.video, np.flatnonzero(gone)).sum()), True
+                f = _compacted(f, columns, ~gone, _video_order(db, new)[1])
+            added = _append_videos(f, path, db, new, meta, palette, moved)
             return _loaded(path), added + dropped
-        except _NotInOrder as e:
+        except _Rebuild as e:
             log.warning("search columns: %s; rebuilding them", e)
     elif f is not None:
         f.close()
@@ -783,7 +792,10 @@ def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, pal
     """Append these videos' rows to `f` (the file itself, or a copy beside it when `moved`); returns the rows."""
     order, need = _video_order(db, videos)
     if not f.room(need):
+        copy = f.path if moved else None
         f, moved = f.grown(need), True  # a roomier copy beside it, renamed over it once the rows are in
+        if copy is not None:
+            copy.unlink(missing_ok=True)  # a copy already (removed videos left out): the roomier one replaces it
     try:
         for batch in _batches(order):
             f.append(*_batch(f.header, db, batch, meta, palette))
@@ -800,9 +812,10 @@ def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, pal
 _CHUNK_ROWS = 1 << 20  # rows copied at a time when removed videos' rows are left out
 
 
-def _compacted(f: _File, cols: Columns, keep_video: np.ndarray) -> _File:
-    """A copy of the file (a temporary file beside it, with room to append) without the rows, tracks and
-    videos of the videos not kept, written a million rows at a time; `f` is closed."""
+def _compacted(f: _File, cols: Columns, keep_video: np.ndarray, more: dict) -> _File:
+    """A copy of the file (a temporary file beside it, with room for `more` and then some) without the rows,
+    tracks and videos of the videos not kept (and the cameras only they had), written a million rows at a
+    time; `f` is closed."""
     h = f.header
     n, t = len(cols), len(cols.track_id)
     row_kept = lambda rows: keep_video[cols.video[rows]]  # noqa: E731
@@ -815,8 +828,12 @@ def _compacted(f: _File, cols: Columns, keep_video: np.ndarray) -> _File:
     keep_track = (track_video >= 0) & keep_video[np.maximum(track_video, 0)]
     track_code = np.cumsum(keep_track) - 1
     counts = {"n": n - len(removed), "t": int(keep_track.sum()), "v": int(keep_video.sum())}
-    caps = {g: int(counts[g] * _GROW) + 1024 for g in ("n", "t", "v")}
-    new = _File.create(f.path.with_name(f.path.name + ".tmp"), caps, cols.palette, cols.classes, cols.cameras, cols.ridden,
+    caps = {g: int((counts[g] + more.get(g, 0)) * _GROW) + 1024 for g in ("n", "t", "v")}
+    in_use = np.unique(cols.video_camera[keep_video])
+    cameras = [cols.cameras[k] for k in in_use]
+    camera_code = np.full(len(cols.cameras), -1, np.int64)
+    camera_code[in_use] = np.arange(len(in_use))
+    new = _File.create(f.path.with_name(f.path.name + ".tmp"), caps, cols.palette, cols.classes, cameras, cols.ridden,
                        cols.riding_version)
     f.close()
     try:
@@ -843,10 +860,11 @@ def _compacted(f: _File, cols: Columns, keep_video: np.ndarray) -> _File:
             for name in ("track_id", "track_n", "track_conf", "track_quality", "track_classes"):
                 new.write(name, getattr(cols, name)[tracks])
             new.write("track_shares", cols.track_shares[:, tracks])
-        for name in ("video_id", "video_start", "video_camera"):
+        for name in ("video_id", "video_start"):
             new.write(name, getattr(cols, name)[keep_video])
+        new.write("video_camera", camera_code[cols.video_camera[keep_video]])
         new.header["last_id"], new.header["last_track"] = h["last_id"], h["last_track"]  # ids are never handed out again
-        new.counted(dict(counts, k=tracked), cols.classes, cols.cameras)
+        new.counted(dict(counts, k=tracked), cols.classes, cameras)
     except BaseException:
         new.discard()
         raise

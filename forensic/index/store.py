@@ -628,7 +628,11 @@ class IndexStore:
         if self._pending >= self.SYNC_EVERY:
             self.sync_search_files()
         elif finished and not self._removed:
-            self._sync_columns()
+            try:
+                self._sync_columns()
+            except Exception as e:  # noqa: BLE001 - the video is done in SQLite: the file lags, the next sync retries
+                log.warning("search columns not brought up to date (%s); searches read the new rows from the database "
+                            "until the next sync", e)
 
     def columns(self) -> search_columns.Columns:
         """The search columns of the done videos, in line with SQLite."""

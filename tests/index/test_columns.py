@@ -407,3 +407,40 @@ def _counting(read_rows, calls: list):
         calls.append(len(out["id"]))
         return out
     return counted
+
+
+def test_a_failed_append_leaves_the_finished_video_done_and_the_next_sync_catches_up(tmp_path, monkeypatch):
+    """The video is done in SQLite before its rows are appended: a full disk then is a warning, not a failed video."""
+    import errno
+
+    rng = np.random.default_rng(8)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+
+    def full(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with IndexStore(root, writer=True) as store:
+        monkeypatch.setattr(columns._File, "commit", full)
+        vid = add_tracked_video(store, video_file(tmp_path, "cam1/full.mp4"), rng)
+        monkeypatch.undo()
+        assert store.db.execute("SELECT status FROM videos WHERE id=?", (vid,)).fetchone()[0] == "done"
+        assert len(columns.load(path)) == 60  # the file lags
+        with IndexStore(root) as reader:
+            assert_matches_sqlite(reader, reader.columns())  # a search reads the new rows from the database
+    assert len(columns.load(path)) == 80 and columns.damage(path) is None
+
+
+def test_removing_and_adding_more_than_the_room_leaves_one_file(tmp_path):
+    rng = np.random.default_rng(9)
+    root = build(tmp_path)
+    path = root / columns.FILE_NAME
+    with IndexStore(root, writer=True) as store:
+        room = header(path)["caps"]["n"] - header(path)["counts"]["n"]
+        store.delete_video(store.video_by_path(tmp_path / "footage/cam0/v0.mp4")["id"])
+        store.delete_video(store.video_by_path(tmp_path / "footage/cam0/v2.mp4")["id"])
+        add_tracked_video(store, video_file(tmp_path, "cam7/long.mp4"), rng, frames=room // 5 + 1)
+        store.sync_search_files()
+        assert sorted(p.name for p in root.glob("search-columns*")) == [columns.FILE_NAME]
+        assert sorted(store.columns().cameras) == ["cam1", "cam7"]  # cam0's videos are gone, and its name
+        assert_same(store.columns(), columns.refresh(None, store.db)[0])
