@@ -77,10 +77,6 @@ class Columns:
     track_classes: np.ndarray | None = None  # (T,) uint64 bit k: a row's cls or cls2 is class code k (codes from 63: bit 63)
     trackless: np.ndarray | None = None  # (N - K,) int32 the rows without a track, ascending
 
-    _ARRAYS = ("id", "video", "t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "track", "track_row", "shares", "rides",
-               "video_id", "video_start", "video_camera", "track_id", "track_n", "track_shares", "track_rows", "track_start",
-               "track_conf", "track_quality", "track_classes", "trackless")
-
     def __len__(self) -> int:
         return len(self.id)
 
@@ -449,6 +445,7 @@ def _read(path: Path, verify: bool = True) -> Columns | None:
                    riding_version=header["riding_version"])
     if verify:
         _check(cols)
+    cols.__dict__["_stamp"] = _stamp(header)  # which file and header this is: the writer's next sync appends to it unread
     return cols
 
 
@@ -568,10 +565,7 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     track_row = _rows(track_id, track)
     track = np.where(track_row >= 0, track, 0)
     track_rows, track_start, trackless = _by_track(track_row, len(track_id))
-    track_conf = _per_track(np.maximum, np.maximum(cols["conf"], cols["conf2"]), track_rows, track_start)
-    track_quality = _per_track(np.maximum, cols["quality"], track_rows, track_start)
-    track_classes = _per_track(np.bitwise_or, class_bits(cols["cls"]) | class_bits(cols["cls2"]), track_rows, track_start,
-                               np.uint64)
+    bounds = _track_bounds(cols, track_rows, track_start)
     version = riding_version()
     if old.riding_version == version and old.rides is not None:  # only the new videos' riders are to be found
         rides = np.concatenate([old.rides[keep], np.zeros(len(fresh["id"]), np.uint8)])[order] if order is not None else \
@@ -584,8 +578,8 @@ def refresh(columns: Columns | None, db, palette: tuple[str, ...] = PALETTE) -> 
     out = Columns(tuple(palette), fresh["classes"], cameras, id=ids, video=_rows(video_id, row_video), track=track,
                   track_row=track_row, video_id=video_id, video_start=video_start, video_camera=video_camera, track_id=track_id,
                   track_n=track_n, track_shares=track_shares, **cols, rides=rides, ridden=tuple(RIDDEN), riding_version=version,
-                  track_rows=track_rows, track_start=track_start, track_conf=track_conf, track_quality=track_quality,
-                  track_classes=track_classes, trackless=trackless)
+                  track_rows=track_rows, track_start=track_start, **bounds,
+                  trackless=trackless)
     return out, int(len(old) - keep.sum()) + len(fresh["id"])
 
 
@@ -603,6 +597,15 @@ def class_bits(codes) -> np.ndarray:
     codes = np.asarray(codes)
     bits = np.left_shift(np.uint64(1), np.minimum(codes, 63).astype(np.uint64))
     return np.where(codes == NO_CLASS, np.uint64(0), bits).astype(np.uint64)
+
+
+def _track_bounds(rows: dict, track_rows: np.ndarray, track_start: np.ndarray) -> dict:
+    """track_conf, track_quality and track_classes of each track from its rows (`rows`: conf, conf2, quality,
+    cls, cls2 by row)."""
+    return {"track_conf": _per_track(np.maximum, np.maximum(rows["conf"], rows["conf2"]), track_rows, track_start),
+            "track_quality": _per_track(np.maximum, rows["quality"], track_rows, track_start),
+            "track_classes": _per_track(np.bitwise_or, class_bits(rows["cls"]) | class_bits(rows["cls2"]), track_rows,
+                                        track_start, np.uint64)}
 
 
 def _per_track(reduce: np.ufunc, values: np.ndarray, track_rows: np.ndarray, track_start: np.ndarray,
@@ -751,8 +754,6 @@ def _sync(path: Path, db, columns: Columns | None, palette: tuple[str, ...]) -> 
         pass
     if f is not None and (columns is None or columns.__dict__.get("_stamp") != _stamp(f.header)):
         columns = load(path)  # not what the caller mapped: read (and check) the file itself
-        if columns is not None:
-            columns.__dict__["_stamp"] = _stamp(f.header)
     sound = f is not None and columns is not None and tuple(columns.palette) == palette and \
         columns.riding_version == riding_version()
     if sound and np.array_equal(columns.done_videos(), done):
@@ -783,9 +784,7 @@ def _stamp(header: dict) -> tuple:
 def _loaded(path: Path) -> Columns:
     """The file just written by this writer, mapped without reading it through (its rows were checked as they
     were written), stamped so the next sync knows it."""
-    cols = _read(path, verify=False)
-    cols.__dict__["_stamp"] = _stamp(_header(np.memmap(path, np.uint8, mode="r")))
-    return cols
+    return _read(path, verify=False)
 
 
 def _append_videos(f: _File, path: Path, db, videos: np.ndarray, meta: dict, palette, moved: bool = False) -> int:
@@ -940,7 +939,6 @@ def _batch(header: dict, db, videos: list, meta: dict, palette) -> tuple[dict, d
     local = _rows(track_id, fresh["track"])
     track = np.where(local >= 0, fresh["track"], 0)
     track_rows, start, trackless = _by_track(local, len(track_id))
-    conf, quality, cls, cls2 = fresh["conf"], fresh["quality"], fresh["cls"], fresh["cls2"]
     row_video = fresh["video"]
     seen, at = np.unique(row_video, return_index=True)
     have = set(seen.tolist())
@@ -948,15 +946,13 @@ def _batch(header: dict, db, videos: list, meta: dict, palette) -> tuple[dict, d
     by_id = np.argsort(np.array(in_order, np.int64))
     video = c["v"] + by_id[_rows(np.array(in_order, np.int64)[by_id], row_video)]
     parts = {
-        "id": ids, "video": video, "t": fresh["t"], "frame": fresh["frame"], "box": fresh["box"], "cls": cls, "conf": conf,
-        "cls2": cls2, "conf2": fresh["conf2"], "quality": quality, "track": track,
-        "track_row": np.where(local >= 0, local + c["t"], -1), "shares": fresh["shares"],
-        "rides": _rides(row_video, fresh["t"], cls, classes, fresh["box"], track),
+        **{k: fresh[k] for k in ("t", "frame", "box", "cls", "conf", "cls2", "conf2", "quality", "shares")},
+        "id": ids, "video": video, "track": track,
+        "track_row": np.where(local >= 0, local + c["t"], -1),
+        "rides": _rides(row_video, fresh["t"], fresh["cls"], classes, fresh["box"], track),
         "track_rows": track_rows.astype(np.int64) + c["n"], "trackless": trackless.astype(np.int64) + c["n"],
         "track_id": track_id, "track_n": fresh["track_n"][t_order], "track_shares": fresh["track_shares"][:, t_order],
-        "track_conf": _per_track(np.maximum, np.maximum(conf, fresh["conf2"]), track_rows, start),
-        "track_quality": _per_track(np.maximum, quality, track_rows, start),
-        "track_classes": _per_track(np.bitwise_or, class_bits(cls) | class_bits(cls2), track_rows, start, np.uint64),
+        **_track_bounds(fresh, track_rows, start),
         "track_start": start[1:] + c["k"],
         "video_id": np.array(in_order, np.int64),
         "video_start": np.array([np.nan if meta[v][0] is None else meta[v][0] for v in in_order], np.float64),
