@@ -12,11 +12,16 @@
 - Ceiling (`--ceiling`): how far colour statistics of the same body parts can go at all: a softmax
   regression fitted on these very crops' part features (the 11 shares, lightness percentiles, mean
   and median a/b, the crop's own lightness range), scored leave-one-subset-out and on a random
-  5-fold split. A measurement only: nothing fitted here is kept or shipped.
+  5-fold split; then the same with the only learned image features this project has offline (the
+  detector's, pooled over the part as the indexer pools them over a box), alone and added. A
+  measurement only: nothing fitted here is kept or shipped.
+- By eye (`--by-eye bench/peta_by_eye.csv`): the colours one of us named for the top and bottom of 80
+  random crops, looking at each crop enlarged (without the labels), scored like the code: how often
+  a careful person agrees with the labellers, next to the code and the baseline on the same crops.
 - Vehicles (`../shared/datasets/vehicle_colour_web9`, web photos, unknown licence, measure only):
   first colour named for the body against the folder's colour (silver counts as grey).
 
-    .venv/bin/python bench/colours.py [--no-pose] [--loso] [--ceiling] [--json out.json]
+    .venv/bin/python bench/colours.py [--no-pose] [--loso] [--ceiling] [--by-eye bench/peta_by_eye.csv] [--json out.json]
 """
 
 from __future__ import annotations
@@ -179,28 +184,90 @@ def _softmax_fit(x, y, classes, l2=1e-2, steps=400, rate=0.1):
     return wts, bias, mean, scale
 
 
-def ceiling(rows, keypoints) -> dict:
-    """Accuracy of a softmax regression fitted on these crops' part features: leave-one-subset-out and random 5-fold."""
-    feats = part_features(rows, keypoints)
+def detector_part_features(rows, keypoints, models: Path) -> dict[str, np.ndarray]:
+    """Per crop and part, the detector's features pooled over the part's box (from the keypoints, else
+    the fixed proportions), the crop enlarged to 384 px high on a 640x640 grey canvas."""
+    import cv2
+
+    from forensic.models import build_models
+    from forensic.settings import Settings
+
+    det = build_models(Settings(models=models, clip="off")).detector
+    out = {"upper": [], "lower": []}
+    for r, kp in zip(rows, keypoints):
+        img = r["img"]
+        h, w = img.shape[:2]
+        s = min(384 / h, 600 / w)
+        im = cv2.resize(img, (max(8, round(w * s)), max(8, round(h * s))))
+        canvas = np.full((640, 640, 3), 114, np.uint8)
+        ox, oy = (640 - im.shape[1]) // 2, (640 - im.shape[0]) // 2
+        canvas[oy:oy + im.shape[0], ox:ox + im.shape[1]] = im
+        boxes = []
+        for frac, ids in ((colors._TOP, (5, 6, 11, 12)), (colors._BOTTOM, (11, 12, 13, 14, 15, 16))):
+            x0, x1, y0, y1 = frac[0] * w, frac[1] * w, frac[2] * h, frac[3] * h
+            if kp is not None:
+                p = np.asarray(kp, np.float32)[list(ids)]
+                p = p[p[:, 2] >= colors.KEYPOINT_CONF]
+                if len(p) >= 2:
+                    (x0, y0), (x1, y1) = p[:, :2].min(0), np.maximum(p[:, :2].max(0), p[:, :2].min(0) + 4)
+            boxes.append([ox + x0 * s, oy + y0 * s, ox + x1 * s, oy + y1 * s])
+        f = det.pool_boxes(canvas, np.asarray(boxes, np.float32))
+        out["upper"].append(f[0])
+        out["lower"].append(f[1])
+    return {k: np.asarray(v, np.float64) for k, v in out.items()}
+
+
+def ceiling(rows, keypoints, models: Path | None = None) -> dict:
+    """Accuracy of a softmax regression fitted on these crops' part features: leave-one-subset-out and
+    random 5-fold; with `models`, also on the detector's features pooled over the part, alone and added."""
+    feature_sets = {"colour statistics": part_features(rows, keypoints)}
+    if models is not None:
+        deep = detector_part_features(rows, keypoints, models)
+        feature_sets["detector features"] = deep
+        feature_sets["both"] = {p: np.hstack([feature_sets["colour statistics"][p], deep[p]]) for p in deep}
     subsets = np.array([r["subset"] for r in rows])
     folds = np.random.default_rng(0).integers(0, 5, len(rows))
     out = {}
-    for part, key in PARTS:
-        labels = [set(r[key].split(";")) - {""} for r in rows]
-        y = np.array([PALETTE.index(sorted(lab, key=PALETTE.index)[0]) if lab else -1 for lab in labels])
-        x = feats[part]
-        res = {}
-        for name, groups in (("leave_one_subset_out", subsets), ("random_5_fold", folds)):
-            ok = n = 0
-            for g in np.unique(groups):
-                train, test = (groups != g) & (y >= 0), (groups == g) & (y >= 0)
-                wts, bias, mean, scale = _softmax_fit(x[train], y[train], len(PALETTE))
-                guess = (((x[test] - mean) / scale) @ wts + bias).argmax(1)
-                ok += sum(PALETTE[c] in labels[i] for c, i in zip(guess, np.flatnonzero(test)))
-                n += int(test.sum())
-            res[name] = round(ok / n, 3)
-        out[part] = res
+    for name, feats in feature_sets.items():
+        out[name] = {}
+        for part, key in PARTS:
+            labels = [set(r[key].split(";")) - {""} for r in rows]
+            y = np.array([PALETTE.index(sorted(lab, key=PALETTE.index)[0]) if lab else -1 for lab in labels])
+            x = feats[part]
+            res = {}
+            for split, groups in (("leave_one_subset_out", subsets), ("random_5_fold", folds)):
+                ok = n = 0
+                for g in np.unique(groups):
+                    train, test = (groups != g) & (y >= 0), (groups == g) & (y >= 0)
+                    wts, bias, mean, scale = _softmax_fit(x[train], y[train], len(PALETTE))
+                    guess = (((x[test] - mean) / scale) @ wts + bias).argmax(1)
+                    ok += sum(PALETTE[c] in labels[i] for c, i in zip(guess, np.flatnonzero(test)))
+                    n += int(test.sum())
+                res[split] = round(ok / n, 3)
+            out[name][part] = res
     return out
+
+
+def by_eye(rows, named, path: Path) -> dict:
+    """Agreement with the labels of the colours a person named in `path` (image, upper, lower), next to
+    the code's first colour and the always-commonest baseline on the same crops."""
+    eye = {r["image"]: r for r in csv.DictReader(open(path, encoding="utf-8"))}
+    commonest = score(rows, named)["commonest"]
+    ok = collections.Counter()
+    n = collections.Counter()
+    for r, got in zip(rows, named):
+        if r["image"] not in eye:
+            continue
+        for part, key in PARTS:
+            labels = set(r[key].split(";")) - {""}
+            if not labels:
+                continue
+            n[part] += 1
+            ok[part, "eye"] += eye[r["image"]][part] in labels
+            ok[part, "code"] += got[part] in labels
+            ok[part, "baseline"] += commonest[part] in labels
+    return {part: {"n": n[part], **{who: round(ok[part, who] / n[part], 3) for who in ("eye", "code", "baseline")}}
+            for part, _ in PARTS if n[part]}
 
 
 def vehicles() -> dict:
@@ -227,7 +294,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--no-pose", action="store_true", help="box proportions only")
     ap.add_argument("--loso", action="store_true", help="leave-one-subset-out calibration (slower)")
-    ap.add_argument("--ceiling", action="store_true", help="what a classifier fitted on these crops' colour statistics reaches")
+    ap.add_argument("--ceiling", action="store_true", help="what a classifier fitted on these crops' colour statistics (and detector features) reaches")
+    ap.add_argument("--by-eye", type=Path, help="CSV (image, upper, lower) of colours a person named: their agreement with the labels")
     ap.add_argument("--models", type=Path, default=SHARED / "models")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -241,20 +309,24 @@ def main(argv=None) -> int:
               "calibration": dict(colors.CALIBRATION)}
     box = [None] * len(rows)
     t = time.perf_counter()
-    report["people_box"] = score(rows, name_people(rows, box))
+    named = name_people(rows, box)
+    report["people_box"] = score(rows, named)
     report["people_box"]["ms_per_crop"] = round(1000 * (time.perf_counter() - t) / len(rows), 2)
     keypoints = box
     if not args.no_pose:
         t = time.perf_counter()
         keypoints = peta_keypoints(rows, args.models)
         pose_ms = 1000 * (time.perf_counter() - t) / len(rows)
-        report["people_pose"] = score(rows, name_people(rows, keypoints))
+        named = name_people(rows, keypoints)
+        report["people_pose"] = score(rows, named)
         report["people_pose"]["pose_ms_per_crop"] = round(pose_ms, 1)
         report["people_pose"]["with_keypoints"] = sum(k is not None for k in keypoints)
     if args.loso:
         report["leave_one_subset_out"] = leave_one_subset_out(rows, keypoints)
     if args.ceiling:
-        report["ceiling"] = ceiling(rows, keypoints)
+        report["ceiling"] = ceiling(rows, keypoints, None if args.no_pose else args.models)
+    if args.by_eye:
+        report["by_eye"] = by_eye(rows, named, args.by_eye)
     if WEB9.exists():
         report["vehicles_web9"] = vehicles()
     report["seconds"] = round(time.perf_counter() - started, 1)
@@ -284,10 +356,15 @@ def print_report(r: dict) -> None:
         for s, v in lo["held_out"].items():
             print(f"  {s:<12} top {v['upper']:.3f} bottom {v['lower']:.3f}  {v['calibration']}")
     if "ceiling" in r:
-        c = r["ceiling"]
-        print("\nceiling: a softmax regression fitted on these crops' part colour statistics (measurement only)")
-        for part in ("upper", "lower"):
-            print(f"  {part:<6} leave-one-subset-out {c[part]['leave_one_subset_out']:.3f}   random 5-fold {c[part]['random_5_fold']:.3f}")
+        print("\nceiling: a softmax regression fitted on these crops' part features (measurement only)")
+        for name, c in r["ceiling"].items():
+            for part in ("upper", "lower"):
+                print(f"  {name:<18} {part:<6} leave-one-subset-out {c[part]['leave_one_subset_out']:.3f}   "
+                      f"random 5-fold {c[part]['random_5_fold']:.3f}")
+    if "by_eye" in r:
+        print("\nby eye: first colour a person named, the code's and the baseline's, on the same crops")
+        for part, v in r["by_eye"].items():
+            print(f"  {part:<6} n {v['n']:>3}  eye {v['eye']:.3f}  code {v['code']:.3f}  baseline {v['baseline']:.3f}")
     if "vehicles_web9" in r:
         v = r["vehicles_web9"]
         print(f"\nvehicles (web9): {v['accuracy']:.3f} (baseline {v['baseline']:.3f}) {v['per_colour']}\n  confusions {v['confusions']}")

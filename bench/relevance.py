@@ -563,6 +563,8 @@ def run_queries(settings, models, footage: Path, top: int, only: set[int] | None
 def coverage(settings, targets: list[Target] | None = None) -> dict[int, dict]:
     """Per object: sampled frames inside its windows, how many hold a correct detection (detector recall),
     and how many distinct tracks (appearances) its correct detections fall into (1 per window is ideal)."""
+    import numpy as np
+
     from forensic.index.store import IndexStore
 
     out = {}
@@ -573,15 +575,16 @@ def coverage(settings, targets: list[Target] | None = None) -> dict[int, dict]:
             v = videos.get(target.clip)
             if v is None:
                 continue
-            times = [t for t in sample_times(v["fps"], v["frames"], v["sample_fps"]) if target.region(t) is not None
-                     and not any(a <= t <= b for a, b in target.ambiguous)]
+            sampled = np.asarray(sample_times(v["fps"], v["frames"], v["sample_fps"]))
+            times = [t for t in sampled if target.region(t) is not None and not any(a <= t <= b for a, b in target.ambiguous)]
             found: dict[float, int] = {}
             tracks: set = set()
             sql = f"SELECT t, x1, y1, x2, y2, cls{', track' if has_track else ''} FROM detections WHERE video_id=?"
             for row in store.db.execute(sql, (v["id"],)):
                 cx, cy = (row["x1"] + row["x2"]) / 2 / v["width"], (row["y1"] + row["y2"]) / 2 / v["height"]
                 if target.judge(target.clip, row["t"], row["cls"], cx, cy) == "correct":
-                    key = round(row["t"], 3)
+                    # stored times are the frames' presentation timestamps: the nearest sampled time is the frame's
+                    key = round(float(sampled[np.abs(sampled - row["t"]).argmin()]), 3)
                     found[key] = found.get(key, 0) + 1
                     if has_track:
                         tracks.add((row["cls"], row["track"]))
