@@ -204,7 +204,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
     Lists each video it removes (or would remove); removes only with --yes or when confirmed on a terminal.
     """
     from forensic.index.store import IndexStore
-    from forensic.maintenance import audit, prune_cutoff
+    from forensic.maintenance import audit, prune_cutoff, recorded_starts
 
     cutoff = prune_cutoff(older_than, before)
     settings = _settings(ctx)
@@ -213,10 +213,11 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
     what = f"{'indexed' if by == 'indexed' else 'recorded'} before {cutoff}" + (f" on camera {camera}" if camera else "")
     ask = not dry_run and not yes and _interactive()
     with IndexStore(settings.index, writer=not dry_run, wait=wait) as store:
-        candidates = store.prune_candidates(cutoff, camera, by)
+        starts = recorded_starts(settings, store)  # as hits show them: with the cameras file now
+        candidates = store.prune_candidates(cutoff, camera, by, starts)
         doing = "removing" if yes and not dry_run else "would remove"
         for r in candidates:
-            _say(f"{doing}: {r['path']} (camera {r['camera']}, recorded {(r['start_time'] or '?')[:19]}, "
+            _say(f"{doing}: {r['path']} (camera {r['camera']}, recorded {(starts.get(r['id']) or r['start_time'] or '?')[:19]}, "
                  f"indexed {(r['indexed_at'] or 'never')[:19]}, {r['detections']} detections)")
         total = sum(r["detections"] for r in candidates)
         if not candidates:
@@ -226,7 +227,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
             _say(f"dry run: {len(candidates)} videos and {total} detections {what} would be removed; nothing removed"
                  + ("" if dry_run or ask else " (add --yes to remove)"))
             return
-        videos, detections = store.prune(cutoff, camera, by)
+        videos, detections = store.prune(cutoff, camera, by, starts)
     audit(settings, {"command": "prune", "before": cutoff, "by": by, "camera": camera, "removed": [r["path"] for r in candidates]})
     _say(f"removed {videos} videos and {detections} detections {what}")
 
@@ -241,10 +242,9 @@ def _interactive() -> bool:
 @click.pass_context
 def stats(ctx, as_json):
     """Counts, sizes, cameras, time span and models of the index."""
-    from forensic.index.store import IndexStore
+    from forensic.maintenance import index_stats
 
-    with IndexStore(_settings(ctx).index) as store:
-        info = store.stats()
+    info = index_stats(_settings(ctx))
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return

@@ -62,6 +62,27 @@ def _recording(row, config) -> dict:
             "recomputed": bool(how.get("recomputed")), **({"stale": how["stale"]} if how.get("stale") else {}), "clock": clock}
 
 
+def recorded_starts(settings: Settings, store: IndexStore) -> dict[int, str]:
+    """Each video's recorded start as its hits show it (clock_of: the recorded start with the cameras file
+    now), as ISO text in the camera's local time to the second: what `prune --by recorded` judges age by
+    and `stats` spans. A video without a known start is left out (its file's time stands in)."""
+    config = load_cameras(settings.cameras, store.root)
+    out = {}
+    for r in store.videos(None):
+        row = dict(r)
+        row["clock_timezone"] = row.get("timezone")
+        wall, _ = clock_of(row, config)
+        if wall is not None:
+            out[r["id"]] = wall.start.replace(tzinfo=None).isoformat(timespec="seconds")
+    return out
+
+
+def index_stats(settings: Settings) -> dict:
+    """`stats`: counts, sizes, cameras, time span (of the starts as hits show them) and models of the index."""
+    with IndexStore(settings.index) as store:
+        return store.stats(recorded_starts(settings, store))
+
+
 def prune_cutoff(older_than: str | None, before: str | None) -> str:
     """The ISO time before which `prune` removes footage: --older-than 30d (from now) or --before DATE."""
     if bool(older_than) == bool(before):

@@ -715,7 +715,8 @@ class IndexStore:
             plate_join = " LEFT JOIN plates pl ON pl.track=d.track AND d.track > 0"
         have = {r[1] for r in self.db.execute("PRAGMA table_info(videos)")}  # a read-only older index may lack the clock columns
         clock_cols = ", ".join(f"v.{c} AS {a}" if c in have else f"NULL AS {a}" for c, a in (
-            ("recorded_start", "recorded_start"), ("timezone", "clock_timezone"), ("clock_offset", "clock_offset"), ("t_base", "t_base")))
+            ("recorded_start", "recorded_start"), ("timezone", "clock_timezone"), ("clock_offset", "clock_offset"), ("t_base", "t_base"),
+            ("clock", "osd_reading")))
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
@@ -866,28 +867,33 @@ class IndexStore:
         "recorded": "COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))",  # the recorder's clock
     }
 
-    def prune_candidates(self, before: str, camera: str | None = None, by: str = "indexed") -> list[sqlite3.Row]:
+    def prune_candidates(self, before: str, camera: str | None = None, by: str = "indexed",
+                         starts: dict[int, str] | None = None) -> list[sqlite3.Row]:
         """The videos `prune` would remove: indexed (or, with by="recorded", recorded) before `before` (local
         ISO date-time), with id, path, camera, status, start_time, indexed_at and their number of detections.
-        A video still being indexed has no indexing time and is never a candidate by indexing time."""
+        A video still being indexed has no indexing time and is never a candidate by indexing time.
+        `starts` (by="recorded"): each video's start as its hits show it (forensic.maintenance.recorded_starts,
+        made with the cameras file now), in place of the start stored when it was indexed."""
         if by not in self.PRUNE_BY:
             raise ForensicError(f"prune by {by!r}: use one of {', '.join(self.PRUNE_BY)}")
-        sql = (f"SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, "
-               f"(SELECT COUNT(*) FROM detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE {self.PRUNE_BY[by]} < ?")
-        params: list = [before]
-        if camera:
-            sql += " AND camera=?"
-            params.append(camera)
-        return self.db.execute(sql + " ORDER BY v.path", params).fetchall()
+        starts = starts if by == "recorded" and starts else {}
+        sql = f"SELECT id, {self.PRUNE_BY[by]} AS age FROM videos" + (" WHERE camera=?" if camera else "")
+        ages = ((r["id"], starts.get(r["id"]) or r["age"]) for r in self.db.execute(sql, (camera,) if camera else ()))
+        ids = [i for i, age in ages if age is not None and age < before]
+        rows = [self.db.execute("SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, (SELECT COUNT(*) FROM "
+                                "detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE v.id=?", (i,)).fetchone()
+                for i in ids]
+        return sorted(rows, key=lambda r: r["path"])
 
-    def prune(self, before: str, camera: str | None = None, by: str = "indexed") -> tuple[int, int]:
+    def prune(self, before: str, camera: str | None = None, by: str = "indexed",
+              starts: dict[int, str] | None = None) -> tuple[int, int]:
         """Remove the videos indexed (or with by="recorded", recorded) before `before` (ISO date-time, local
         time): see prune_candidates. Judged by indexing time unless asked, because a recorder's clock may be
         years off.
 
         Returns (videos, detections) removed; their vectors and thumbnails go too, and the space is reclaimed.
         """
-        ids = [r["id"] for r in self.prune_candidates(before, camera, by)]
+        ids = [r["id"] for r in self.prune_candidates(before, camera, by, starts)]
         detections = 0
         self._pending = -(1 << 62)  # the search files are written once, after the last removal
         try:
@@ -901,11 +907,15 @@ class IndexStore:
             self.db.execute("VACUUM")
         return len(ids), detections
 
-    def stats(self) -> dict:
+    def stats(self, starts: dict[int, str] | None = None) -> dict:
+        """Counts, sizes, cameras, time span and models. `starts`: each video's start as its hits show it
+        (forensic.maintenance.recorded_starts) for the time span, in place of the start stored when indexed."""
         q = lambda sql, *a: self.db.execute(sql, a).fetchall()  # noqa: E731
         size = lambda p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)  # noqa: E731
-        span = q("SELECT MIN(COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))), "
-                 "MAX(COALESCE(start_time, strftime('%Y-%m-%dT%H:%M:%S', mtime, 'unixepoch', 'localtime'))) FROM videos WHERE status='done'")[0]
+        starts = starts or {}
+        began = [starts.get(r[0]) or (r[1] or "")[:19] for r in q(f"SELECT id, {self.PRUNE_BY['recorded']} FROM videos WHERE status='done'")]
+        began = [b for b in began if b]
+        span = (min(began), max(began)) if began else (None, None)
         return {
             "index": str(self.root.resolve()),
             "schema_version": self.schema,

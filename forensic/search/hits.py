@@ -111,8 +111,10 @@ def clock_of(row, cameras=None):
 
     A start read from the recorder's on-screen clock (source 'osd') is the local time the clock showed,
     made into wall-clock time the same way; it is `stale` when the cameras file no longer lets that clock
-    give this camera's start (its osd removed, or time_source = "file"): which source to use is decided
-    when indexing, so only re-indexing can apply that change."""
+    give this camera's start (its osd removed, or time_source = "file"), and a start from the file is
+    `stale` when the cameras file now gives the camera an on-screen clock that was not read when the
+    recording was indexed: which source to use is decided when indexing, so only re-indexing can apply
+    either change."""
     keys = row.keys()
     get = lambda k: row[k] if k in keys else None  # noqa: E731 - an index opened read-only may lack the newer columns
     base = get("t_base")
@@ -136,9 +138,14 @@ def clock_of(row, cameras=None):
         if wall.dst:
             clock["dst"] = wall.dst
             clock["dst_note"] = wall.dst_note
-        if cam is not None and clock["source"] == "osd" and (getattr(cam, "osd", None) is None or getattr(cam, "time_source", "auto") == "file"):
+        clock_now = cam is not None and getattr(cam, "osd", None) is not None and getattr(cam, "time_source", "auto") != "file"
+        if cam is not None and clock["source"] == "osd" and not clock_now:
             clock["stale"] = ("this recording's start was read from the recorder's on-screen clock, but the cameras file no longer "
                               "uses that clock for this camera: re-index it to take the start from the file")
+        reading = "osd_reading" if "osd_reading" in keys else "clock" if "clock" in keys else None  # IndexStore.rows / a videos row
+        if clock_now and clock["source"] != "osd" and reading and not row[reading]:
+            clock["stale"] = ("the cameras file now reads this camera's on-screen clock, which was not read when this recording "
+                              "was indexed: re-index it to check its start against the clock")
         return wall, clock
     if not row["start_time"]:
         return None, clock | {"timezone": None, "clock_offset": None, "recomputed": False}

@@ -214,3 +214,31 @@ def test_auto_finds_a_month_first_clock_with_a_weekday(reader):
     told = Camera("yard", "yard", osd=osd_spec({"region": [0, 0.03, 0.35, 0.1], "format": "%m-%d-%Y Mié %H:%M:%S"}))
     start2, source, clock = recording_clock(NIGHT, info, told, reader, file_start, "mtime")
     assert source == "osd" and abs((start2 - start).total_seconds()) <= 1.0
+
+
+def test_a_camera_given_an_on_screen_clock_after_indexing_says_its_start_is_stale(tmp_path):
+    """A recording indexed when its camera had no `osd` has its start from the file; a cameras file that now
+    reads the camera's on-screen clock makes that start stale (re-indexing would check it against the
+    clock), for a hit's row and a video's row alike; with time_source = "file" the clock is not used: not stale."""
+    from builders import Row, build_index
+    from forensic.cameras import load_cameras
+    from forensic.index.store import IndexStore
+    from forensic.search.hits import clock_of
+
+    idx = build_index(tmp_path, [Row(camera="gate", video="a.mp4", t=1.0)], start="2026-11-21T08:30:15+07:00",
+                      recorded=("2026-11-21T08:30:15", "Asia/Ho_Chi_Minh", 0.0))
+    with IndexStore(idx.root) as store:
+        (hit_row,) = store.rows(idx.ids).values()
+        (video_row,) = [dict(r) for r in store.videos()]
+    video_row["clock_timezone"] = video_row["timezone"]  # as IndexStore.rows names it
+    cams = tmp_path / "cameras.toml"
+    osd = 'osd = { region = [0.5, 0.0, 1.0, 0.1], format = "%d/%m/%Y %H:%M:%S" }\n'
+
+    def stale(text: str) -> list:
+        cams.write_text('[[camera]]\nid = "gate"\n' + text)
+        config = load_cameras(cams)
+        return [clock_of(row, config)[1].get("stale") for row in (hit_row, video_row)]
+
+    assert stale("") == [None, None]
+    assert all(s and "on-screen clock" in s and "re-index" in s for s in stale(osd))
+    assert stale(osd + 'time_source = "file"\n') == [None, None]

@@ -5,12 +5,14 @@ clock said 2018, and `--older-than 0d` emptied the index without a word."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
 from forensic.index.store import IndexStore
+from builders import Row, build_index
 from realdata import TRUCCAT
 from realdata import run_cli as run
 
@@ -67,3 +69,27 @@ def test_prune_judges_age_by_indexing_time_and_removes_only_when_told(old_clock_
     accepted = CliRunner().invoke(cli_module.cli, [*args, "prune", "--older-than", "0d"], input="y\n", env={})
     assert accepted.exit_code == 0 and "removed 1 videos" in accepted.stdout and done(idx) == set()
     assert run(*args, "verify").exit_code == 0
+
+
+def test_prune_by_recorded_time_and_stats_use_the_cameras_file_now(tmp_path):
+    """A recorder eight years behind, indexed with that offset (stored start 2018), then its offset set
+    right in the cameras file: hits show 2026, and so do `prune --by recorded` and `stats`; they judged
+    by the start stored at indexing (2018) and would have removed footage the hits date 2026."""
+    idx = build_index(tmp_path, [Row(camera="cam1", video="a.mp4", t=1.0)], start="2018-11-23T10:00:00+07:00",
+                      recorded=("2026-11-21T10:00:00", "Asia/Ho_Chi_Minh", EIGHT_YEARS))
+    cameras = tmp_path / "cameras.toml"
+    cameras.write_text(f'[[camera]]\nid = "cam1"\nclock_offset = {EIGHT_YEARS}\n')
+    args = ["--index", str(idx.root), "--cameras", str(cameras)]
+    before = ["prune", "--before", "2020-01-01", "--by", "recorded", "--dry-run"]
+    old = run(*args, *before)
+    assert old.exit_code == 0 and "would remove: " in old.stdout and "recorded 2018-11-23T10:00:00" in old.stdout, old.output
+    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2018-11-23T10:00:00"] * 2
+
+    cameras.write_text('[[camera]]\nid = "cam1"\nclock_offset = 0\n')  # the recorder's clock was right after all
+    now = run(*args, *before)
+    assert now.exit_code == 0 and "nothing to remove" in now.stdout, now.output
+    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2026-11-21T10:00:00"] * 2
+    later = run(*args, "prune", "--before", "2027-01-01", "--by", "recorded", "--dry-run")
+    assert "would remove: " in later.stdout and "recorded 2026-11-21T10:00:00" in later.stdout, later.output
+    with IndexStore(idx.root) as store:
+        assert len(store.videos("done")) == 1  # dry runs
