@@ -32,6 +32,9 @@ SHOWN_SHARE = MIN_REPORTED  # a track's colour counts for the upper tier from th
 FULL_SHARE = 0.5  # a colour covering half the object (after background removal) is a full match
 # MIN_SHARE (forensic.search.filters): below this the object is not of the asked colour at all
 MIN_SECOND = 0.1  # a second class scored below this is no candidate for a query asking that class
+# A rider query naming clothing ranks people not seen on one of its vehicles too (the detector misses the
+# motorbike of a stopped or half-hidden rider), with this class agreement and never in the upper tier.
+UNSEEN_RIDE = 0.4
 CLIP_WEIGHT = 0.5
 
 
@@ -69,7 +72,9 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     detection's confidence when its first class is asked; its second class's score (both) when only
     that is, scores at least MIN_SECOND and is a look-alike of the first (LOOK_ALIKE: a van called a
     car or a truck, an e-bike a motorcycle or a bicycle); 0 and 0 otherwise. A query naming no class
-    agrees with every detection. Rider queries take, of people, only those riding one of their vehicles."""
+    agrees with every detection. Rider queries take, of people, those riding one of their vehicles; when
+    they name clothing (people are then their only candidates), other people too at UNSEEN_RIDE: a rider
+    whose motorbike the detector missed is ranked below the seen riders, not hidden."""
     conf = cols.conf[rows]
     classes = asked_classes(query)
     if not classes:
@@ -85,7 +90,10 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     if query.riding:
         person = np.isin(cls, cols.class_codes(["person"]))
         rides = np.isin(cols.rides[rows], [k + 1 for k, vehicle in enumerate(cols.ridden) if vehicle in query.riding])
+        unseen = first & person & ~rides if query.clothing else np.zeros(len(rows), bool)
         first &= ~person | rides
+        return (np.where(first, 1.0, np.where(unseen, UNSEEN_RIDE, np.where(second, conf2, 0.0))),
+                np.where(first | unseen, conf, np.where(second, conf2, 0.0)))
     return np.where(first, 1.0, np.where(second, conf2, 0.0)), np.where(first, conf, np.where(second, conf2, 0.0))
 
 
@@ -148,6 +156,8 @@ def _base_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     if colour is None:
         return agreement * (0.6 * p + 0.4 * quality), None
     colour, complete = colour
+    if query.riding and query.clothing:  # the upper tier is the seen riders', not people maybe riding (UNSEEN_RIDE)
+        complete &= agreement >= 1.0
     return agreement * (0.65 * colour + 0.2 * p + 0.15 * quality), complete
 
 
