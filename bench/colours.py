@@ -186,7 +186,7 @@ def _softmax_fit(x, y, classes, l2=1e-2, steps=400, rate=0.1):
 
 def detector_part_features(rows, keypoints, models: Path) -> dict[str, np.ndarray]:
     """Per crop and part, the detector's features pooled over the part's box (from the keypoints, else
-    the fixed proportions), the crop enlarged to 384 px high on a 640x640 grey canvas."""
+    the fixed proportions; `--no-pose`: always those), the crop enlarged to 384 px high on a 640x640 grey canvas."""
     import cv2
 
     from forensic.models import build_models
@@ -203,12 +203,12 @@ def detector_part_features(rows, keypoints, models: Path) -> dict[str, np.ndarra
         ox, oy = (640 - im.shape[1]) // 2, (640 - im.shape[0]) // 2
         canvas[oy:oy + im.shape[0], ox:ox + im.shape[1]] = im
         boxes = []
-        for frac, ids in ((colors._TOP, (5, 6, 11, 12)), (colors._BOTTOM, (11, 12, 13, 14, 15, 16))):
+        for frac, ids, need in ((colors._TOP, (5, 6, 11, 12), 4), (colors._BOTTOM, (11, 12, 13, 14, 15, 16), 3)):
             x0, x1, y0, y1 = frac[0] * w, frac[1] * w, frac[2] * h, frac[3] * h
-            if kp is not None:
+            if kp is not None:  # the part's box from its keypoints when enough are sure (the top: all four, as body_masks)
                 p = np.asarray(kp, np.float32)[list(ids)]
                 p = p[p[:, 2] >= colors.KEYPOINT_CONF]
-                if len(p) >= 2:
+                if len(p) >= need:
                     (x0, y0), (x1, y1) = p[:, :2].min(0), np.maximum(p[:, :2].max(0), p[:, :2].min(0) + 4)
             boxes.append([ox + x0 * s, oy + y0 * s, ox + x1 * s, oy + y1 * s])
         f = det.pool_boxes(canvas, np.asarray(boxes, np.float32))
@@ -324,7 +324,7 @@ def main(argv=None) -> int:
     if args.loso:
         report["leave_one_subset_out"] = leave_one_subset_out(rows, keypoints)
     if args.ceiling:
-        report["ceiling"] = ceiling(rows, keypoints, None if args.no_pose else args.models)
+        report["ceiling"] = ceiling(rows, keypoints, args.models)
     if args.by_eye:
         report["by_eye"] = by_eye(rows, named, args.by_eye)
     if WEB9.exists():

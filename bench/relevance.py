@@ -583,9 +583,14 @@ def coverage(settings, targets: list[Target] | None = None) -> dict[int, dict]:
             for row in store.db.execute(sql, (v["id"],)):
                 cx, cy = (row["x1"] + row["x2"]) / 2 / v["width"], (row["y1"] + row["y2"]) / 2 / v["height"]
                 if target.judge(target.clip, row["t"], row["cls"], cx, cy) == "correct":
-                    # stored times are the frames' presentation timestamps: the nearest sampled time is the frame's
-                    key = round(float(sampled[np.abs(sampled - row["t"]).argmin()]), 3)
-                    found[key] = found.get(key, 0) + 1
+                    # stored times are the frames' presentation timestamps: the nearest sampled time (within half a
+                    # sampling step) is the frame's
+                    k = int(np.clip(np.searchsorted(sampled, row["t"]), 1, max(1, len(sampled) - 1)))
+                    near = [j for j in (k - 1, k) if 0 <= j < len(sampled)]
+                    j = min(near, key=lambda j: abs(sampled[j] - row["t"])) if near else None
+                    if j is not None and abs(sampled[j] - row["t"]) <= 0.5 / v["sample_fps"]:
+                        key = round(float(sampled[j]), 3)
+                        found[key] = found.get(key, 0) + 1
                     if has_track:
                         tracks.add((row["cls"], row["track"]))
             hit = sum(1 for t in times if round(t, 3) in found)

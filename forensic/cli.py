@@ -213,7 +213,7 @@ def prune(ctx, older_than, before, camera, by, dry_run, yes, wait):
     what = f"{'indexed' if by == 'indexed' else 'recorded'} before {cutoff}" + (f" on camera {camera}" if camera else "")
     ask = not dry_run and not yes and _interactive()
     with IndexStore(settings.index, writer=not dry_run, wait=wait) as store:
-        starts = recorded_starts(settings, store)  # as hits show them: with the cameras file now
+        starts = recorded_starts(settings, store) if by == "recorded" else {}  # as hits show them: the cameras file now
         candidates = store.prune_candidates(cutoff, camera, by, starts)
         doing = "removing" if yes and not dry_run else "would remove"
         for r in candidates:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from forensic.search.hits import clock_of
 from forensic.settings import Settings
 
 SUMS_NAME = "SHA256SUMS"
+log = logging.getLogger(__name__)
 
 
 def list_cameras(settings: Settings) -> tuple[Path | None, list[dict]]:
@@ -64,8 +66,9 @@ def _recording(row, config) -> dict:
 
 def recorded_starts(settings: Settings, store: IndexStore) -> dict[int, str]:
     """Each video's recorded start as its hits show it (clock_of: the recorded start with the cameras file
-    now), as ISO text in the camera's local time to the second: what `prune --by recorded` judges age by
-    and `stats` spans. A video without a known start is left out (its file's time stands in)."""
+    now), as ISO text to the second with its UTC offset, like the stored start_time: what `prune --by
+    recorded` judges age by (the camera's local time, compared with a local cutoff) and `stats` spans. A
+    video without a known start is left out (its file's time stands in)."""
     config = load_cameras(settings.cameras, store.root)
     out = {}
     for r in store.videos(None):
@@ -73,14 +76,20 @@ def recorded_starts(settings: Settings, store: IndexStore) -> dict[int, str]:
         row["clock_timezone"] = row.get("timezone")
         wall, _ = clock_of(row, config)
         if wall is not None:
-            out[r["id"]] = wall.start.replace(tzinfo=None).isoformat(timespec="seconds")
+            out[r["id"]] = wall.start.isoformat(timespec="seconds")
     return out
 
 
 def index_stats(settings: Settings) -> dict:
-    """`stats`: counts, sizes, cameras, time span (of the starts as hits show them) and models of the index."""
+    """`stats`: counts, sizes, cameras, time span (of the starts as hits show them) and models of the index.
+    A cameras file that cannot be read leaves the span to the starts stored at indexing, with a warning."""
     with IndexStore(settings.index) as store:
-        return store.stats(recorded_starts(settings, store))
+        try:
+            starts = recorded_starts(settings, store)
+        except ForensicError as e:
+            log.warning("%s; the time span is of the starts stored when indexing", e)
+            starts = {}
+        return store.stats(starts)
 
 
 def prune_cutoff(older_than: str | None, before: str | None) -> str:

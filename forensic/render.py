@@ -79,8 +79,8 @@ def print_hits(understood: dict, hits) -> None:
         out.print("* time recomputed from the cameras file now (its timezone or clock offset changed since indexing; --json: clock)")
     if any((h.clock or {}).get("stale") for h in hits):
         out.print("STALE: the cameras file now gives these recordings clock settings their stored start cannot follow (indexed "
-                  "before forensic kept it, read from an on-screen clock the file no longer uses, or never checked against one it now "
-                  "reads; --json: clock.stale): re-index them")
+                  "before forensic kept it, read from an on-screen clock the file no longer uses, or from the file where it now lets "
+                  "the clock give it; --json: clock.stale): re-index them")
     if any((h.clock or {}).get("dst") for h in hits):
         out.print("DST: the recorder's local start time fell in a daylight-saving change (gap: never happened; overlap: happened twice)")
 

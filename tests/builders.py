@@ -217,11 +217,12 @@ class RowIndex:
 
 def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T10:00:00+07:00", dim: int = 4,
                 fps: float = 25.0, size: tuple[int, int] = (640, 480), video_bytes: bytes | None = None,
-                recorded: tuple | None = None) -> RowIndex:
+                recorded: tuple | None = None, clock: dict | None = None) -> RowIndex:
     """An index of these detections and nothing else, written with IndexStore's writer API (no video is
     decoded, no model runs). Each video is a placeholder file in a folder named after its camera (or
     `video_bytes`), starting at `start` (ISO wall-clock time; None: unknown); `recorded`: (recorded start,
-    timezone, clock offset) the start was made from, as the indexer keeps them."""
+    timezone, clock offset) the start was made from, and `clock` what the on-screen clock said, as the
+    indexer keeps them."""
     from forensic.index.store import IndexStore
     from forensic.plates import display_plate, normalise_plate
     from forensic.video import VideoInfo
@@ -243,7 +244,7 @@ def build_index(folder: Path, rows: list[Row], start: str | None = "2026-11-21T1
             last = max(r.t for _, r in members)
             info = VideoInfo(path, fps=fps, frames=int(last * fps) + 1, width=size[0], height=size[1])
             vid = store.begin_video(path, camera, info, 2.0, f"fp-{camera}-{name}", start, "test" if start else None,
-                                    recorded=recorded)
+                                    clock=clock, recorded=recorded)
             for n, row in sorted(members, key=lambda m: m[1].t):
                 colours = row.colour if isinstance(row.colour, dict) else {"whole": {row.colour: 0.8}}
                 vec = np.asarray(row.vector if row.vector is not None else rng.normal(size=dim), np.float32)

@@ -715,8 +715,9 @@ class IndexStore:
             plate_join = " LEFT JOIN plates pl ON pl.track=d.track AND d.track > 0"
         have = {r[1] for r in self.db.execute("PRAGMA table_info(videos)")}  # a read-only older index may lack the clock columns
         clock_cols = ", ".join(f"v.{c} AS {a}" if c in have else f"NULL AS {a}" for c, a in (
-            ("recorded_start", "recorded_start"), ("timezone", "clock_timezone"), ("clock_offset", "clock_offset"), ("t_base", "t_base"),
-            ("clock", "osd_reading")))
+            ("recorded_start", "recorded_start"), ("timezone", "clock_timezone"), ("clock_offset", "clock_offset"), ("t_base", "t_base")))
+        if "clock" in have:  # what the on-screen clock said at indexing (clock_of: whether a clock added since was read)
+            clock_cols += ", v.clock AS osd_reading"
         for chunk in range(0, len(ids), 900):
             part = ids[chunk:chunk + 900]
             for row in self.db.execute(
@@ -880,9 +881,12 @@ class IndexStore:
         sql = f"SELECT id, {self.PRUNE_BY[by]} AS age FROM videos" + (" WHERE camera=?" if camera else "")
         ages = ((r["id"], starts.get(r["id"]) or r["age"]) for r in self.db.execute(sql, (camera,) if camera else ()))
         ids = [i for i, age in ages if age is not None and age < before]
-        rows = [self.db.execute("SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, (SELECT COUNT(*) FROM "
-                                "detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE v.id=?", (i,)).fetchone()
-                for i in ids]
+        rows = []
+        for k in range(0, len(ids), 900):
+            part = ids[k:k + 900]
+            rows += self.db.execute("SELECT v.id, v.path, v.camera, v.status, v.start_time, v.indexed_at, (SELECT COUNT(*) FROM "
+                                    f"detections d WHERE d.video_id=v.id) AS detections FROM videos v WHERE v.id IN "
+                                    f"({','.join('?' * len(part))})", part).fetchall()
         return sorted(rows, key=lambda r: r["path"])
 
     def prune(self, before: str, camera: str | None = None, by: str = "indexed",
@@ -913,7 +917,7 @@ class IndexStore:
         q = lambda sql, *a: self.db.execute(sql, a).fetchall()  # noqa: E731
         size = lambda p: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else (p.stat().st_size if p.exists() else 0)  # noqa: E731
         starts = starts or {}
-        began = [starts.get(r[0]) or (r[1] or "")[:19] for r in q(f"SELECT id, {self.PRUNE_BY['recorded']} FROM videos WHERE status='done'")]
+        began = [starts.get(r[0]) or r[1] for r in q(f"SELECT id, {self.PRUNE_BY['recorded']} FROM videos WHERE status='done'")]
         began = [b for b in began if b]
         span = (min(began), max(began)) if began else (None, None)
         return {

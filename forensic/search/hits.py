@@ -100,6 +100,18 @@ VIDEO_TIME = {"pts": "presentation timestamps", "pts+estimated": "presentation t
 OLD_VIDEO_TIME = "frame number / average frame rate (indexed before forensic read timestamps: re-index for exact times)"
 
 
+def _clock_was_barred(said) -> bool:
+    """Whether the on-screen clock could not give a recording's start when it was indexed, from what the index
+    kept of the clock (`said`: its JSON, or None): not read at all (the camera had no `osd` then), or read
+    with time_source = "file"."""
+    if not said:
+        return True
+    try:
+        return json.loads(said).get("time_source") == "file"
+    except (ValueError, AttributeError):
+        return False
+
+
 def clock_of(row, cameras=None):
     """(WallClock or None, the hit's `clock` dict) of a detection row with its video's time columns.
 
@@ -112,9 +124,9 @@ def clock_of(row, cameras=None):
     A start read from the recorder's on-screen clock (source 'osd') is the local time the clock showed,
     made into wall-clock time the same way; it is `stale` when the cameras file no longer lets that clock
     give this camera's start (its osd removed, or time_source = "file"), and a start from the file is
-    `stale` when the cameras file now gives the camera an on-screen clock that was not read when the
-    recording was indexed: which source to use is decided when indexing, so only re-indexing can apply
-    either change."""
+    `stale` when the cameras file now lets an on-screen clock give it where it could not at indexing (no
+    `osd` then, or time_source = "file"): which source to use is decided when indexing, so only
+    re-indexing can apply either change."""
     keys = row.keys()
     get = lambda k: row[k] if k in keys else None  # noqa: E731 - an index opened read-only may lack the newer columns
     base = get("t_base")
@@ -143,9 +155,9 @@ def clock_of(row, cameras=None):
             clock["stale"] = ("this recording's start was read from the recorder's on-screen clock, but the cameras file no longer "
                               "uses that clock for this camera: re-index it to take the start from the file")
         reading = "osd_reading" if "osd_reading" in keys else "clock" if "clock" in keys else None  # IndexStore.rows / a videos row
-        if clock_now and clock["source"] != "osd" and reading and not row[reading]:
-            clock["stale"] = ("the cameras file now reads this camera's on-screen clock, which was not read when this recording "
-                              "was indexed: re-index it to check its start against the clock")
+        if clock_now and clock["source"] != "osd" and reading and _clock_was_barred(row[reading]):
+            clock["stale"] = ("the cameras file now lets this camera's on-screen clock give its start, which it did not when this "
+                              "recording was indexed: re-index it to check its start against the clock")
         return wall, clock
     if not row["start_time"]:
         return None, clock | {"timezone": None, "clock_offset": None, "recomputed": False}

@@ -74,7 +74,7 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
     car or a truck, an e-bike a motorcycle or a bicycle); 0 and 0 otherwise. A query naming no class
     agrees with every detection. Rider queries take, of people, those riding one of their vehicles; when
     they name clothing (people are then their only candidates), other people too at UNSEEN_RIDE: a rider
-    whose motorbike the detector missed is ranked below the seen riders, not hidden."""
+    whose motorbike the detector missed is ranked below the seen riders with the asked colours, not hidden."""
     conf = cols.conf[rows]
     classes = asked_classes(query)
     if not classes:

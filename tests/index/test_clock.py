@@ -217,28 +217,37 @@ def test_auto_finds_a_month_first_clock_with_a_weekday(reader):
 
 
 def test_a_camera_given_an_on_screen_clock_after_indexing_says_its_start_is_stale(tmp_path):
-    """A recording indexed when its camera had no `osd` has its start from the file; a cameras file that now
-    reads the camera's on-screen clock makes that start stale (re-indexing would check it against the
-    clock), for a hit's row and a video's row alike; with time_source = "file" the clock is not used: not stale."""
+    """A recording indexed when its camera had no `osd` (or time_source = "file") has its start from the file;
+    a cameras file that now lets the camera's on-screen clock give the start makes that start stale
+    (re-indexing would check it against the clock), for a hit's row and a video's row alike; a clock read and
+    weighed at indexing, or still barred by time_source = "file", leaves it as it is."""
     from builders import Row, build_index
     from forensic.cameras import load_cameras
     from forensic.index.store import IndexStore
     from forensic.search.hits import clock_of
 
-    idx = build_index(tmp_path, [Row(camera="gate", video="a.mp4", t=1.0)], start="2026-11-21T08:30:15+07:00",
-                      recorded=("2026-11-21T08:30:15", "Asia/Ho_Chi_Minh", 0.0))
-    with IndexStore(idx.root) as store:
-        (hit_row,) = store.rows(idx.ids).values()
-        (video_row,) = [dict(r) for r in store.videos()]
-    video_row["clock_timezone"] = video_row["timezone"]  # as IndexStore.rows names it
+    def indexed(folder: Path, clock: dict | None) -> list:
+        idx = build_index(folder, [Row(camera="gate", video="a.mp4", t=1.0)], start="2026-11-21T08:30:15+07:00",
+                          recorded=("2026-11-21T08:30:15", "Asia/Ho_Chi_Minh", 0.0), clock=clock)
+        with IndexStore(idx.root) as store:
+            (hit_row,) = store.rows(idx.ids).values()
+            (video_row,) = [dict(r) for r in store.videos()]
+        video_row["clock_timezone"] = video_row["timezone"]  # as IndexStore.rows names it
+        return [hit_row, video_row]
+
+    unread = indexed(tmp_path / "unread", None)  # no osd for the camera at indexing
+    read = {mode: indexed(tmp_path / mode, {"status": "reliable", "time_source": mode, "used": False, "disagreement": 30.0})
+            for mode in ("auto", "file")}  # the clock read, its start not used (within 120 s of the file's; or barred)
     cams = tmp_path / "cameras.toml"
     osd = 'osd = { region = [0.5, 0.0, 1.0, 0.1], format = "%d/%m/%Y %H:%M:%S" }\n'
 
-    def stale(text: str) -> list:
+    def stale(text: str, rows: list) -> list:
         cams.write_text('[[camera]]\nid = "gate"\n' + text)
         config = load_cameras(cams)
-        return [clock_of(row, config)[1].get("stale") for row in (hit_row, video_row)]
+        return [clock_of(row, config)[1].get("stale") for row in rows]
 
-    assert stale("") == [None, None]
-    assert all(s and "on-screen clock" in s and "re-index" in s for s in stale(osd))
-    assert stale(osd + 'time_source = "file"\n') == [None, None]
+    assert stale("", unread) == [None, None]
+    assert all(s and "on-screen clock" in s and "re-index" in s for s in stale(osd, unread))
+    assert stale(osd + 'time_source = "file"\n', unread) == [None, None]
+    assert stale(osd, read["auto"]) == [None, None]  # the clock was weighed when indexing: the start stands
+    assert all(s and "re-index" in s for s in stale(osd, read["file"]))  # it was barred then, it may give the start now

@@ -83,13 +83,18 @@ def test_prune_by_recorded_time_and_stats_use_the_cameras_file_now(tmp_path):
     before = ["prune", "--before", "2020-01-01", "--by", "recorded", "--dry-run"]
     old = run(*args, *before)
     assert old.exit_code == 0 and "would remove: " in old.stdout and "recorded 2018-11-23T10:00:00" in old.stdout, old.output
-    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2018-11-23T10:00:00"] * 2
+    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2018-11-23T10:00:00+07:00"] * 2
 
     cameras.write_text('[[camera]]\nid = "cam1"\nclock_offset = 0\n')  # the recorder's clock was right after all
     now = run(*args, *before)
     assert now.exit_code == 0 and "nothing to remove" in now.stdout, now.output
-    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2026-11-21T10:00:00"] * 2
+    assert json.loads(run(*args, "stats", "--json").stdout)["time_span"] == ["2026-11-21T10:00:00+07:00"] * 2
     later = run(*args, "prune", "--before", "2027-01-01", "--by", "recorded", "--dry-run")
     assert "would remove: " in later.stdout and "recorded 2026-11-21T10:00:00" in later.stdout, later.output
     with IndexStore(idx.root) as store:
         assert len(store.videos("done")) == 1  # dry runs
+    cameras.write_text("[[camera]]\nid = \"cam1\"\nclock_offset = \"soon\"\n")  # a cameras file that cannot be read
+    broken = run(*args, "stats", "--json")
+    assert broken.exit_code == 0 and json.loads(broken.stdout)["time_span"] == ["2018-11-23T10:00:00+07:00"] * 2, broken.output
+    assert "clock_offset" in broken.stderr and "stored when indexing" in broken.stderr
+    assert run(*args, "prune", "--before", "2020-01-01", "--dry-run").exit_code == 0  # by indexing time: the file is not read

@@ -121,7 +121,7 @@ def test_a_class_matches_first_or_second_weighted_by_its_score(tmp_path):
 def test_a_rider_query_ranks_the_riding_person(tmp_path):
     """'motorbike rider in a red jacket': the person on the motorbike first (not the motorbike, whose box
     mixes the rider's clothes with cargo), then the one walking in red, who may ride a motorbike the
-    detector missed: below every seen rider, not hidden; 'red motorbike': the motorbike."""
+    detector missed: below every seen rider in red, not hidden; 'red motorbike': the motorbike."""
     import numpy as np
 
     from forensic.detections import Detections
