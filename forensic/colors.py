@@ -42,7 +42,8 @@ CALIBRATION = {
     "chroma_soft": 2.0,  # width of the chromatic/achromatic boundary
     "black_l": 34.0,  # achromatic: black below this lightness ...
     "white_l": 60.0,  # ... white above this one, grey between (soft, 4 L units wide)
-    "hue_boost": 2.0,  # chroma is multiplied by this before a chromatic pixel's hue is named (`_saturated`)
+    "hue_boost": 2.0,  # chroma is multiplied by this before a chromatic pixel's hue is named (`_saturated`) ...
+    "hue_full": 60.0,  # ... up to this chroma: stronger colours keep theirs
     "mono_chroma": 3.0,  # a picture whose 99th-percentile chroma is below this is monochrome
 }
 FOREGROUND_DIFF = 28  # a pixel differs from the background by more than this (max over B, G, R): it is the object's
@@ -114,8 +115,8 @@ def model_table(calibration: dict | None = None) -> np.ndarray:
     return _TABLES[key]
 
 
-def _saturated(px: np.ndarray, boost: float) -> np.ndarray:
-    """The pixels with their CIELAB chroma multiplied by up to `boost` (not beyond a chroma of 40): cameras (and compression) wash colours
+def _saturated(px: np.ndarray, boost: float, full: float = 40.0) -> np.ndarray:
+    """The pixels with their CIELAB chroma multiplied by up to `boost` (not beyond a chroma of `full`): cameras (and compression) wash colours
     out, so a chromatic pixel's hue is named as its colour would look at full strength (a washed-out
     red panel is red, where the survey would call the pale colour itself mauve or taupe)."""
     import cv2
@@ -125,7 +126,7 @@ def _saturated(px: np.ndarray, boost: float) -> np.ndarray:
     lab = cv2.cvtColor(np.ascontiguousarray(px.reshape(-1, 1, 3)), cv2.COLOR_BGR2LAB).astype(np.float32)
     ab = lab[..., 1:] - 128
     chroma = np.hypot(ab[..., 0], ab[..., 1])[..., None]
-    factor = np.clip(40.0 / np.maximum(chroma, 1e-3), 1.0, boost)  # up to chroma 40: strong colours keep theirs
+    factor = np.clip(full / np.maximum(chroma, 1e-3), 1.0, boost)  # up to chroma `full`: strong colours keep theirs
     lab[..., 1:] = np.clip(128 + factor * ab, 0, 255)
     return cv2.cvtColor(lab.astype(np.uint8), cv2.COLOR_LAB2BGR).reshape(-1, 3)
 
@@ -141,7 +142,7 @@ def _probabilities(px: np.ndarray, c: dict) -> np.ndarray:
     out[:, _BLACK] = achromatic * black
     out[:, _WHITE] = achromatic * white
     out[:, _GREY] = achromatic * np.clip(1.0 - black - white, 0.0, 1.0)
-    hue = name_pixels(_saturated(px, c["hue_boost"]))[:, _CHROMATIC]
+    hue = name_pixels(_saturated(px, c["hue_boost"], c.get("hue_full", 40.0)))[:, _CHROMATIC]
     hue /= np.maximum(hue.sum(1, keepdims=True), 1e-6)
     out[:, _CHROMATIC] = chromatic[:, None] * hue
     return out

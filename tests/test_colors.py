@@ -17,6 +17,8 @@ DARK_ROAD = (40, 40, 40)
     ((20, 20, 150), "red"),  # dark red stays red
     ((0, 120, 255), "orange"),
     ((0, 230, 240), "yellow"),
+    ((60, 160, 190), "yellow"),  # yellow paint in shade (brown before chroma was boosted up to 60)
+    ((120, 160, 180), "brown"),  # khaki: as pale a yellow hue stays brown
     ((40, 180, 30), "green"),
     ((200, 80, 20), "blue"),
     ((120, 60, 30), "blue"),  # navy
