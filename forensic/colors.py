@@ -115,7 +115,7 @@ def model_table(calibration: dict | None = None) -> np.ndarray:
     return _TABLES[key]
 
 
-def _saturated(px: np.ndarray, boost: float, full: float = 40.0) -> np.ndarray:
+def _saturated(px: np.ndarray, boost: float, full: float) -> np.ndarray:
     """The pixels with their CIELAB chroma multiplied by up to `boost` (not beyond a chroma of `full`): cameras (and compression) wash colours
     out, so a chromatic pixel's hue is named as its colour would look at full strength (a washed-out
     red panel is red, where the survey would call the pale colour itself mauve or taupe)."""
@@ -142,7 +142,7 @@ def _probabilities(px: np.ndarray, c: dict) -> np.ndarray:
     out[:, _BLACK] = achromatic * black
     out[:, _WHITE] = achromatic * white
     out[:, _GREY] = achromatic * np.clip(1.0 - black - white, 0.0, 1.0)
-    hue = name_pixels(_saturated(px, c["hue_boost"], c.get("hue_full", 40.0)))[:, _CHROMATIC]
+    hue = name_pixels(_saturated(px, c["hue_boost"], c["hue_full"]))[:, _CHROMATIC]
     hue /= np.maximum(hue.sum(1, keepdims=True), 1e-6)
     out[:, _CHROMATIC] = chromatic[:, None] * hue
     return out

@@ -87,14 +87,15 @@ def class_scores(cols, rows: np.ndarray, query: Query) -> tuple[np.ndarray, np.n
         group[cols.class_codes(members)] = g
     second = ~first & asked[cls2] & (conf2 >= MIN_SECOND)
     second &= (group[cls] >= 0) & (group[cls] == group[cls2])
+    unseen = np.zeros(len(rows), bool)  # people of a rider query not seen riding (UNSEEN_RIDE)
     if query.riding:
         person = np.isin(cls, cols.class_codes(["person"]))
         rides = np.isin(cols.rides[rows], [k + 1 for k, vehicle in enumerate(cols.ridden) if vehicle in query.riding])
-        unseen = first & person & ~rides if query.clothing else np.zeros(len(rows), bool)
+        if query.clothing:
+            unseen = first & person & ~rides
         first &= ~person | rides
-        return (np.where(first, 1.0, np.where(unseen, UNSEEN_RIDE, np.where(second, conf2, 0.0))),
-                np.where(first | unseen, conf, np.where(second, conf2, 0.0)))
-    return np.where(first, 1.0, np.where(second, conf2, 0.0)), np.where(first, conf, np.where(second, conf2, 0.0))
+    return (np.where(first, 1.0, np.where(unseen, UNSEEN_RIDE, np.where(second, conf2, 0.0))),
+            np.where(first | unseen, conf, np.where(second, conf2, 0.0)))
 
 
 def _lut(codes) -> np.ndarray:
