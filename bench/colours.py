@@ -86,14 +86,16 @@ def name_people(rows, keypoints, calibration=None) -> list[dict]:
         colors.CALIBRATION.update(saved)
 
 
-def score(rows, named, subsets=None) -> dict:
+def score(rows, named, subsets=None, images=None) -> dict:
+    """Share of crops (of `subsets`, of `images`: all when None) whose first named colour is one of the
+    labels, per part and per (part, subset), next to always answering the commonest colour of all crops."""
     ok, n, base = collections.Counter(), collections.Counter(), collections.Counter()
     commonest = {}
     for part, key in PARTS:
         counts = collections.Counter(c for r in rows for c in r[key].split(";") if c)
         commonest[part] = counts.most_common(1)[0][0]
     for r, got in zip(rows, named):
-        if subsets and r["subset"] not in subsets:
+        if (subsets and r["subset"] not in subsets) or (images is not None and r["image"] not in images):
             continue
         for part, key in PARTS:
             labels = set(r[key].split(";")) - {""}
@@ -227,13 +229,14 @@ def ceiling(rows, keypoints, models: Path | None = None) -> dict:
         feature_sets["both"] = {p: np.hstack([feature_sets["colour statistics"][p], deep[p]]) for p in deep}
     subsets = np.array([r["subset"] for r in rows])
     folds = np.random.default_rng(0).integers(0, 5, len(rows))
+    labels = {part: [set(r[key].split(";")) - {""} for r in rows] for part, key in PARTS}
+    first = {part: np.array([PALETTE.index(sorted(lab, key=PALETTE.index)[0]) if lab else -1 for lab in labels[part]])
+             for part, _ in PARTS}
     out = {}
     for name, feats in feature_sets.items():
         out[name] = {}
-        for part, key in PARTS:
-            labels = [set(r[key].split(";")) - {""} for r in rows]
-            y = np.array([PALETTE.index(sorted(lab, key=PALETTE.index)[0]) if lab else -1 for lab in labels])
-            x = feats[part]
+        for part, _ in PARTS:
+            x, y = feats[part], first[part]
             res = {}
             for split, groups in (("leave_one_subset_out", subsets), ("random_5_fold", folds)):
                 ok = n = 0
@@ -241,7 +244,7 @@ def ceiling(rows, keypoints, models: Path | None = None) -> dict:
                     train, test = (groups != g) & (y >= 0), (groups == g) & (y >= 0)
                     wts, bias, mean, scale = _softmax_fit(x[train], y[train], len(PALETTE))
                     guess = (((x[test] - mean) / scale) @ wts + bias).argmax(1)
-                    ok += sum(PALETTE[c] in labels[i] for c, i in zip(guess, np.flatnonzero(test)))
+                    ok += sum(PALETTE[c] in labels[part][i] for c, i in zip(guess, np.flatnonzero(test)))
                     n += int(test.sum())
                 res[split] = round(ok / n, 3)
             out[name][part] = res
@@ -252,22 +255,10 @@ def by_eye(rows, named, path: Path) -> dict:
     """Agreement with the labels of the colours a person named in `path` (image, upper, lower), next to
     the code's first colour and the always-commonest baseline on the same crops."""
     eye = {r["image"]: r for r in csv.DictReader(open(path, encoding="utf-8"))}
-    commonest = score(rows, named)["commonest"]
-    ok = collections.Counter()
-    n = collections.Counter()
-    for r, got in zip(rows, named):
-        if r["image"] not in eye:
-            continue
-        for part, key in PARTS:
-            labels = set(r[key].split(";")) - {""}
-            if not labels:
-                continue
-            n[part] += 1
-            ok[part, "eye"] += eye[r["image"]][part] in labels
-            ok[part, "code"] += got[part] in labels
-            ok[part, "baseline"] += commonest[part] in labels
-    return {part: {"n": n[part], **{who: round(ok[part, who] / n[part], 3) for who in ("eye", "code", "baseline")}}
-            for part, _ in PARTS if n[part]}
+    seen = score(rows, [{part: eye.get(r["image"], {}).get(part, "none") for part, _ in PARTS} for r in rows], images=eye)
+    code = score(rows, named, images=eye)
+    return {part: {"n": code["n"][part], "eye": seen["accuracy"][part], "code": code["accuracy"][part],
+                   "baseline": code["baseline"][part]} for part, _ in PARTS if part in code["n"]}
 
 
 def vehicles() -> dict:

@@ -585,11 +585,9 @@ def coverage(settings, targets: list[Target] | None = None) -> dict[int, dict]:
                 if target.judge(target.clip, row["t"], row["cls"], cx, cy) == "correct":
                     # stored times are the frames' presentation timestamps: the nearest sampled time (within half a
                     # sampling step) is the frame's
-                    k = int(np.clip(np.searchsorted(sampled, row["t"]), 1, max(1, len(sampled) - 1)))
-                    near = [j for j in (k - 1, k) if 0 <= j < len(sampled)]
-                    j = min(near, key=lambda j: abs(sampled[j] - row["t"])) if near else None
-                    if j is not None and abs(sampled[j] - row["t"]) <= 0.5 / v["sample_fps"]:
-                        key = round(float(sampled[j]), 3)
+                    gap = np.abs(sampled - row["t"]) if len(sampled) else np.zeros(0)
+                    if len(gap) and gap.min() <= 0.5 / v["sample_fps"]:
+                        key = round(float(sampled[gap.argmin()]), 3)
                         found[key] = found.get(key, 0) + 1
                     if has_track:
                         tracks.add((row["cls"], row["track"]))

@@ -17,7 +17,7 @@ from forensic.evidence.export import MANIFEST, verify_export
 from forensic.evidence.report import write_search_report
 from forensic.files import sha256_file
 from forensic.index.store import IndexStore
-from forensic.search.hits import clock_of
+from forensic.search.hits import video_clock
 from forensic.settings import Settings
 
 SUMS_NAME = "SHA256SUMS"
@@ -57,9 +57,7 @@ def _recording(row, config) -> dict:
     if clock:
         clock = {k: clock.get(k) for k in ("status", "start", "uncertainty", "disagreement", "file_source", "file_start", "used",
                                            "reason", "format", "region", "readings")}
-    times = dict(row)
-    times["clock_timezone"] = times.get("timezone")
-    wall, how = clock_of(times, config)
+    wall, how = video_clock(row, config)
     return {"path": row["path"], "start": wall.start.isoformat() if wall is not None else None, "time_source": row["time_source"],
             "recomputed": bool(how.get("recomputed")), **({"stale": how["stale"]} if how.get("stale") else {}), "clock": clock}
 
@@ -72,9 +70,7 @@ def recorded_starts(settings: Settings, store: IndexStore) -> dict[int, str]:
     config = load_cameras(settings.cameras, store.root)
     out = {}
     for r in store.videos(None):
-        row = dict(r)
-        row["clock_timezone"] = row.get("timezone")
-        wall, _ = clock_of(row, config)
+        wall, _ = video_clock(r, config)
         if wall is not None:
             out[r["id"]] = wall.start.isoformat(timespec="seconds")
     return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from forensic.errors import ForensicError
 from forensic.index.columns import SHARE_SCALE
-from forensic.search.hits import clock_of
+from forensic.search.hits import video_clock
 
 MIN_SHARE = 0.05  # a colour covering less of an object (after background removal) is not the object's colour
 
@@ -129,8 +129,6 @@ def video_starts(store, camera_config=None) -> np.ndarray:
         k = pos.get(r["id"])
         if k is None:
             continue
-        row = dict(r)
-        row["clock_timezone"] = row.get("timezone")
-        wall, _ = clock_of(row, camera_config)
+        wall, _ = video_clock(r, camera_config)
         starts[k] = wall.start.timestamp() if wall is not None else np.nan
     return starts

@@ -174,6 +174,14 @@ def clock_of(row, cameras=None):
     return wall, clock
 
 
+def video_clock(video, cameras=None):
+    """clock_of for a row of the videos table (IndexStore.videos), whose timezone column a detection row
+    (IndexStore.rows) names clock_timezone."""
+    row = dict(video)
+    row["clock_timezone"] = row.get("timezone")
+    return clock_of(row, cameras)
+
+
 def best_rows(scores: np.ndarray, limit: int, group=None) -> np.ndarray:
     """Positions of the `limit` best scores, best first, earlier positions first among equal scores;
     with `group` (an array, or a function of positions giving their keys), only the best of each group
